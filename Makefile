@@ -1,0 +1,56 @@
+# Makefile - benchmark and characterization suite around a reference M:N runtime.
+#
+#   make test     build the runtime and run every test (unit, harness smoke, scripts)
+#   make bench    install what is missing, build optimised, run the quick preset, write
+#                 results/<host>/<utc>-<sha>.json, regenerate tables and plots
+#   make tables   regenerate results/*.md and *.csv from the newest results JSON
+#   make plots    regenerate plots/*.png and *.svg from the tables' CSVs
+#
+# Each area keeps its rules in its own fragment (runtime/runtime.mk, benches/benches.mk,
+# scripts/scripts.mk, ...); a fragment adds its test targets to TEST_TARGETS.
+
+# ==== Build settings =====================================================================
+CC       ?= cc
+CXX      ?= c++
+OPT      ?= -O2
+BUILD    ?= build
+CSTD      = -std=c11 -D_GNU_SOURCE
+WARN      = -Wall -Wextra -Werror
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -pthread -Iruntime/include
+LDLIBS_RT  = -pthread -lnuma
+PYTHON   ?= /usr/bin/python3
+ENSURE    = scripts/ensure-deps
+
+# Debian packages a build and test run needs; bench adds its own.
+DEPS_BUILD = build-essential libnuma-dev libcriterion-dev libbenchmark-dev libpapi-dev \
+             libboost-context-dev python3 python3-matplotlib gnuplot-nox
+
+.PHONY: all test bench tables plots deps clean format format-check
+all:
+
+TEST_TARGETS :=
+BENCH_TARGETS :=
+
+deps:
+	@$(ENSURE) $(DEPS_BUILD)
+
+# ==== Areas ==============================================================================
+include runtime/runtime.mk
+-include benches/benches.mk
+-include scripts/scripts.mk
+-include mk/*.mk
+
+# ==== Top-level targets ==================================================================
+test: deps
+	@$(MAKE) --no-print-directory $(TEST_TARGETS)
+	@echo "make test: all test groups passed"
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' '*.cc')

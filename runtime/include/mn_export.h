@@ -1,0 +1,64 @@
+/*
+ * mn_export.h - runtime internals exposed to tests and benches only (the analog of Go's
+ * export_test.go).  Not part of the public interface; names carry the mn_x_ prefix.
+ */
+#ifndef MN_EXPORT_H
+#define MN_EXPORT_H
+
+#include "mn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mn_p;
+struct mn_g;
+
+/* struct mn_x_layout - where the run-queue fields of a P sit, for one pad_runq setting
+ * (claims L2.1.runq, L2.1.headtail, L2.1.fourlines).  Offsets in bytes from the start of
+ * struct mn_p; lines are offset / 64 (x86-64 cache line). */
+struct mn_x_layout {
+    int pad;                  /* 0, 64 or 128 */
+    size_t p_bytes;           /* sizeof(struct mn_p) */
+    size_t off_status;        /* the field before the run queue block (P status word) */
+    size_t off_schedtick;     /* a field the owner writes on every schedule() */
+    size_t off_runqhead;
+    size_t off_runqtail;
+    size_t off_runq;          /* first slot */
+    size_t off_runnext;
+    size_t runq_slots;        /* MN_RUNQ_SLOTS */
+    size_t runq_slot_bytes;   /* sizeof(struct mn_g *) */
+    size_t runq_bytes;        /* slots * slot bytes */
+    size_t runq_lines;        /* distinct 64-byte lines the runq array spans */
+    bool headtail_same_line;  /* runqhead and runqtail share a 64-byte line */
+};
+/* mn_x_p_layout - fill *out for pad (0, 64, 128).  -EINVAL for another pad. */
+MN_WUR int mn_x_p_layout(int pad, struct mn_x_layout *out);
+
+/* Standalone Ps and fake Gs, for run-queue tests and the run-queue microbench.  A
+ * standalone P belongs to no runtime; its queue cannot spill to a global queue. */
+struct mn_p *mn_x_p_new(int pad);              /* NULL on ENOMEM or bad pad */
+void mn_x_p_free(struct mn_p *pp);
+struct mn_g *mn_x_fake_gs(size_t n);           /* n Gs with IDs 1..n; free() the result */
+struct mn_g *mn_x_fake_g(struct mn_g *base, size_t i); /* &base[i] */
+uint64_t mn_x_g_id(const struct mn_g *gp);
+
+/* Go's runqput (next: put in runnext, kicking the old runnext to the tail), runqget
+ * (runnext first) and runqsteal (take half of src's queue into dst; stealnext: may take
+ * src's runnext when the queue is empty).  mn_x_runqput returns false when the queue is
+ * full (a runtime P would spill half to the global queue instead).  Concurrency as in
+ * Go: put/get only by the owner thread; steal from any thread with dst owned by it. */
+bool mn_x_runqput(struct mn_p *pp, struct mn_g *gp, bool next);
+struct mn_g *mn_x_runqget(struct mn_p *pp);
+struct mn_g *mn_x_runqsteal(struct mn_p *dst, struct mn_p *src, bool stealnext);
+uint32_t mn_x_runqlen(struct mn_p *pp);       /* queued Gs, runnext not counted */
+
+/* mn_x_stack_mode - how stacks are guarded in this process: "madv_guard" (Linux 6.13+
+ * guard regions, no VMA split), "mprotect" (guard page per stack, splits the mapping),
+ * "canary" (small stacks, or guards over the map-count budget). */
+const char *mn_x_stack_guard_mode(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MN_EXPORT_H */
