@@ -39,7 +39,6 @@ deps:
 include runtime/runtime.mk
 -include benches/benches.mk
 -include scripts/scripts.mk
--include mk/*.mk
 
 # ==== Top-level targets ==================================================================
 test: deps
