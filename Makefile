@@ -37,8 +37,9 @@ deps:
 
 # ==== Areas ==============================================================================
 include runtime/runtime.mk
--include benches/benches.mk
--include scripts/scripts.mk
+-include benches/*.mk
+-include scripts/*.mk
+-include tests/*.mk
 
 # ==== Top-level targets ==================================================================
 test: deps
