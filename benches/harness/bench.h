@@ -1,0 +1,233 @@
+/*
+ * bench.h - the C interface bench files use to register and time benchmarks.
+ *
+ * The engine is Google Benchmark (Debian's libbenchmark 1.7.1).  It has no C API, so this
+ * header is a thin C face on it; benches/harness/gbench.cc adapts it to the library and
+ * owns main() and the flags.  Bench files are C and never include C++ headers.
+ *
+ * ---- Registering a bench ------------------------------------------------------------
+ *
+ *     static void bm_switch_g_yield(struct bench_state *st) { ... }
+ *
+ *     BENCH_REGISTER(
+ *         .name      = "switch/g_yield",
+ *         .summary   = "two Gs yielding to each other on one P",
+ *         .claims    = "T1.switch.g",
+ *         .fn        = bm_switch_g_yield,
+ *         .args      = { BENCH_ARG("procs", BENCH_V(1)) },
+ *         .real_time = true);
+ *
+ * Each definition becomes one Google Benchmark per combination (cartesian product, first
+ * arg outermost) of its argument values, named `<name>/<arg>:<val>/...` as required by
+ * benches/FORMAT.md.  Argument values are chosen per preset: `quick` (the default, what
+ * `make bench` and CI run) and `full`; an arg whose .full list is empty uses .quick in
+ * both.  Values BENCH_ALL and BENCH_DEFAULT print as `all` and `default` in row names.
+ *
+ * ---- The timed loop -------------------------------------------------------------------
+ *
+ *     static void bm_x(struct bench_state *st)
+ *     {
+ *         setup();                            // untimed
+ *         while (bench_keep_running(st))      // the timer runs from the first call
+ *             op();                           //  until the call that returns false
+ *         bench_set_per_op_ns(st, "ns_per_op", 1.0);
+ *         teardown();                         // untimed
+ *     }
+ *
+ * The loop may run on another thread than the one the harness called fn on, e.g. on a
+ * runtime G: call mn_init/mn_run inside fn and run `while (bench_keep_running(st))` in
+ * the main G.  Only one thread may drive a given bench_state at a time, and the handoff
+ * between threads must be synchronised (mn_run's start and return are).
+ *
+ * The loop costs one decrement and one predicted branch per iteration (the harness hands
+ * the whole iteration count over in one KeepRunningBatch); `harness/empty` measures it.
+ *
+ * ---- Harness-attached counters ----------------------------------------------------------
+ *
+ * Around the timed region (first bench_keep_running call to the last) the harness counts
+ * the events chosen with --counters (default: PAPI_TOT_CYC, PAPI_TOT_INS, PAPI_L1_DCM,
+ * PAPI_TLB_DM where a PMU exists, plus perf::CONTEXT-SWITCHES, perf::CPU-MIGRATIONS,
+ * perf::PAGE-FAULTS) on every thread of the process that exists when timing starts and
+ * on every thread those create during it (perf inherit), and reports them per iteration
+ * under their event names.  Counters keep counting while timing is paused.  Threads
+ * created before timing starts and parked (e.g. runtime Ms) are covered; a bench whose
+ * threads all start inside fn and before the loop needs do nothing else.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Argument sets ================================================================== */
+
+#define BENCH_MAX_ARGS 4  /* named arguments per bench */
+#define BENCH_MAX_VALS 12 /* values per argument per preset */
+
+/* Special argument values, printed by name in row names. */
+#define BENCH_ALL (-1L)     /* "all": e.g. procs:all = every CPU in the affinity mask */
+#define BENCH_DEFAULT (-2L) /* "default": e.g. stack:default = the library's default */
+
+/* struct bench_vals - a list of argument values; build it with BENCH_V(...). */
+struct bench_vals {
+    int n;                    /* number of values; 0 = none (for .full: same as .quick) */
+    long v[BENCH_MAX_VALS];
+};
+#define BENCH_V(...)                                                                       \
+    {                                                                                      \
+        .n = (int)(sizeof((long[]){__VA_ARGS__}) / sizeof(long)), .v = { __VA_ARGS__ }    \
+    }
+
+/* struct bench_arg - one named argument and its values under each preset. */
+struct bench_arg {
+    const char *name;        /* as in the row name, e.g. "procs"; NULL ends the list */
+    struct bench_vals quick; /* values for --preset=quick */
+    struct bench_vals full;  /* values for --preset=full; empty = same as quick */
+};
+/* BENCH_ARG("procs", BENCH_V(1, 2)): the same values in both presets.
+ * BENCH_ARG_QF("n", BENCH_V(1000), BENCH_V(1000, 10000)): quick values, then full values. */
+#define BENCH_ARG(nm, q) {.name = (nm), .quick = q}
+#define BENCH_ARG_QF(nm, q, f) {.name = (nm), .quick = q, .full = f}
+
+/* ==== Definitions ===================================================================== */
+
+struct bench_state; /* one running benchmark instance; opaque except for the fast path */
+
+/*
+ * struct bench_def - one registered benchmark (perf bench's {name, summary, fn} row).
+ * Fill with designated initializers through BENCH_REGISTER; unset fields are 0.
+ */
+struct bench_def {
+    const char *name;    /* "<area>/<what>", FORMAT.md; unique */
+    const char *summary; /* one line, shown by --list */
+    const char *claims;  /* claim IDs, comma separated ("T1.switch.g"); the row label */
+    void (*fn)(struct bench_state *st);
+    struct bench_arg args[BENCH_MAX_ARGS];
+    bool real_time;      /* time in wall-clock time: required when >1 OS thread works */
+    bool manual_time;    /* the bench reports time itself with bench_set_iteration_time */
+    long iterations;     /* fixed iteration count (0 = let the library size it), e.g. 1
+                            for a bench whose single iteration is a whole experiment */
+    int repetitions;     /* fixed repetitions (0 = the preset's / command line's) */
+    double min_time_s;   /* minimum timed seconds (0 = library default, 0.5 s) */
+    bool quick_skip;     /* register under --preset=full only */
+};
+
+/* bench_register - add def to the registry (called by BENCH_REGISTER's constructor).
+ * def must stay valid for the program's life.  A duplicate name aborts at start-up. */
+void bench_register(const struct bench_def *def);
+
+#define BENCH_CAT_2(a, b) a##b
+#define BENCH_CAT_(a, b) BENCH_CAT_2(a, b)
+/* BENCH_REGISTER(.name = ..., .fn = ..., ...) - register a bench at program start. */
+#define BENCH_REGISTER(...)                                                                \
+    static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {__VA_ARGS__};      \
+    __attribute__((constructor)) static void BENCH_CAT_(bench_reg_, __LINE__)(void)       \
+    {                                                                                      \
+        bench_register(&BENCH_CAT_(bench_def_, __LINE__));                                \
+    }
+
+/* ==== Running ========================================================================= */
+
+/* Public so the loop test can be inlined; fields other than left are private. */
+struct bench_state {
+    int64_t left;  /* iterations left in the current batch (fast path) */
+    void *impl;    /* private: the harness's per-run data */
+};
+
+/* bench__next - slow path of bench_keep_running; private. */
+bool bench__next(struct bench_state *st);
+
+/* bench_keep_running - true while the bench should run one more iteration.  The first
+ * call starts the timer and the counters, the call that returns false stops them.  Call it
+ * until it returns false (do not break out of the loop).  Any thread may drive the loop,
+ * one at a time. */
+static inline bool bench_keep_running(struct bench_state *st)
+{
+    if (__builtin_expect(st->left > 0, 1)) {
+        st->left--;
+        return true;
+    }
+    return bench__next(st);
+}
+
+/* bench_arg - value of the named argument for this instance (BENCH_ALL / BENCH_DEFAULT
+ * as given).  Aborts with a message when the bench has no such argument (a bench bug). */
+long bench_arg(struct bench_state *st, const char *name);
+
+/* bench_ncpus - CPUs in the process's affinity mask (what procs:all means). */
+int bench_ncpus(void);
+
+/* bench_iterations - iterations the library asked for in this run (valid inside fn). */
+int64_t bench_iterations(struct bench_state *st);
+
+/* bench_preset - "quick" or "full". */
+const char *bench_preset(void);
+
+/* Counter flags (Google Benchmark's Counter::Flags). */
+enum bench_counter_flags {
+    BENCH_C_PLAIN = 0,        /* reported as given */
+    BENCH_C_RATE = 1,         /* divided by the run's seconds: per second */
+    BENCH_C_AVG_ITER = 2,     /* divided by the iteration count: per iteration */
+    BENCH_C_AVG_ITER_RATE = 3 /* both */
+};
+
+/* bench_set_counter - report a derived counter; name carries its unit (FORMAT.md:
+ * ns_per_switch, bytes_per_g, reached...).  Call from fn or the loop's thread after the
+ * loop; a later call with the same name replaces the value. */
+void bench_set_counter(struct bench_state *st, const char *name, double value, int flags);
+
+/* bench_set_per_op_ns - report name = timed wall-clock ns / (iterations * ops_per_iter),
+ * e.g. bench_set_per_op_ns(st, "ns_per_switch", 2.0) for a round trip of two switches.
+ * Wall-clock time is the harness's CLOCK_MONOTONIC over the timed loop, pauses excluded;
+ * call after the loop has ended. */
+void bench_set_per_op_ns(struct bench_state *st, const char *name, double ops_per_iter);
+
+/* bench_elapsed_ns - wall-clock ns of the timed loop so far, pauses excluded. */
+double bench_elapsed_ns(struct bench_state *st);
+
+/* bench_skip - mark this run as not measurable here (Google Benchmark's SkipWithError):
+ * the JSON row gets error_occurred and error_message = reason, which must start "n/a: ".
+ * Call before the loop (the loop then runs zero iterations) or instead of it. */
+void bench_skip(struct bench_state *st, const char *reason);
+
+/* bench_pause / bench_resume - exclude a part of an iteration from the timer (expensive:
+ * ~100s of ns each; use only around per-iteration setup that dwarfs it). */
+void bench_pause(struct bench_state *st);
+void bench_resume(struct bench_state *st);
+
+/* bench_set_iteration_time - for .manual_time benches: seconds this iteration took. */
+void bench_set_iteration_time(struct bench_state *st, double seconds);
+
+/* bench_label_extra - append ";<text>" to the row's label after the claims, e.g.
+ * bench_label_extra(st, "limit=memory cap") gives "T1.max.g;limit=memory cap". */
+void bench_label_extra(struct bench_state *st, const char *text);
+
+/* bench_context - add a key to the JSON context block (strings only, 1.7.1); for
+ * bench-specific tables, JSON-encoded.  Callable from a constructor or from fn before the
+ * first report is written (later keys are lost). */
+void bench_context(const char *key, const char *value);
+
+/* bench_warm_cpus - spin every CPU of the affinity mask for ms milliseconds (HOST-NOTES:
+ * CPUs run up to 1.6x slower for a few hundred ms after idling).  The harness calls it
+ * once before the first bench; benches that idle long between runs may call it again. */
+void bench_warm_cpus(int ms);
+
+/* bench_pin_self - pin the calling thread to the cpu-th CPU (0-based index into the
+ * affinity mask the process started with).  Returns 0 or a negative errno. */
+int bench_pin_self(int cpu);
+
+/* bench_do_not_optimize - keep the compiler from deleting the computation of p's pointee. */
+static inline void bench_do_not_optimize(const void *p)
+{
+    __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BENCH_H */
