@@ -115,6 +115,8 @@ struct bench_def {
     int repetitions;     /* fixed repetitions (0 = the preset's / command line's) */
     double min_time_s;   /* minimum timed seconds (0 = library default, 0.5 s) */
     bool quick_skip;     /* register under --preset=full only */
+    void (*context_fn)(void); /* called once before the runs when an instance of this
+                                 bench is selected; may call bench_context */
 };
 
 /* bench_register - add def to the registry (called by BENCH_REGISTER's constructor).
@@ -208,8 +210,9 @@ void bench_set_iteration_time(struct bench_state *st, double seconds);
 void bench_label_extra(struct bench_state *st, const char *text);
 
 /* bench_context - add a key to the JSON context block (strings only, 1.7.1); for
- * bench-specific tables, JSON-encoded.  Callable from a constructor or from fn before the
- * first report is written (later keys are lost). */
+ * bench-specific tables, JSON-encoded.  The context is written before the first bench
+ * runs, so call it from a def's .context_fn (or a constructor); later calls are ignored
+ * with a warning on stderr. */
 void bench_context(const char *key, const char *value);
 
 /* bench_warm_cpus - spin every CPU of the affinity mask for ms milliseconds (HOST-NOTES:

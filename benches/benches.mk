@@ -1,0 +1,76 @@
+# ==== benches/: the bench binary (Google Benchmark + PAPI harness), `make bench` =========
+#
+# One binary, $(BENCH_BIN), holds every bench: the harness (benches/harness/*.c and
+# gbench.cc, the only C++ file, which owns main) and every benches/*.c topic file.  It
+# links libmn.a once runtime/src/proc.c exists; before that it links a stand-in whose
+# calls fail with -ENOSYS (benches/harness/stub/mn_absent.c), so the harness and the
+# pthread/pipe/ucontext/fcontext peers build and test alone and G rows read
+# "n/a: runtime not built"; in that mode only the T1 topic files are linked.
+#
+#   make bench            deps, optimised build, quick preset, results JSON, tables, plots
+#   make bench PRESET=full
+#   make bench-bin        only build $(BENCH_BIN)
+#   make test-benches     smoke run of every bench (part of make test)
+
+BENCH_BIN      := $(BUILD)/benches/bench
+BENCH_DIR      := $(BUILD)/benches
+BENCH_T1_C     := $(wildcard benches/spawn_create.c benches/switch_pingpong.c benches/stack_rss.c)
+BENCH_TOPIC_C  := $(wildcard benches/*.c)
+BENCH_HARN_C   := $(wildcard benches/harness/*.c)
+BENCH_HARN_CC  := benches/harness/gbench.cc
+BENCH_HDRS     := $(wildcard benches/harness/*.h) runtime/include/mn.h runtime/include/mn_export.h
+ifeq ($(wildcard runtime/src/proc.c),)
+BENCH_TOPIC_C  := $(BENCH_T1_C)  # other topics need the runtime's internals
+endif
+BENCH_OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_TOPIC_C) $(BENCH_HARN_C)) \
+                  $(BUILD)/benches/harness/gbench.o
+BENCH_CFLAGS    = $(ALL_CFLAGS) -Ibenches/harness
+BENCH_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -pthread -Ibenches/harness \
+                  -I$(BENCH_DIR) -Iruntime/include
+BENCH_LDLIBS    = -lbenchmark -lpapi -lboost_context -lnuma -pthread -lrt
+DEPS_BENCH      = build-essential libnuma-dev libbenchmark-dev libpapi-dev libboost-context-dev \
+                  python3
+PRESET         ?= quick
+
+ifneq ($(wildcard runtime/src/proc.c),)
+BENCH_MN       := $(LIBMN)
+else
+BENCH_MN       := $(BUILD)/benches/harness/stub/mn_absent.o
+endif
+
+.PHONY: bench bench-bin test-benches FORCE
+bench-bin: $(BENCH_BIN)
+
+$(BUILD)/benches/%.o: benches/%.c $(BENCH_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
+
+$(BUILD)/benches/harness/gbench.o: $(BENCH_HARN_CC) $(BENCH_HDRS) $(BENCH_DIR)/buildinfo.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(BENCH_CXXFLAGS) -c -o $@ $<
+
+# buildinfo.h: what the JSON context records about the build (1.7.1's JSON has no
+# library version, so it comes from dpkg).  Rewritten only when its text changes.
+$(BENCH_DIR)/buildinfo.h: FORCE
+	@mkdir -p $(dir $@)
+	@{ echo '#define BENCH_GIT_SHA "'"$$(git rev-parse HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)"'"'; \
+	   echo '#define BENCH_LIBBENCHMARK_VERSION "'"$$(dpkg-query -W -f='$${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"'"'; \
+	   echo '#define BENCH_CC_VERSION "'"$$($(CC) --version | head -1)"'"'; \
+	   echo '#define BENCH_BUILD_FLAGS "'"$$(echo '$(BENCH_CFLAGS)' | sed 's/"/\\"/g')"'"'; \
+	} > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+$(BENCH_BIN): $(BENCH_OBJS) $(BENCH_MN)
+	$(CXX) -o $@ $(BENCH_OBJS) $(BENCH_MN) $(BENCH_LDLIBS)
+
+# ==== make bench ===========================================================================
+bench:
+	@$(ENSURE) $(DEPS_BENCH)
+	@$(MAKE) --no-print-directory OPT=-O2 $(BENCH_BIN)
+	@PYTHON=$(PYTHON) scripts/run-bench --bin $(BENCH_BIN) --preset $(PRESET)
+
+# ==== make test: smoke run of every bench ===================================================
+test-benches: $(BENCH_BIN)
+	@PYTHON=$(PYTHON) sh benches/tests/smoke.sh $(BENCH_BIN) $(BENCH_DIR)/smoke
+TEST_TARGETS += test-benches

@@ -1,0 +1,63 @@
+/*
+ * harness.h - internals shared by the harness's own files (gbench.cc, papi.c, sysinfo.c).
+ * Bench files include bench.h only.
+ */
+#ifndef BENCH_HARNESS_H
+#define BENCH_HARNESS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Event counters (papi.c) ========================================================= */
+
+#define BENCH_CTR_MAX 16
+
+/* The default event list: hardware events through PAPI presets where a PMU exists, and
+ * perf software events that work on any Linux host. */
+#define BENCH_CTR_DEFAULT                                                                  \
+    "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_L1_DCM,PAPI_TLB_DM,perf::CONTEXT-SWITCHES,"            \
+    "perf::CPU-MIGRATIONS,perf::PAGE-FAULTS"
+
+/* bench_ctr_setup - resolve the comma-separated event list (NULL: BENCH_CTR_DEFAULT,
+ * "" or "none": no events).  Each event is tried through PAPI, and perf:: software events
+ * fall back to perf_event_open(2) directly when PAPI's perf_event component is disabled
+ * (as on a host without a PMU, where libpfm4 finds no default PMU).  Events that cannot
+ * be counted are dropped; their reasons are collected for bench_ctr_na_json.  Returns the
+ * number of usable events, or -EINVAL when the list is malformed (empty item, > 16). */
+int bench_ctr_setup(const char *list);
+
+int bench_ctr_count(void);           /* usable events */
+const char *bench_ctr_name(int i);   /* name of usable event i, as requested */
+const char *bench_ctr_names_csv(void);  /* usable events, comma separated */
+const char *bench_ctr_na_json(void); /* {"EVENT": "reason", ...} for the dropped ones */
+const char *bench_ctr_backend(void); /* which backend counts what, one line */
+const char *bench_papi_version(void); /* "7.0.0.0", or "n/a: <reason>" */
+
+/* bench_ctr_start - open and enable the events on every thread of this process (one set
+ * per thread in /proc/self/task, inherited by threads created later).  Cheap to call
+ * when no events are configured. */
+void bench_ctr_start(void);
+
+/* bench_ctr_stop - disable, read and close; vals[i] = total of event i over all threads,
+ * scaled by time_enabled / time_running when the kernel multiplexed it.  A value is
+ * negative when it could not be read (reported as missing). */
+void bench_ctr_stop(double vals[BENCH_CTR_MAX]);
+
+/* ==== Host description (sysinfo.c) ==================================================== */
+
+/* bench_sysinfo - call add(key, value) for each host context key of FORMAT.md: host,
+ * cpu_model, cores, smt, numa_nodes, slit, kernel, governor, thp, perf_event_paranoid, pmu.
+ * Values that cannot be read are "n/a: <reason>". */
+void bench_sysinfo(void (*add)(const char *key, const char *value));
+
+/* bench_pmu_present - true when the kernel exposes a CPU PMU (/sys/bus/event_source/
+ * devices/cpu*, armv8_*, ...), false on e.g. a KVM guest without vPMU. */
+int bench_pmu_present(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BENCH_HARNESS_H */

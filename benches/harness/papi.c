@@ -1,0 +1,357 @@
+/*
+ * papi.c - event counters the harness attaches to every bench (STYLE.md 2.6 "Counters").
+ *
+ * Which threads are counted.  A bench's work runs on several OS threads: the caller,
+ * runtime Ms (created on demand and parked between uses), pthreads of the peers.  At the
+ * start of each timed region this file lists /proc/self/task and opens one counter set per
+ * thread, each with inheritance on, so threads that any of them create during the region
+ * are counted too (perf's `inherit`: a read of the parent includes live children, and a
+ * child's counts fold into the parent when it exits).  The alternative, a per-process
+ * counter (perf's pid = tgid with inherit), only follows the thread-group leader's future
+ * children, not existing threads, and PAPI_attach to the process id counts the leader
+ * only; listing tasks is the only way that covers already-running Ms.  Opening costs some
+ * microseconds per thread and event, outside the timed region.
+ *
+ * Two backends.  PAPI (libpapi 7, component perf_event) handles every event it knows.  When
+ * PAPI cannot count an event and it is one of the perf software events (perf::NAME), the
+ * same perf_event_open(2) call PAPI would make is made here directly: on a KVM guest
+ * without vPMU libpfm4 finds no default PMU and PAPI disables its whole perf_event
+ * component, software events included, yet the kernel counts them fine.  Hardware events
+ * are never emulated: they are dropped with the reason in context key counters_na.
+ *
+ * Scaling.  Raw perf events are read with TOTAL_TIME_ENABLED/RUNNING and scaled by
+ * enabled/running when multiplexed; PAPI event sets are not put in multiplex mode, so an
+ * event that does not fit the PMU with the others fails to add and is dropped as
+ * "conflict".
+ */
+#include "harness.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <papi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MAX_TASKS 1024 /* threads attached at most; more are left uncounted (noted) */
+
+enum backend { BK_PAPI, BK_PERF };
+
+struct event {
+    char name[64];
+    enum backend bk;
+    int papi_code;
+    uint32_t perf_type;
+    uint64_t perf_config;
+};
+
+static struct event events[BENCH_CTR_MAX];
+static int nevents;
+static int papi_ok;                  /* PAPI_library_init succeeded */
+static char papi_why[256];           /* why PAPI cannot count hardware events */
+static char papi_ver[64] = "n/a: not initialised";
+static char na_json[2048] = "{}";
+static char names_csv[BENCH_CTR_MAX * 66];
+static char backend_line[256];
+static int exclude_kernel;           /* perf_event_paranoid forbids kernel counting */
+
+/* Per-run state: per thread, PAPI event set and perf fds. */
+static int ntasks;
+static int task_es[MAX_TASKS];
+static int task_fd[MAX_TASKS][BENCH_CTR_MAX];
+static int tasks_truncated;
+
+static const struct {
+    const char *name;
+    uint64_t config;
+} perf_sw[] = {
+    {"CPU-CLOCK", PERF_COUNT_SW_CPU_CLOCK},
+    {"TASK-CLOCK", PERF_COUNT_SW_TASK_CLOCK},
+    {"PAGE-FAULTS", PERF_COUNT_SW_PAGE_FAULTS},
+    {"CONTEXT-SWITCHES", PERF_COUNT_SW_CONTEXT_SWITCHES},
+    {"CPU-MIGRATIONS", PERF_COUNT_SW_CPU_MIGRATIONS},
+    {"MINOR-FAULTS", PERF_COUNT_SW_PAGE_FAULTS_MIN},
+    {"MAJOR-FAULTS", PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+};
+
+static int perf_open(uint32_t type, uint64_t config, pid_t tid)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.size = sizeof a;
+    a.type = type;
+    a.config = config;
+    a.disabled = 1;
+    a.inherit = 1;
+    a.exclude_kernel = exclude_kernel;
+    a.exclude_hv = 1;
+    a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+    return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static void na_add(const char *name, const char *why)
+{
+    size_t len = strlen(na_json);
+    if (len < 2)
+        return;
+    na_json[len - 1] = 0; /* drop '}' */
+    len--;
+    snprintf(na_json + len, sizeof na_json - len, "%s\"%s\": \"%s\"}", len > 1 ? ", " : "",
+             name, why);
+}
+
+static void papi_init_once(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    int rc = PAPI_library_init(PAPI_VER_CURRENT);
+    if (rc != PAPI_VER_CURRENT) {
+        snprintf(papi_ver, sizeof papi_ver, "n/a: PAPI_library_init: %s",
+                 rc < 0 ? PAPI_strerror(rc) : "version mismatch");
+        snprintf(papi_why, sizeof papi_why, "PAPI unusable (%s)", papi_ver + 5);
+        return;
+    }
+    papi_ok = 1;
+    snprintf(papi_ver, sizeof papi_ver, "%d.%d.%d.%d", PAPI_VERSION_MAJOR(PAPI_VERSION),
+             PAPI_VERSION_MINOR(PAPI_VERSION), PAPI_VERSION_REVISION(PAPI_VERSION),
+             PAPI_VERSION_INCREMENT(PAPI_VERSION));
+    int cidx = PAPI_get_component_index("perf_event");
+    const PAPI_component_info_t *ci = cidx >= 0 ? PAPI_get_component_info(cidx) : NULL;
+    if (!ci)
+        snprintf(papi_why, sizeof papi_why, "PAPI has no perf_event component");
+    else if (ci->disabled)
+        snprintf(papi_why, sizeof papi_why, "%s (PAPI perf_event: %.200s)",
+                 bench_pmu_present() ? "PMU unusable" : "no PMU", ci->disabled_reason);
+}
+
+/* Can PAPI count this event on this thread alone?  Returns 0 or a PAPI error. */
+static int papi_try(int code)
+{
+    int es = PAPI_NULL;
+    int rc = PAPI_create_eventset(&es);
+    if (rc == PAPI_OK)
+        rc = PAPI_add_event(es, code);
+    if (es != PAPI_NULL) {
+        PAPI_cleanup_eventset(es);
+        PAPI_destroy_eventset(&es);
+    }
+    return rc;
+}
+
+int bench_ctr_setup(const char *list)
+{
+    char buf[1024], why[320];
+    nevents = 0;
+    snprintf(na_json, sizeof na_json, "{}");
+    names_csv[0] = 0;
+    papi_init_once();
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+    int paranoid = 2;
+    if (f) {
+        if (fscanf(f, "%d", &paranoid) != 1)
+            paranoid = 2;
+        fclose(f);
+    }
+    exclude_kernel = geteuid() != 0 && paranoid >= 2;
+    if (!list)
+        list = BENCH_CTR_DEFAULT;
+    if (!*list || !strcmp(list, "none"))
+        return 0;
+    if (strlen(list) >= sizeof buf)
+        return -EINVAL;
+    strcpy(buf, list);
+    int nperf = 0, npapi = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (!*tok || strlen(tok) >= sizeof events[0].name || nevents == BENCH_CTR_MAX)
+            return -EINVAL;
+        for (int i = 0; i < nevents; i++)
+            if (!strcmp(events[i].name, tok))
+                return -EINVAL;
+        struct event *e = &events[nevents];
+        memset(e, 0, sizeof *e);
+        snprintf(e->name, sizeof e->name, "%s", tok);
+        int code, rc = PAPI_ENOEVNT;
+        if (papi_ok && (rc = PAPI_event_name_to_code(tok, &code)) == PAPI_OK &&
+            (rc = papi_try(code)) == PAPI_OK) {
+            e->bk = BK_PAPI;
+            e->papi_code = code;
+            nevents++;
+            npapi++;
+            continue;
+        }
+        snprintf(why, sizeof why, "%s",
+                 papi_why[0] ? papi_why
+                 : rc == PAPI_ECNFLCT ? "conflict"
+                 : rc == PAPI_EPERM ? "perf_event_paranoid"
+                 : !papi_ok ? "PAPI unusable"
+                            : PAPI_strerror(rc));
+        if (!strncmp(tok, "perf::", 6)) {
+            for (size_t k = 0; k < sizeof perf_sw / sizeof perf_sw[0]; k++) {
+                if (strcasecmp(tok + 6, perf_sw[k].name))
+                    continue;
+                int fd = perf_open(PERF_TYPE_SOFTWARE, perf_sw[k].config, 0);
+                if (fd < 0) {
+                    snprintf(why, sizeof why, "perf_event_open: %s%s", strerror(errno),
+                             errno == EACCES ? " (perf_event_paranoid)" : "");
+                    break;
+                }
+                close(fd);
+                e->bk = BK_PERF;
+                e->perf_type = PERF_TYPE_SOFTWARE;
+                e->perf_config = perf_sw[k].config;
+                nevents++;
+                nperf++;
+                why[0] = 0;
+                break;
+            }
+            if (!why[0])
+                continue;
+        }
+        na_add(tok, why);
+    }
+    for (int i = 0; i < nevents; i++) {
+        size_t len = strlen(names_csv);
+        snprintf(names_csv + len, sizeof names_csv - len, "%s%.63s", i ? "," : "",
+                 events[i].name);
+    }
+    snprintf(backend_line, sizeof backend_line,
+             "%d via PAPI, %d via perf_event_open; per thread of /proc/self/task with "
+             "inherit%s",
+             npapi, nperf, exclude_kernel ? "; user space only (perf_event_paranoid)" : "");
+    return nevents;
+}
+
+int bench_ctr_count(void)
+{
+    return nevents;
+}
+const char *bench_ctr_name(int i)
+{
+    return i >= 0 && i < nevents ? events[i].name : NULL;
+}
+const char *bench_ctr_names_csv(void)
+{
+    return names_csv;
+}
+const char *bench_ctr_na_json(void)
+{
+    return na_json;
+}
+const char *bench_ctr_backend(void)
+{
+    return backend_line;
+}
+const char *bench_papi_version(void)
+{
+    papi_init_once();
+    return papi_ver;
+}
+
+static int papi_open_task(pid_t tid)
+{
+    int es = PAPI_NULL;
+    if (PAPI_create_eventset(&es) != PAPI_OK)
+        return PAPI_NULL;
+    if (PAPI_assign_eventset_component(es, 0) != PAPI_OK || PAPI_attach(es, (unsigned long)tid) != PAPI_OK)
+        goto fail;
+    PAPI_option_t opt;
+    memset(&opt, 0, sizeof opt);
+    opt.inherit.eventset = es;
+    opt.inherit.inherit = PAPI_INHERIT_ALL;
+    (void)PAPI_set_opt(PAPI_INHERIT, &opt); /* best effort: existing threads still count */
+    for (int i = 0; i < nevents; i++)
+        if (events[i].bk == BK_PAPI && PAPI_add_event(es, events[i].papi_code) != PAPI_OK)
+            goto fail;
+    if (PAPI_start(es) != PAPI_OK)
+        goto fail;
+    return es;
+fail:
+    PAPI_cleanup_eventset(es);
+    PAPI_destroy_eventset(&es);
+    return PAPI_NULL;
+}
+
+void bench_ctr_start(void)
+{
+    ntasks = 0;
+    tasks_truncated = 0;
+    if (!nevents)
+        return;
+    int need_papi = 0;
+    for (int i = 0; i < nevents; i++)
+        need_papi |= events[i].bk == BK_PAPI;
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        if (ntasks == MAX_TASKS) {
+            tasks_truncated = 1;
+            break;
+        }
+        pid_t tid = (pid_t)atoi(de->d_name);
+        int t = ntasks++;
+        task_es[t] = need_papi ? papi_open_task(tid) : PAPI_NULL;
+        for (int i = 0; i < nevents; i++)
+            task_fd[t][i] = events[i].bk == BK_PERF
+                                ? perf_open(events[i].perf_type, events[i].perf_config, tid)
+                                : -1;
+    }
+    closedir(d);
+    /* Enable last so opening cost is not counted (software events only; PAPI_start above
+     * already runs, which counts only the harness's own few syscalls). */
+    for (int t = 0; t < ntasks; t++)
+        for (int i = 0; i < nevents; i++)
+            if (task_fd[t][i] >= 0)
+                ioctl(task_fd[t][i], PERF_EVENT_IOC_ENABLE, 0);
+}
+
+void bench_ctr_stop(double vals[BENCH_CTR_MAX])
+{
+    for (int i = 0; i < BENCH_CTR_MAX; i++)
+        vals[i] = nevents && i < nevents && ntasks ? 0 : -1;
+    for (int t = 0; t < ntasks; t++)
+        for (int i = 0; i < nevents; i++)
+            if (task_fd[t][i] >= 0)
+                ioctl(task_fd[t][i], PERF_EVENT_IOC_DISABLE, 0);
+    int papi_seen[BENCH_CTR_MAX] = {0};
+    for (int t = 0; t < ntasks; t++) {
+        if (task_es[t] != PAPI_NULL) {
+            long long v[BENCH_CTR_MAX];
+            if (PAPI_stop(task_es[t], v) == PAPI_OK) {
+                for (int i = 0, k = 0; i < nevents; i++)
+                    if (events[i].bk == BK_PAPI) {
+                        vals[i] += (double)v[k++];
+                        papi_seen[i] = 1;
+                    }
+            }
+            PAPI_cleanup_eventset(task_es[t]);
+            PAPI_destroy_eventset(&task_es[t]);
+        }
+        for (int i = 0; i < nevents; i++) {
+            int fd = task_fd[t][i];
+            if (fd < 0)
+                continue;
+            uint64_t r[3];
+            if (read(fd, r, sizeof r) == (ssize_t)sizeof r && r[2] > 0)
+                vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2]
+                                       : (double)r[0];
+            close(fd);
+        }
+    }
+    for (int i = 0; i < nevents; i++)
+        if (events[i].bk == BK_PAPI && !papi_seen[i])
+            vals[i] = -1;
+    (void)tasks_truncated;
+}
