@@ -27,12 +27,14 @@
  *   - One shootdown is counted twice: the sender logs remote_send_ipi (and usually a
  *     local_mm_shootdown for its own CPU) and every receiver logs remote_shootdown.  Add
  *     reasons only knowing this.
- *   - flush_on_task_switch fires inside switch_mm, after the outgoing task's per-task
- *     events were scheduled out and before the incoming task's are scheduled in, so in
- *     scope TLBTRACE_THREADS it reads 0 (measured on this host: perf stat on a process
- *     sees 0, perf stat -a sees them).  In scope TLBTRACE_CPUS task-switch flushes are
- *     counted and dominate the total: every switch to another address space logs one even
- *     when nothing real is flushed (pages == 0 or a full flush by ASID change).
+ *   - flush_on_task_switch is logged inside switch_mm during a context switch, after the
+ *     outgoing task's per-task events were scheduled out and before the incoming task's
+ *     are scheduled in, so in scope TLBTRACE_THREADS the ordinary address-space switches
+ *     are not counted (on this host perf stat on a mprotect/munmap churn process saw 0,
+ *     perf stat -a saw them); only the few logged while one of our threads is current
+ *     (e.g. leaving lazy-TLB mode) are.  In scope TLBTRACE_CPUS task-switch flushes are
+ *     counted and dominate the total: every switch to another address space logs one
+ *     even when nothing real is flushed (pages == 0, or a full flush by ASID change).
  *   - remote_shootdown is counted per thread only when one of our threads is running on
  *     the receiving CPU; an idle receiver is not ours.
  *   - Background kernel work on our mm (khugepaged, compaction, KSM) can add shootdowns
