@@ -1,0 +1,1132 @@
+#!/usr/bin/python3
+"""check_tuning.py - CI tuning gate: is this host tuned for the suite, and do the key ratios hold?
+
+Reads a thresholds profile (TOML, scripts/tuning/*.toml) and checks three kinds of rule:
+
+  host rules      read from /proc and /sys (under --sysroot for tests): cpufreq governor,
+                  boost, SMT, THP enabled/defrag, kernel.numa_balancing, perf_event_paranoid,
+                  PMU present, NUMA node count and SLIT, isolated/nohz_full CPUs, the CPU
+                  affinity and cgroup CPU quota this process gets, and the GOMAXPROCS the
+                  runtime derives from them;
+  measured rules  ([[measure]]) a value or a ratio of two results rows with a bound, rows
+                  picked by bench name (fnmatch pattern) and optionally by claim ID in the
+                  row's label;
+  baseline rules  (--baseline OTHER.json, [baseline]) every common row x counter compared
+                  with a relative tolerance widened by the repetitions' spread.
+
+GOMAXPROCS: the runtime takes MN_GOMAXPROCS when set (> 0), else the number of CPUs in the
+affinity mask (runtime/include/mn.h); it does NOT look at the cgroup CPU quota.  So this
+script derives it the same way and the host.cpu_quota rule flags a quota below it (the
+runtime would then run more Ps than it gets CPU time for, and be throttled).
+
+Results: --results FILE, else the newest results/<host>/*.json (not *.go.json), else the
+quick benches are run with build/benches/bench (--bench), else measured rules are skipped
+and the report says why.  A row with error_occurred is skipped with its error_message.
+
+Statistics: a row's value is its `median` aggregate (or the median of its repetition rows,
+or the single row); its spread is the `cv` aggregate (or stddev/mean of the repetitions).
+A baseline comparison needs at least [baseline].min_repetitions (default 5) repetitions on
+both sides, else it is skipped with the reason.  It fails when the relative change in the
+bad direction exceeds  tolerance + k * sqrt(cv_base^2 + cv_new^2).  The band uses the cv of
+single repetitions, not the standard error of the median: run-to-run spread on these hosts
+is larger than within-run spread (shared/HOST-NOTES.md), so the smaller band would flag
+noise.  Counters named *_per_s, reached and items/bytes_per_second are higher-is-better;
+everything else (ns_*, bytes_per_*, real_time, cpu_time) lower-is-better.
+
+Output: one line per rule on stdout (PASS/FAIL/SKIP, value, bound), a Markdown summary
+(--markdown, default results/check-tuning.md) and JUnit XML (--junit FILE), one testcase
+per rule.  Exit status: 0 all passed (skips allowed), 1 a rule failed, 2 usage or input
+error (one line naming the file, the line where known, and the key).
+"""
+
+import argparse
+import fnmatch
+import json
+import math
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import xml.etree.ElementTree as ET
+
+MN_MAX_PROCS = 256  # runtime/include/mn.h
+
+
+class InputError(Exception):
+    """Bad profile, results file or option: reported as one line, exit 2."""
+
+
+class Skip(Exception):
+    """The data a rule needs is not there (n/a on this host, row skipped or missing)."""
+
+
+# ==== Profile schema ======================================================================
+# Each key maps to a type tag: 'bool', 'int', 'num' (int or float), 'str', 'strs', 'ints',
+# or a tuple of allowed strings.
+IF_ABSENT = ('skip', 'fail')
+HOST_SCHEMA = {
+    'governor': {'allow': 'strs', 'if_absent': IF_ABSENT},
+    'boost': {'expect': ('on', 'off', 'any'), 'if_absent': IF_ABSENT},
+    'smt': {'expect': ('on', 'off', 'any')},
+    'thp_enabled': {'allow': 'strs'},
+    'thp_defrag': {'allow': 'strs'},
+    'numa_balancing': {'allow': 'ints'},
+    'perf_event_paranoid': {'max': 'int', 'root_exempt': 'bool'},
+    'pmu': {'if_absent': IF_ABSENT},
+    'numa_nodes': {'min': 'int', 'max': 'int'},
+    'numa_slit': {'max_remote_ratio': 'num'},
+    'isolation': {'require_isolated': 'bool', 'allow_mixed': 'bool'},
+    'affinity': {'min_cpus': 'int', 'require_all_online': 'bool'},
+    'cpu_quota': {'min_cpus_per_proc': 'num'},
+    'gomaxprocs': {'min': 'int', 'max': 'int'},
+}
+for _t in HOST_SCHEMA.values():
+    _t['enabled'] = 'bool'
+    _t['description'] = 'str'
+
+PROFILE_SCHEMA = {'name': 'str', 'description': 'str'}
+BENCH_SCHEMA = {'preset': 'str', 'timeout_s': 'int'}
+MEASURE_SCHEMA = {
+    'name': 'str', 'kind': ('value', 'ratio'), 'description': 'str', 'claim': 'str',
+    'row': 'str', 'numerator': 'str', 'denominator': 'str', 'counter': 'str',
+    'den_counter': 'str', 'stat': ('median', 'mean'), 'min': 'num', 'max': 'num',
+    'needs_nodes': 'int', 'needs_pmu': 'bool', 'needs_cpus': 'int', 'enabled': 'bool',
+}
+BASELINE_SCHEMA = {
+    'rows': 'strs', 'counters': 'strs', 'tolerance': 'num', 'k': 'num',
+    'min_repetitions': 'int', 'higher_is_better': 'strs', 'stat': ('median', 'mean'),
+}
+TOP_SCHEMA = {'profile': PROFILE_SCHEMA, 'bench': BENCH_SCHEMA, 'host': None,
+              'measure': None, 'baseline': BASELINE_SCHEMA}
+
+
+def find_key_line(text, path):
+    """find_key_line - best-effort 1-based line of the key at path (list of str/int) in TOML
+    text; None when not found.  Handles [table], [[array]] headers, dotted and inline keys."""
+    counts = {}
+    cur = []
+    want = [str(p) for p in path]
+    for i, raw in enumerate(text.splitlines(), 1):
+        line = raw.split('#', 1)[0].strip()
+        m = re.match(r'^\[\[\s*([^\]]+?)\s*\]\]$', line)
+        if m:
+            name = m.group(1).replace('"', '')
+            counts[name] = counts.get(name, -1) + 1
+            cur = name.split('.') + [str(counts[name])]
+            if cur == want:
+                return i
+            continue
+        m = re.match(r'^\[\s*([^\]]+?)\s*\]$', line)
+        if m:
+            cur = m.group(1).replace('"', '').split('.')
+            if cur == want:
+                return i
+            continue
+        m = re.match(r'^([A-Za-z0-9_\-."]+)\s*=(.*)$', line)
+        if not m:
+            continue
+        full = cur + m.group(1).replace('"', '').split('.')
+        if full == want:
+            return i
+        # inline table: key = { a = 1, b = 2 }
+        if want[:len(full)] == full and len(want) > len(full):
+            if re.search(r'\b' + re.escape(want[-1]) + r'\s*=', m.group(2)):
+                return i
+    return None
+
+
+class Where:
+    """Where - formats 'file:line: key: msg' for profile errors."""
+
+    def __init__(self, path, text):
+        self.path, self.text = path, text
+
+    def err(self, keypath, msg):
+        line = find_key_line(self.text, keypath)
+        key = '.'.join(str(k) if not isinstance(k, int) else '[%d]' % k for k in keypath)
+        key = key.replace('.[', '[')
+        loc = '%s:%d' % (self.path, line) if line else self.path
+        return InputError('%s: %s: %s' % (loc, key, msg))
+
+
+def check_type(where, keypath, tag, v):
+    def bad(expected):
+        raise where.err(keypath, 'expected %s, got %s %r' % (expected, type(v).__name__, v))
+    if isinstance(tag, tuple):
+        if not isinstance(v, str) or v not in tag:
+            bad('one of ' + '/'.join(tag))
+    elif tag == 'bool':
+        if not isinstance(v, bool):
+            bad('true or false')
+    elif tag == 'int':
+        if isinstance(v, bool) or not isinstance(v, int):
+            bad('an integer')
+    elif tag == 'num':
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            bad('a number')
+    elif tag == 'str':
+        if not isinstance(v, str):
+            bad('a string')
+    elif tag == 'strs':
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            bad('a list of strings')
+    elif tag == 'ints':
+        if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool)
+                                              for x in v):
+            bad('a list of integers')
+
+
+def check_table(where, keypath, schema, tbl):
+    if not isinstance(tbl, dict):
+        raise where.err(keypath, 'expected a table')
+    for k, v in tbl.items():
+        if k not in schema:
+            raise where.err(keypath + [k], 'unknown key (known: %s)' % ', '.join(sorted(schema)))
+        check_type(where, keypath + [k], schema[k], v)
+
+
+def load_profile(path):
+    """load_profile - parse and validate a thresholds TOML file; InputError on any problem."""
+    try:
+        with open(path, 'rb') as f:
+            raw = f.read()
+    except OSError as e:
+        raise InputError('%s: cannot read profile: %s' % (path, e.strerror))
+    text = raw.decode('utf-8', 'replace')
+    try:
+        prof = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r'\(at line (\d+), column \d+\)', str(e))
+        msg = re.sub(r'\s*\(at line \d+, column \d+\)', '', str(e))
+        loc = '%s:%s' % (path, m.group(1)) if m else path
+        raise InputError('%s: malformed TOML: %s' % (loc, msg))
+    where = Where(path, text)
+    for k, v in prof.items():
+        if k not in TOP_SCHEMA:
+            raise where.err([k], 'unknown key (known: %s)' % ', '.join(sorted(TOP_SCHEMA)))
+        if TOP_SCHEMA[k] is not None:
+            check_table(where, [k], TOP_SCHEMA[k], v)
+    host = prof.get('host', {})
+    if not isinstance(host, dict):
+        raise where.err(['host'], 'expected a table')
+    for name, tbl in host.items():
+        if name not in HOST_SCHEMA:
+            raise where.err(['host', name], 'unknown host rule (known: %s)'
+                            % ', '.join(sorted(HOST_SCHEMA)))
+        check_table(where, ['host', name], HOST_SCHEMA[name], tbl)
+    measures = prof.get('measure', [])
+    if not isinstance(measures, list):
+        raise where.err(['measure'], 'expected an array of tables ([[measure]])')
+    names = set()
+    for i, m in enumerate(measures):
+        kp = ['measure', i]
+        check_table(where, kp, MEASURE_SCHEMA, m)
+        for req in ('name', 'kind', 'counter'):
+            if req not in m:
+                raise where.err(kp, 'missing required key %r' % req)
+        if m['name'] in names:
+            raise where.err(kp + ['name'], 'duplicate rule name %r' % m['name'])
+        names.add(m['name'])
+        need = ('row',) if m['kind'] == 'value' else ('numerator', 'denominator')
+        for req in need:
+            if req not in m:
+                raise where.err(kp, 'kind = "%s" needs key %r' % (m['kind'], req))
+        if 'min' not in m and 'max' not in m:
+            raise where.err(kp, 'needs a bound: min, max or both')
+    prof['_path'] = path
+    return prof
+
+
+# ==== Host probing ========================================================================
+
+def parse_cpulist(s):
+    """parse_cpulist - '0-3,8,10-11' -> set of ints; '' -> empty set."""
+    out = set()
+    for part in s.strip().split(','):
+        part = part.strip()
+        if not part:
+            continue
+        if '-' in part:
+            a, b = part.split('-', 1)
+            out.update(range(int(a), int(b) + 1))
+        else:
+            out.add(int(part))
+    return out
+
+
+def fmt_cpulist(cpus):
+    cpus = sorted(cpus)
+    out, i = [], 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        out.append(str(cpus[i]) if i == j else '%d-%d' % (cpus[i], cpus[j]))
+        i = j + 1
+    return ','.join(out) or '(none)'
+
+
+class Host:
+    """Host - reads the machine's settings from files under sysroot ('/' normally)."""
+
+    def __init__(self, sysroot='/', affinity=None, env=None, uid=None):
+        self.root = sysroot
+        self.env = os.environ if env is None else env
+        self.uid = os.geteuid() if uid is None else uid
+        self.affinity = set(affinity) if affinity is not None else set(os.sched_getaffinity(0))
+
+    def p(self, path):
+        return os.path.join(self.root, path.lstrip('/'))
+
+    def read(self, path):
+        """read - stripped content of path, None when missing or unreadable."""
+        try:
+            with open(self.p(path)) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+    def exists(self, path):
+        return os.path.exists(self.p(path))
+
+    def listdir(self, path):
+        try:
+            return sorted(os.listdir(self.p(path)))
+        except OSError:
+            return []
+
+    def online_cpus(self):
+        s = self.read('/sys/devices/system/cpu/online')
+        return parse_cpulist(s) if s is not None else None
+
+    def is_vm(self):
+        info = self.read('/proc/cpuinfo') or ''
+        return re.search(r'^flags\s*:.*\bhypervisor\b', info, re.M) is not None
+
+    def governors(self):
+        """governors - {cpu: governor} for CPUs exposing cpufreq; {} when none does."""
+        out = {}
+        for d in self.listdir('/sys/devices/system/cpu'):
+            if re.fullmatch(r'cpu\d+', d):
+                g = self.read('/sys/devices/system/cpu/%s/cpufreq/scaling_governor' % d)
+                if g is not None:
+                    out[int(d[3:])] = g
+        if not out:
+            for d in self.listdir('/sys/devices/system/cpu/cpufreq'):
+                if d.startswith('policy'):
+                    g = self.read('/sys/devices/system/cpu/cpufreq/%s/scaling_governor' % d)
+                    if g is not None:
+                        out[d] = g
+        return out
+
+    def thp(self, which):
+        s = self.read('/sys/kernel/mm/transparent_hugepage/' + which)
+        if s is None:
+            return None
+        m = re.search(r'\[([^\]]+)\]', s)
+        return m.group(1) if m else s
+
+    def numa_nodes(self):
+        """numa_nodes - sorted node ids; [0] for a kernel without NUMA sysfs."""
+        s = self.read('/sys/devices/system/node/online')
+        if s is not None:
+            return sorted(parse_cpulist(s))
+        nodes = [int(d[4:]) for d in self.listdir('/sys/devices/system/node')
+                 if re.fullmatch(r'node\d+', d)]
+        return sorted(nodes) or [0]
+
+    def slit(self):
+        rows = {}
+        for n in self.numa_nodes():
+            s = self.read('/sys/devices/system/node/node%d/distance' % n)
+            if s is None:
+                return None
+            rows[n] = [int(x) for x in s.split()]
+        return rows
+
+    def pmu(self):
+        """pmu - names of CPU PMUs (same rule as benches/harness/sysinfo.c)."""
+        return [d for d in self.listdir('/sys/bus/event_source/devices')
+                if d == 'cpu' or d.startswith('cpu_') or d.startswith('armv8')
+                or d.startswith('arm_')]
+
+    def gomaxprocs(self):
+        """gomaxprocs - (value, how) as the runtime derives it (runtime/include/mn.h)."""
+        v = self.env.get('MN_GOMAXPROCS', '')
+        if v.strip().isdigit() and int(v) > 0:
+            return min(int(v), MN_MAX_PROCS), 'MN_GOMAXPROCS=%s' % v.strip()
+        return min(len(self.affinity), MN_MAX_PROCS), 'CPUs in affinity mask'
+
+    def cpu_quota(self):
+        """cpu_quota - (cpus or None for unlimited, source); raises Skip when no cgroup
+        CPU controller can be found.  Effective quota = smallest along the path to root."""
+        cg = self.read('/proc/self/cgroup')
+        if cg is None:
+            raise Skip('no /proc/self/cgroup')
+        v1path = v2path = None
+        for line in cg.splitlines():
+            parts = line.split(':', 2)
+            if len(parts) != 3:
+                continue
+            if parts[0] == '0' and parts[1] == '':
+                v2path = parts[2]
+            elif 'cpu' in parts[1].split(','):
+                v1path = parts[2]
+        best, src = None, None
+        if v1path is not None:
+            for base in ('/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct',
+                         '/sys/fs/cgroup/cpuacct,cpu'):
+                if not self.exists(base):
+                    continue
+                d = base + v1path.rstrip('/')
+                if not self.exists(d):
+                    d = base  # cgroup namespace: our cgroup is the mount's root
+                while True:
+                    q = self.read(d + '/cpu.cfs_quota_us')
+                    per = self.read(d + '/cpu.cfs_period_us')
+                    if q is not None and per is not None and int(q) > 0 and int(per) > 0:
+                        c = int(q) / int(per)
+                        if best is None or c < best:
+                            best, src = c, d + '/cpu.cfs_quota_us'
+                    if len(d) <= len(base):
+                        break
+                    d = os.path.dirname(d)
+                return best, (src or base + ' (cgroup v1, no quota)')
+        if v2path is not None and self.exists('/sys/fs/cgroup/cgroup.controllers'):
+            base = '/sys/fs/cgroup'
+            d = base + v2path.rstrip('/')
+            if not self.exists(d):
+                d = base
+            while True:
+                s = self.read(d + '/cpu.max')
+                if s is not None:
+                    f = s.split()
+                    if f and f[0] != 'max' and len(f) == 2 and int(f[1]) > 0:
+                        c = int(f[0]) / int(f[1])
+                        if best is None or c < best:
+                            best, src = c, d + '/cpu.max'
+                if len(d) <= len(base):
+                    break
+                d = os.path.dirname(d)
+            return best, (src or 'cgroup v2, no cpu.max limit')
+        raise Skip('no cgroup CPU controller found (neither v1 cpu nor v2 cpu.max)')
+
+
+# ==== Rule results =========================================================================
+
+class Result:
+    def __init__(self, name, status, value='', bound='', detail='', group='host'):
+        self.name, self.status, self.value, self.bound = name, status, value, bound
+        self.detail, self.group = detail, group
+
+
+def mk(name, ok, value, bound, detail='', group='host'):
+    return Result(name, 'PASS' if ok else 'FAIL', value, bound, detail, group)
+
+
+def absent(name, cfg, reason):
+    if cfg.get('if_absent', 'skip') == 'fail':
+        return Result(name, 'FAIL', 'absent', 'present', reason)
+    return Result(name, 'SKIP', 'absent', 'present', reason)
+
+
+def rule_governor(h, cfg, name):
+    allow = cfg.get('allow', ['performance'])
+    g = h.governors()
+    if not g:
+        why = 'no cpufreq: hypervisor flag set in /proc/cpuinfo, a VM (the host controls ' \
+              'frequency)' if h.is_vm() else 'no cpufreq: no cpufreq driver in this kernel'
+        return absent(name, cfg, why)
+    vals = sorted(set(g.values()))
+    bad = [v for v in vals if v not in allow]
+    return mk(name, not bad, ','.join(vals), 'in [%s]' % ', '.join(allow),
+              'CPUs with a disallowed governor: %s' % ', '.join(
+                  str(c) for c, v in sorted(g.items(), key=str) if v in bad) if bad else '')
+
+
+def rule_boost(h, cfg, name):
+    expect = cfg.get('expect', 'any')
+    val, src = None, None
+    s = h.read('/sys/devices/system/cpu/cpufreq/boost')
+    if s is not None:
+        val, src = s == '1', 'cpufreq/boost'
+    else:
+        s = h.read('/sys/devices/system/cpu/intel_pstate/no_turbo')
+        if s is not None:
+            val, src = s == '0', 'intel_pstate/no_turbo'
+        else:
+            s = h.read('/sys/devices/system/cpu/cpufreq/policy0/boost')
+            if s is not None:
+                val, src = s == '1', 'cpufreq/policy0/boost'
+    if val is None:
+        why = 'no boost control in sysfs' + (' (a VM: no cpufreq)' if h.is_vm() else '')
+        return absent(name, cfg, why)
+    v = 'on' if val else 'off'
+    return mk(name, expect in ('any', v), v, expect, 'from ' + src)
+
+
+def rule_smt(h, cfg, name):
+    expect = cfg.get('expect', 'any')
+    active = h.read('/sys/devices/system/cpu/smt/active')
+    control = h.read('/sys/devices/system/cpu/smt/control')
+    if active is not None:
+        v = 'on' if active == '1' else 'off'
+    else:
+        sib = h.read('/sys/devices/system/cpu/cpu0/topology/thread_siblings_list')
+        if sib is None:
+            raise Skip('no SMT information in sysfs')
+        v = 'on' if len(parse_cpulist(sib)) > 1 else 'off'
+    shown = v + (' (control=%s)' % control if control else '')
+    return mk(name, expect in ('any', v), shown, expect)
+
+
+def rule_thp(which):
+    def rule(h, cfg, name):
+        v = h.thp(which)
+        if v is None:
+            raise Skip('no /sys/kernel/mm/transparent_hugepage/%s (kernel without THP)' % which)
+        allow = cfg.get('allow', [])
+        return mk(name, v in allow, v, 'in [%s]' % ', '.join(allow))
+    return rule
+
+
+def rule_numa_balancing(h, cfg, name):
+    s = h.read('/proc/sys/kernel/numa_balancing')
+    if s is None:
+        raise Skip('no kernel.numa_balancing (kernel without CONFIG_NUMA_BALANCING)')
+    allow = cfg.get('allow', [0])
+    return mk(name, int(s) in allow, s, 'in [%s]' % ', '.join(map(str, allow)))
+
+
+def rule_paranoid(h, cfg, name):
+    s = h.read('/proc/sys/kernel/perf_event_paranoid')
+    if s is None:
+        raise Skip('no kernel.perf_event_paranoid (kernel without perf events)')
+    mx = cfg.get('max', 1)
+    if cfg.get('root_exempt', True) and h.uid == 0:
+        return mk(name, True, '%s (running as root: not restricted)' % s, '<= %d or root' % mx)
+    return mk(name, int(s) <= mx, s, '<= %d' % mx)
+
+
+def rule_pmu(h, cfg, name):
+    p = h.pmu()
+    if not p:
+        why = 'no PMU: no cpu/armv8 device in /sys/bus/event_source/devices'
+        if h.is_vm():
+            why += ' (a VM without a virtual PMU); PMU-counter claims are n/a'
+        return absent(name, cfg, why)
+    return mk(name, True, ','.join(p), 'present')
+
+
+def rule_numa_nodes(h, cfg, name):
+    n = len(h.numa_nodes())
+    lo, hi = cfg.get('min', 1), cfg.get('max')
+    bound = '>= %d' % lo + (' and <= %d' % hi if hi is not None else '')
+    return mk(name, n >= lo and (hi is None or n <= hi), str(n), bound)
+
+
+def rule_numa_slit(h, cfg, name):
+    nodes = h.numa_nodes()
+    if len(nodes) < 2:
+        raise Skip('1 NUMA node: no remote distance to check')
+    rows = h.slit()
+    if rows is None:
+        raise Skip('no node*/distance files')
+    worst = 0.0
+    for i, n in enumerate(nodes):
+        row = rows[n]
+        local = row[i] if i < len(row) else 10
+        for j, d in enumerate(row):
+            if j != i:
+                worst = max(worst, d / local)
+    mx = cfg.get('max_remote_ratio', 3.0)
+    slit = '; '.join(' '.join(map(str, rows[n])) for n in nodes)
+    return mk(name, worst <= mx, '%.2f' % worst, '<= %g' % mx, 'SLIT ' + slit)
+
+
+def rule_isolation(h, cfg, name):
+    iso = parse_cpulist(h.read('/sys/devices/system/cpu/isolated') or '')
+    nz_s = h.read('/sys/devices/system/cpu/nohz_full')
+    nz = parse_cpulist(nz_s) if nz_s and nz_s != '(null)' else set()
+    aff = h.affinity
+    value = 'isolated=%s nohz_full=%s%s affinity=%s' % (
+        fmt_cpulist(iso), fmt_cpulist(nz), '' if nz_s is not None else ' (not in kernel)',
+        fmt_cpulist(aff))
+    if cfg.get('require_isolated', False) and not aff <= iso:
+        return mk(name, False, value, 'affinity within isolated CPUs',
+                  'not isolated: %s' % fmt_cpulist(aff - iso))
+    if not cfg.get('allow_mixed', False) and (aff & iso) and (aff - iso):
+        return mk(name, False, value, 'affinity not mixing isolated and other CPUs',
+                  'the scheduler does not balance onto isolated CPUs %s' % fmt_cpulist(aff & iso))
+    bound = 'affinity within isolated CPUs' if cfg.get('require_isolated') else \
+        ('any' if cfg.get('allow_mixed') else 'not mixed')
+    return mk(name, True, value, bound)
+
+
+def rule_affinity(h, cfg, name):
+    aff = h.affinity
+    on = h.online_cpus()
+    mn = cfg.get('min_cpus', 1)
+    v = '%d CPUs (%s)' % (len(aff), fmt_cpulist(aff))
+    if cfg.get('require_all_online', False) and on is not None and aff != on:
+        return mk(name, False, v, 'all online CPUs (%s)' % fmt_cpulist(on),
+                  'missing %s' % fmt_cpulist(on - aff))
+    detail = 'online %s' % fmt_cpulist(on) if on is not None else ''
+    return mk(name, len(aff) >= mn, v, '>= %d CPUs' % mn, detail)
+
+
+def rule_cpu_quota(h, cfg, name):
+    quota, src = h.cpu_quota()
+    procs, how = h.gomaxprocs()
+    per = cfg.get('min_cpus_per_proc', 1.0)
+    bound = '>= %g x GOMAXPROCS %d = %g CPUs' % (per, procs, per * procs)
+    if quota is None:
+        return mk(name, True, 'no quota', bound, src)
+    return mk(name, quota >= per * procs - 1e-9, '%.2f CPUs' % quota, bound,
+              '%s; GOMAXPROCS from %s (the runtime ignores the quota)' % (src, how))
+
+
+def rule_gomaxprocs(h, cfg, name):
+    procs, how = h.gomaxprocs()
+    lo, hi = cfg.get('min', 1), cfg.get('max')
+    bound = '>= %d' % lo + (' and <= %d' % hi if hi is not None else '')
+    return mk(name, procs >= lo and (hi is None or procs <= hi), str(procs), bound, how)
+
+
+HOST_RULES = {
+    'governor': rule_governor, 'boost': rule_boost, 'smt': rule_smt,
+    'thp_enabled': rule_thp('enabled'), 'thp_defrag': rule_thp('defrag'),
+    'numa_balancing': rule_numa_balancing, 'perf_event_paranoid': rule_paranoid,
+    'pmu': rule_pmu, 'numa_nodes': rule_numa_nodes, 'numa_slit': rule_numa_slit,
+    'isolation': rule_isolation, 'affinity': rule_affinity, 'cpu_quota': rule_cpu_quota,
+    'gomaxprocs': rule_gomaxprocs,
+}
+assert set(HOST_RULES) == set(HOST_SCHEMA)
+
+
+def run_host_rules(prof, h):
+    out = []
+    for key, cfg in prof.get('host', {}).items():
+        if not cfg.get('enabled', True):
+            continue
+        name = 'host.' + key
+        try:
+            out.append(HOST_RULES[key](h, cfg, name))
+        except Skip as e:
+            out.append(Result(name, 'SKIP', '', '', str(e)))
+        except (ValueError, IndexError) as e:
+            out.append(Result(name, 'SKIP', '', '', 'unreadable sysfs value: %s' % e))
+    return out
+
+
+# ==== Results files ========================================================================
+
+STD_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type',
+            'repetitions', 'repetition_index', 'threads', 'iterations', 'real_time',
+            'cpu_time', 'time_unit', 'label', 'error_occurred', 'error_message',
+            'aggregate_name', 'aggregate_unit', 'big_o', 'rms', 'complexity_n'}
+TIME_NS = {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9}
+AGGS = ('mean', 'median', 'stddev', 'cv')
+SUFFIX_RE = re.compile(r'(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|'
+                       r'min_time:[0-9.]+s?|threads:\d+))+$')
+
+
+class Group:
+    """Group - all rows of one run_name: repetition rows, aggregates, error, label."""
+
+    def __init__(self, name):
+        self.name, self.iters, self.agg, self.error, self.label = name, [], {}, None, ''
+
+    def claims(self):
+        return {c.strip() for c in self.label.split(';', 1)[0].split(',') if c.strip()}
+
+    def reps(self):
+        for a in self.agg.values():
+            if isinstance(a.get('iterations'), int):
+                return a['iterations']
+        return len(self.iters)
+
+    def counters(self):
+        keys = set()
+        for r in self.iters + list(self.agg.values()):
+            keys.update(k for k, v in r.items() if k not in STD_KEYS
+                        and isinstance(v, (int, float)) and not isinstance(v, bool))
+        return keys | {'real_time', 'cpu_time'}
+
+    def _val(self, row, counter, scale_time=True):
+        if counter not in row or isinstance(row[counter], bool) \
+                or not isinstance(row[counter], (int, float)):
+            raise Skip('row %s has no counter %s' % (self.name, counter))
+        v = float(row[counter])
+        if scale_time and counter in ('real_time', 'cpu_time'):
+            v *= TIME_NS.get(row.get('time_unit', 'ns'), 1.0)
+        return v
+
+    def stat(self, counter, stat='median'):
+        if self.error is not None:
+            raise Skip('row %s skipped: %s' % (self.name, self.error))
+        if stat in self.agg:
+            return self._val(self.agg[stat], counter)
+        if self.iters:
+            vals = [self._val(r, counter) for r in self.iters]
+            return statistics.median(vals) if stat == 'median' else statistics.fmean(vals)
+        raise Skip('row %s has no %s and no repetition rows' % (self.name, stat))
+
+    def cv(self, counter):
+        """cv - relative spread of single repetitions, None when unknown."""
+        if 'cv' in self.agg:
+            try:
+                return abs(self._val(self.agg['cv'], counter, scale_time=False))
+            except Skip:
+                pass
+        if 'stddev' in self.agg and 'mean' in self.agg:
+            m = self._val(self.agg['mean'], counter)
+            if m:
+                return abs(self._val(self.agg['stddev'], counter) / m)
+        if len(self.iters) >= 2:
+            vals = [self._val(r, counter) for r in self.iters]
+            m = statistics.fmean(vals)
+            return abs(statistics.stdev(vals) / m) if m else None
+        return None
+
+
+class Results:
+    def __init__(self, path):
+        self.path = path
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except OSError as e:
+            raise InputError('%s: cannot read results: %s' % (path, e.strerror))
+        except json.JSONDecodeError as e:
+            raise InputError('%s:%d: not JSON: %s' % (path, e.lineno, e.msg))
+        if not isinstance(doc, dict) or not isinstance(doc.get('benchmarks'), list):
+            raise InputError('%s: benchmarks: missing; not Google Benchmark JSON' % path)
+        self.context = doc.get('context') if isinstance(doc.get('context'), dict) else {}
+        self.groups = {}
+        for i, r in enumerate(doc['benchmarks']):
+            if not isinstance(r, dict) or not isinstance(r.get('name'), str):
+                raise InputError('%s: benchmarks[%d].name: missing or not a string' % (path, i))
+            name = r.get('run_name')
+            if not isinstance(name, str):
+                name = r['name']
+                if r.get('aggregate_name'):
+                    name = re.sub(r'_%s$' % re.escape(r['aggregate_name']), '', name)
+            name = SUFFIX_RE.sub('', name)
+            g = self.groups.setdefault(name, Group(name))
+            if isinstance(r.get('label'), str) and r['label']:
+                g.label = r['label']
+            if r.get('error_occurred'):
+                g.error = r.get('error_message') or 'error_occurred'
+            elif r.get('run_type') == 'aggregate' or r.get('aggregate_name'):
+                g.agg[r.get('aggregate_name', '')] = r
+            else:
+                g.iters.append(r)
+
+    def match(self, pattern, claim=None):
+        out = [g for n, g in sorted(self.groups.items()) if fnmatch.fnmatchcase(n, pattern)]
+        if claim:
+            out = [g for g in out if any(fnmatch.fnmatchcase(c, claim) for c in g.claims())]
+        return out
+
+
+def row_args(name):
+    """row_args - {'pad': '64', ...} from 'runq/op/pad:64/stealers:1'."""
+    return dict(seg.split(':', 1) for seg in name.split('/') if ':' in seg)
+
+
+def fmtnum(v):
+    if v == 0 or 0.01 <= abs(v) < 1e6:
+        return ('%.4g' % v)
+    return '%.3e' % v
+
+
+# ==== Measured rules =======================================================================
+
+class Ctx:
+    """Ctx - what measured rules may depend on: nodes, PMU, CPUs (results context first)."""
+
+    def __init__(self, h, res):
+        c = res.context if res else {}
+        try:
+            self.nodes = int(c['numa_nodes'])
+        except (KeyError, ValueError, TypeError):
+            self.nodes = len(h.numa_nodes())
+        self.pmu = c['pmu'] == 'present' if c.get('pmu') in ('present', 'absent') \
+            else bool(h.pmu())
+        try:
+            self.cpus = int(c['cores'])
+        except (KeyError, ValueError, TypeError):
+            self.cpus = len(h.affinity)
+
+
+def check_bounds(m, v):
+    lo, hi = m.get('min'), m.get('max')
+    ok = (lo is None or v >= lo) and (hi is None or v <= hi)
+    parts = []
+    if lo is not None:
+        parts.append('>= %s' % fmtnum(lo))
+    if hi is not None:
+        parts.append('<= %s' % fmtnum(hi))
+    return ok, ' and '.join(parts)
+
+
+def eval_measure(m, res, ctx, why_no_results):
+    name = m['name']
+    stat = m.get('stat', 'median')
+    if res is None:
+        raise Skip(why_no_results)
+    if ctx.nodes < m.get('needs_nodes', 1):
+        raise Skip('n/a: %d NUMA node%s, needs %d' % (ctx.nodes, '' if ctx.nodes == 1 else 's',
+                                                     m['needs_nodes']))
+    if m.get('needs_pmu') and not ctx.pmu:
+        raise Skip('n/a: no PMU')
+    if ctx.cpus < m.get('needs_cpus', 1):
+        raise Skip('n/a: %d CPUs, needs %d' % (ctx.cpus, m['needs_cpus']))
+    claim = m.get('claim')
+    pat = m['row'] if m['kind'] == 'value' else m['numerator']
+    groups = res.match(pat, claim)
+    if not groups:
+        raise Skip('no row matches %r%s in %s' % (pat, ' with claim %s' % claim if claim else '',
+                                                  os.path.basename(res.path)))
+    worst = None  # (ok, value, shown, row)
+    counter = m['counter']
+    for g in groups:
+        if m['kind'] == 'value':
+            v = g.stat(counter, stat)
+            shown = '%s %s' % (fmtnum(v), counter)
+            rowdesc = g.name
+        else:
+            try:
+                den_name = m['denominator'].format(**row_args(g.name))
+            except (KeyError, IndexError, ValueError) as e:
+                raise Skip('denominator %r: no argument %s in row %s'
+                           % (m['denominator'], e, g.name))
+            dens = res.match(den_name)
+            if len(dens) != 1:
+                raise Skip('%d rows match denominator %r' % (len(dens), den_name))
+            dc = m.get('den_counter', counter)
+            a, b = g.stat(counter, stat), dens[0].stat(dc, stat)
+            if b == 0:
+                raise Skip('denominator %s %s is 0' % (dens[0].name, dc))
+            v = a / b
+            shown = '%s (%s / %s)' % (fmtnum(v), fmtnum(a), fmtnum(b))
+            rowdesc = '%s / %s %s' % (g.name, dens[0].name, dc)
+        ok, bound = check_bounds(m, v)
+        # report the failing (or, when all pass, the tightest) pair
+        margins = ([v - m['min']] if 'min' in m else []) + ([m['max'] - v] if 'max' in m else [])
+        margin = min(margins)
+        if worst is None or (not ok and worst[0]) or (ok == worst[0] and margin < worst[4]):
+            worst = (ok, v, shown, rowdesc, margin)
+    ok, _, shown, rowdesc, _ = worst
+    detail = '%s %s' % (stat, rowdesc)
+    if len(groups) > 1:
+        detail += ' (worst of %d rows)' % len(groups)
+    return mk(name, ok, shown, bound, detail, group='measure')
+
+
+def run_measures(prof, res, ctx, why_no_results):
+    out = []
+    for m in prof.get('measure', []):
+        if not m.get('enabled', True):
+            continue
+        try:
+            out.append(eval_measure(m, res, ctx, why_no_results))
+        except Skip as e:
+            out.append(Result(m['name'], 'SKIP', '', check_bounds(m, 0.0)[1], str(e), 'measure'))
+    return out
+
+
+# ==== Baseline ==============================================================================
+
+def run_baseline(prof, res, base):
+    cfg = prof.get('baseline', {})
+    rows = cfg.get('rows', ['*'])
+    counters = cfg.get('counters', ['ns_per_*', 'bytes_per_*', '*_per_s'])
+    tol = cfg.get('tolerance', 0.10)
+    k = cfg.get('k', 2.0)
+    nmin = cfg.get('min_repetitions', 5)
+    stat = cfg.get('stat', 'median')
+    hib = cfg.get('higher_is_better', ['*_per_s', 'reached', '*_per_second'])
+    out = []
+    if res is None:
+        return [Result('baseline', 'SKIP', '', '', 'no current results to compare', 'baseline')]
+    for name, g in sorted(res.groups.items()):
+        if not any(fnmatch.fnmatchcase(name, p) for p in rows) or name not in base.groups:
+            continue
+        b = base.groups[name]
+        for c in sorted(g.counters() & b.counters()):
+            if not any(fnmatch.fnmatchcase(c, p) for p in counters):
+                continue
+            rname = 'baseline:%s:%s' % (name, c)
+            higher = any(fnmatch.fnmatchcase(c, p) for p in hib)
+            bound = '%s <= %.0f%% + %gx spread' % ('drop' if higher else 'rise', tol * 100, k)
+            try:
+                nb, nc = b.reps(), g.reps()
+                if min(nb, nc) < nmin:
+                    raise Skip('needs >= %d repetitions each, baseline has %d, current %d'
+                               % (nmin, nb, nc))
+                vb, vc = b.stat(c, stat), g.stat(c, stat)
+                if vb == 0:
+                    raise Skip('baseline %s is 0' % c)
+                cvb, cvc = b.cv(c), g.cv(c)
+                if cvb is None or cvc is None:
+                    raise Skip('no spread (cv) for %s' % c)
+                d = (vc - vb) / vb
+                worse = -d if higher else d
+                spread = math.hypot(cvb, cvc)
+                band = tol + k * spread
+                bound = '%s <= %.1f%% (%.0f%% + %gx spread %.1f%%)' % (
+                    'drop' if higher else 'rise', band * 100, tol * 100, k, spread * 100)
+                out.append(mk(rname, worse <= band, '%+.1f%% (%s -> %s)' % (
+                    d * 100, fmtnum(vb), fmtnum(vc)), bound,
+                    '%s of %d / %d reps, cv %.1f%% / %.1f%%' % (stat, nb, nc, cvb * 100,
+                                                                 cvc * 100), 'baseline'))
+            except Skip as e:
+                out.append(Result(rname, 'SKIP', '', bound, str(e), 'baseline'))
+    if not out:
+        out.append(Result('baseline', 'SKIP', '', '', 'no row and counter common to %s and %s '
+                          'matching [baseline] rows/counters' % (base.path, res.path), 'baseline'))
+    return out
+
+
+# ==== Finding or producing results ==========================================================
+
+def hostname():
+    """hostname - gethostname(), as benches/harness/sysinfo.c writes the context key."""
+    return socket.gethostname() or 'unknown'
+
+
+def newest_results(resdir):
+    try:
+        names = [n for n in os.listdir(resdir)
+                 if n.endswith('.json') and not n.endswith('.go.json')]
+    except OSError:
+        return None
+    if not names:
+        return None
+    return os.path.join(resdir, max(names))
+
+
+def atomic_write(path, data):
+    d = os.path.dirname(path) or '.'
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def run_benches(prof, bench, outdir):
+    """run_benches - run the quick preset for the claims the measured rules name (all of
+    it if some rule names no claim); merge into one JSON under outdir; return its path."""
+    bcfg = prof.get('bench', {})
+    preset = bcfg.get('preset', 'quick')
+    timeout = bcfg.get('timeout_s', 900)
+    ms = [m for m in prof.get('measure', []) if m.get('enabled', True)]
+    claims = sorted({m['claim'] for m in ms if m.get('claim')})
+    runs = [None] if (not claims or any(not m.get('claim') for m in ms)) else claims
+    merged = {'context': {}, 'benchmarks': []}
+    seen = set()
+    for cl in runs:
+        fd, tmp = tempfile.mkstemp(suffix='.json', prefix='check-tuning-')
+        os.close(fd)
+        cmd = [bench, '--preset=' + preset, '--benchmark_out=' + tmp,
+               '--benchmark_out_format=json'] + (['--claims=' + cl] if cl else [])
+        print('check-tuning: running %s' % ' '.join(cmd), file=sys.stderr)
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, timeout=timeout)
+            if p.returncode != 0:
+                raise InputError('%s: exited %d' % (' '.join(cmd), p.returncode))
+            if os.path.getsize(tmp) == 0:  # no bench matched the claim: no rows
+                print('check-tuning: no bench for claim %s' % cl, file=sys.stderr)
+                continue
+            with open(tmp) as f:
+                doc = json.load(f)
+        except subprocess.TimeoutExpired:
+            raise InputError('%s: timed out after %d s ([bench] timeout_s)'
+                             % (' '.join(cmd), timeout))
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError('%s: no usable JSON output: %s' % (' '.join(cmd), e))
+        finally:
+            os.unlink(tmp)
+        merged['context'] = merged['context'] or doc.get('context', {})
+        for r in doc.get('benchmarks', []):
+            key = (r.get('name'), r.get('repetition_index'), r.get('aggregate_name'))
+            if key not in seen:
+                seen.add(key)
+                merged['benchmarks'].append(r)
+    path = os.path.join(outdir, 'check-tuning-%s.json' % time.strftime('%Y%m%dT%H%M%SZ',
+                                                                      time.gmtime()))
+    atomic_write(path, json.dumps(merged, indent=1) + '\n')
+    return path
+
+
+# ==== Reports ================================================================================
+
+def line_for(r):
+    s = '%-4s  %-34s' % (r.status, r.name)
+    if r.value:
+        s += '  value %s' % r.value
+    if r.bound:
+        s += '  bound %s' % r.bound
+    if r.detail:
+        s += '  (%s)' % r.detail
+    return s
+
+
+def markdown(results, header):
+    def esc(s):
+        return str(s).replace('|', '\\|').replace('\n', ' ')
+    out = ['# check-tuning report', '']
+    out += ['- %s' % h for h in header]
+    n = {s: sum(r.status == s for r in results) for s in ('PASS', 'FAIL', 'SKIP')}
+    out += ['- %d passed, %d failed, %d skipped' % (n['PASS'], n['FAIL'], n['SKIP']), '',
+            '| rule | status | value | bound | detail |', '|---|---|---|---|---|']
+    for r in results:
+        out.append('| %s | %s | %s | %s | %s |' % tuple(esc(x) for x in (
+            r.name, r.status, r.value, r.bound, r.detail)))
+    return '\n'.join(out) + '\n'
+
+
+def junit(results, suite='check-tuning'):
+    ts = ET.Element('testsuite', name=suite, tests=str(len(results)),
+                    failures=str(sum(r.status == 'FAIL' for r in results)),
+                    skipped=str(sum(r.status == 'SKIP' for r in results)), errors='0')
+    for r in results:
+        tc = ET.SubElement(ts, 'testcase', classname='%s.%s' % (suite, r.group), name=r.name)
+        if r.status == 'FAIL':
+            f = ET.SubElement(tc, 'failure', message='value %s, bound %s' % (r.value, r.bound))
+            f.text = line_for(r)
+        elif r.status == 'SKIP':
+            ET.SubElement(tc, 'skipped', message=r.detail or 'skipped')
+        so = ET.SubElement(tc, 'system-out')
+        so.text = line_for(r)
+    root = ET.Element('testsuites')
+    root.append(ts)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, 'unicode') + '\n'
+
+
+# ==== Main ====================================================================================
+
+def parse_args(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    top = os.path.dirname(here)
+    ap = argparse.ArgumentParser(
+        prog='check_tuning.py',
+        description='CI tuning gate: check host tuning (/proc, /sys) and the suite\'s key '
+                    'ratios against a thresholds profile.  Exit 0 all pass (skips allowed), '
+                    '1 a rule failed, 2 usage or input error.',
+        epilog='Results: --results FILE, else newest results/<host>/*.json, else run the '
+               'quick benches with --bench, else measured rules are skipped with the reason.')
+    ap.add_argument('--profile', default=os.path.join(here, 'tuning', 'default.toml'),
+                    help='thresholds TOML file (default: scripts/tuning/default.toml)')
+    ap.add_argument('--results', help='Google Benchmark JSON to check (default: see below)')
+    ap.add_argument('--results-dir', default=None,
+                    help='where to look for the newest results (default: results/<host>)')
+    ap.add_argument('--run', action='store_true',
+                    help='run the quick benches even when results exist')
+    ap.add_argument('--no-run', action='store_true', help='never run benches')
+    ap.add_argument('--bench', default=os.path.join(top, 'build', 'benches', 'bench'),
+                    help='bench binary (default: build/benches/bench)')
+    ap.add_argument('--baseline', help='earlier results JSON to compare against ([baseline])')
+    ap.add_argument('--markdown', default=os.path.join(top, 'results', 'check-tuning.md'),
+                    help='Markdown summary file (default: results/check-tuning.md; "" = none)')
+    ap.add_argument('--junit', help='JUnit XML file, one testcase per rule')
+    ap.add_argument('--sysroot', default='/', help='read /proc and /sys under this directory '
+                    '(for tests; default /)')
+    ap.add_argument('--affinity', help='pretend the CPU affinity is this CPU list, e.g. 0-3 '
+                    '(for tests and what-if; default: this process\'s)')
+    ap.add_argument('--env-gomaxprocs', help='pretend MN_GOMAXPROCS has this value (for tests)')
+    ap.add_argument('--uid', type=int, help=argparse.SUPPRESS)
+    return ap.parse_args(argv), top
+
+
+def main(argv=None):
+    args, top = parse_args(argv)
+    try:
+        prof = load_profile(args.profile)
+        try:
+            aff = parse_cpulist(args.affinity) if args.affinity is not None else None
+        except ValueError:
+            raise InputError('--affinity: not a CPU list: %r' % args.affinity)
+        env = dict(os.environ)
+        if args.env_gomaxprocs is not None:
+            env['MN_GOMAXPROCS'] = args.env_gomaxprocs
+        h = Host(args.sysroot, aff, env, args.uid)
+        if args.run and args.no_run:
+            raise InputError('--run and --no-run: choose one')
+
+        res, why, resfile = None, '', args.results
+        resdir = args.results_dir or os.path.join(top, 'results', hostname())
+        short = os.path.join(top, 'results', hostname().split('.')[0])
+        if args.results_dir is None and not os.path.isdir(resdir) and os.path.isdir(short):
+            resdir = short
+        if resfile is None and not args.run:
+            resfile = newest_results(resdir)
+        if resfile is None and prof.get('measure'):
+            if args.no_run:
+                why = 'no results: no %s/*.json and --no-run' % resdir
+            elif os.access(args.bench, os.X_OK):
+                resfile = run_benches(prof, args.bench, os.path.join(top, 'build',
+                                                                     'check-tuning'))
+            else:
+                why = ('no results: no %s/*.json and no bench binary %s; run `make bench` '
+                       'or pass --results FILE' % (resdir, args.bench))
+        if resfile is not None:
+            res = Results(resfile)
+        base = Results(args.baseline) if args.baseline else None
+    except InputError as e:
+        print('check-tuning: %s' % e, file=sys.stderr)
+        return 2
+
+    results = run_host_rules(prof, h)
+    results += run_measures(prof, res, Ctx(h, res), why)
+    if base is not None:
+        results += run_baseline(prof, res, base)
+
+    header = ['profile: %s (%s)' % (prof.get('profile', {}).get('name', '?'), args.profile),
+              'host: %s, sysroot %s' % (hostname(), args.sysroot)]
+    if res is not None:
+        rh = res.context.get('host')
+        header.append('results: %s (host %s, preset %s)' % (
+            res.path, rh or '?', res.context.get('preset', '?')))
+        if rh and rh != hostname():
+            header.append('note: results come from host %s; host rules describe this one' % rh)
+    elif prof.get('measure'):
+        header.append(why)
+    if base is not None:
+        header.append('baseline: %s' % base.path)
+
+    for hl in header:
+        print(hl)
+    for r in results:
+        print(line_for(r))
+    n = {s: sum(r.status == s for r in results) for s in ('PASS', 'FAIL', 'SKIP')}
+    print('check-tuning: %d passed, %d failed, %d skipped' % (n['PASS'], n['FAIL'], n['SKIP']))
+    try:
+        if args.markdown:
+            atomic_write(args.markdown, markdown(results, header))
+        if args.junit:
+            atomic_write(args.junit, junit(results))
+    except OSError as e:
+        print('check-tuning: %s: cannot write: %s' % (e.filename, e.strerror), file=sys.stderr)
+        return 2
+    return 1 if n['FAIL'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

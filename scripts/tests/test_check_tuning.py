@@ -1,0 +1,437 @@
+#!/usr/bin/python3
+"""test_check_tuning.py - tests for scripts/check_tuning.py (issue 9).
+
+Host rules run against fake /proc + /sys trees built in a temp dir (--sysroot), with the
+affinity and uid given on the command line; measured and baseline rules run on the
+Google Benchmark 1.7.1-shaped fixtures in fixtures_tuning/ (make_fixtures.py).  No test
+depends on this machine's settings or on timings.
+Run: /usr/bin/python3 -m unittest discover -s scripts/tests -p test_check_tuning.py
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+SCRIPT = os.path.join(TOP, 'scripts', 'check_tuning.py')
+FIX = os.path.join(HERE, 'fixtures_tuning')
+DEFAULT = os.path.join(TOP, 'scripts', 'tuning', 'default.toml')
+STRICT = os.path.join(TOP, 'scripts', 'tuning', 'strict-bare-metal.toml')
+PY = '/usr/bin/python3'
+
+# A tuned two-socket bare-metal host.
+METAL = {
+    'proc/cpuinfo': 'processor\t: 0\nflags\t\t: fpu sse2 avx2\n',
+    'proc/sys/kernel/numa_balancing': '0\n',
+    'proc/sys/kernel/perf_event_paranoid': '-1\n',
+    'proc/self/cgroup': '0::/ci.slice/job\n',
+    'sys/fs/cgroup/cgroup.controllers': 'cpu memory\n',
+    'sys/fs/cgroup/ci.slice/cpu.max': 'max 100000\n',
+    'sys/fs/cgroup/ci.slice/job/cpu.max': 'max 100000\n',
+    'sys/devices/system/cpu/online': '0-7\n',
+    'sys/devices/system/cpu/isolated': '4-7\n',
+    'sys/devices/system/cpu/nohz_full': '4-7\n',
+    'sys/devices/system/cpu/smt/active': '0\n',
+    'sys/devices/system/cpu/smt/control': 'off\n',
+    'sys/devices/system/cpu/cpufreq/boost': '0\n',
+    'sys/kernel/mm/transparent_hugepage/enabled': 'always [madvise] never\n',
+    'sys/kernel/mm/transparent_hugepage/defrag': 'always defer defer+madvise [madvise] never\n',
+    'sys/bus/event_source/devices/cpu/type': '4\n',
+    'sys/bus/event_source/devices/software/type': '1\n',
+    'sys/devices/system/node/online': '0-1\n',
+    'sys/devices/system/node/node0/distance': '10 21\n',
+    'sys/devices/system/node/node1/distance': '21 10\n',
+}
+for _c in range(8):
+    METAL['sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor' % _c] = 'performance\n'
+
+# The project's KVM guest: no cpufreq, no PMU, one node, cgroup v1 without quota.
+VM = {
+    'proc/cpuinfo': 'processor\t: 0\nflags\t\t: fpu sse2 hypervisor\n',
+    'proc/sys/kernel/numa_balancing': '0\n',
+    'proc/sys/kernel/perf_event_paranoid': '2\n',
+    'proc/self/cgroup': '1:cpu:/\n0::/\n',
+    'sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n',
+    'sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n',
+    'sys/devices/system/cpu/online': '0-1\n',
+    'sys/devices/system/cpu/isolated': '\n',
+    'sys/devices/system/cpu/smt/active': '0\n',
+    'sys/devices/system/cpu/smt/control': 'notsupported\n',
+    'sys/kernel/mm/transparent_hugepage/enabled': 'always [madvise] never\n',
+    'sys/kernel/mm/transparent_hugepage/defrag': 'always defer defer+madvise [madvise] never\n',
+    'sys/bus/event_source/devices/software/type': '1\n',
+    'sys/bus/event_source/devices/tracepoint/type': '2\n',
+    'sys/devices/system/node/online': '0\n',
+    'sys/devices/system/node/node0/distance': '10\n',
+}
+
+
+def make_root(base, files, drop=()):
+    root = tempfile.mkdtemp(dir=base)
+    for rel, text in files.items():
+        if rel in drop:
+            continue
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, 'w') as f:
+            f.write(text)
+    return root
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='test-check-tuning-')
+        self.empty_results = os.path.join(self.tmp, 'no-results')
+        os.makedirs(self.empty_results)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def profile(self, text):
+        p = os.path.join(self.tmp, 'p%d.toml' % len(os.listdir(self.tmp)))
+        with open(p, 'w') as f:
+            f.write(text)
+        return p
+
+    def run_ct(self, *args, root=None, affinity='0-1', uid=1000, junit=None):
+        """run_ct - run the script; returns (rc, {rule: (status, line)}, stdout, stderr)."""
+        cmd = [PY, SCRIPT, '--markdown', os.path.join(self.tmp, 'report.md'),
+               '--results-dir', self.empty_results, '--no-run',
+               '--affinity', affinity, '--uid', str(uid), '--env-gomaxprocs', '']
+        if root is not None:
+            cmd += ['--sysroot', root]
+        if junit:
+            cmd += ['--junit', junit]
+        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+        rules = {}
+        for line in p.stdout.splitlines():
+            st = line[:4]
+            if st in ('PASS', 'FAIL', 'SKIP'):
+                name = line[6:].split('  ')[0].strip()
+                rules[name] = (st, line)
+        return p.returncode, rules, p.stdout, p.stderr
+
+
+# ==== host rules ==========================================================================
+
+class TestHostRules(Base):
+    def test_metal_passes_strict_host_rules(self):
+        root = make_root(self.tmp, METAL)
+        rc, rules, out, err = self.run_ct('--profile', STRICT, root=root, affinity='4-7')
+        host = {k: v for k, v in rules.items() if k.startswith('host.')}
+        self.assertEqual(len(host), 14, out)
+        self.assertEqual([k for k, v in host.items() if v[0] != 'PASS'], [], out)
+        self.assertIn('performance', host['host.governor'][1])
+        self.assertIn('value 2.10', host['host.numa_slit'][1])  # 21 / 10
+        self.assertIn('value 4', host['host.gomaxprocs'][1])
+        # measured rules have no results here: skipped, so the run passes
+        self.assertEqual(rc, 0, out + err)
+
+    def test_vm_default_passes_and_says_why_skipped(self):
+        root = make_root(self.tmp, VM)
+        rc, rules, out, err = self.run_ct('--profile', DEFAULT, root=root)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(rules['host.governor'][0], 'SKIP')
+        self.assertIn('no cpufreq', rules['host.governor'][1])
+        self.assertIn('a VM', rules['host.governor'][1])
+        self.assertEqual(rules['host.pmu'][0], 'SKIP')
+        self.assertIn('no PMU', rules['host.pmu'][1])
+        self.assertEqual(rules['host.numa_slit'][0], 'SKIP')
+        self.assertIn('1 NUMA node', rules['host.numa_slit'][1])
+        self.assertEqual(rules['host.cpu_quota'][0], 'PASS')
+        self.assertIn('no quota', rules['host.cpu_quota'][1])
+        self.assertIn('no results', out)
+
+    def test_vm_fails_strict(self):
+        root = make_root(self.tmp, VM)
+        rc, rules, out, _ = self.run_ct('--profile', STRICT, root=root)
+        self.assertEqual(rc, 1)
+        for r in ('host.governor', 'host.pmu', 'host.numa_nodes', 'host.isolation',
+                  'host.affinity', 'host.gomaxprocs', 'host.perf_event_paranoid'):
+            self.assertEqual(rules[r][0], 'FAIL', r + '\n' + out)
+
+    def test_each_host_rule_fails_on_mistuned_host(self):
+        bad = dict(METAL)
+        for c in range(8):
+            bad['sys/devices/system/cpu/cpu%d/cpufreq/scaling_governor' % c] = 'userspace\n'
+        bad.update({
+            'sys/devices/system/cpu/cpufreq/boost': '1\n',
+            'sys/devices/system/cpu/smt/active': '1\n',
+            'sys/devices/system/cpu/smt/control': 'on\n',
+            'sys/kernel/mm/transparent_hugepage/enabled': '[always] madvise never\n',
+            'sys/kernel/mm/transparent_hugepage/defrag': '[always] defer madvise never\n',
+            'proc/sys/kernel/numa_balancing': '1\n',
+            'proc/sys/kernel/perf_event_paranoid': '3\n',
+            'sys/devices/system/node/node0/distance': '10 40\n',
+            'sys/devices/system/node/node1/distance': '40 10\n',
+            'sys/fs/cgroup/ci.slice/cpu.max': '150000 100000\n',  # 1.5 CPUs, parent
+        })
+        root = make_root(self.tmp, bad, drop=('sys/bus/event_source/devices/cpu/type',))
+        # affinity mixes isolated 4-7 with 2-3; not all online
+        rc, rules, out, _ = self.run_ct('--profile', STRICT, root=root, affinity='2-5')
+        self.assertEqual(rc, 1)
+        for r in ('governor', 'boost', 'smt', 'thp_enabled', 'thp_defrag', 'numa_balancing',
+                  'perf_event_paranoid', 'pmu', 'numa_slit', 'isolation', 'cpu_quota'):
+            self.assertEqual(rules['host.' + r][0], 'FAIL', r + '\n' + out)
+        self.assertIn('1.50 CPUs', rules['host.cpu_quota'][1])
+        self.assertIn('GOMAXPROCS 4', rules['host.cpu_quota'][1])
+
+    def test_isolation_mixed_fails_default(self):
+        root = make_root(self.tmp, METAL)
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, root=root, affinity='3-4')
+        self.assertEqual(rules['host.isolation'][0], 'FAIL', out)
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, root=root, affinity='0-3')
+        self.assertEqual(rules['host.isolation'][0], 'PASS', out)
+
+    def test_cgroup_v1_quota_and_gomaxprocs_env(self):
+        files = dict(VM)
+        files['sys/fs/cgroup/cpu/job/cpu.cfs_quota_us'] = '50000\n'
+        files['sys/fs/cgroup/cpu/job/cpu.cfs_period_us'] = '100000\n'
+        files['proc/self/cgroup'] = '1:cpu:/job\n0::/\n'
+        root = make_root(self.tmp, files)
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, root=root)
+        self.assertEqual(rules['host.cpu_quota'][0], 'FAIL', out)
+        self.assertIn('0.50 CPUs', rules['host.cpu_quota'][1])
+        self.assertEqual(rc, 1)
+        # MN_GOMAXPROCS overrides the affinity count, as the runtime does
+        p = self.profile('[host.gomaxprocs]\nmin = 2\n[host.cpu_quota]\nmin_cpus_per_proc = 0.5\n')
+        rc, rules, out, _ = self.run_ct('--profile', p, '--env-gomaxprocs', '1', root=root)
+        self.assertEqual(rules['host.gomaxprocs'][0], 'FAIL', out)
+        self.assertIn('MN_GOMAXPROCS=1', rules['host.gomaxprocs'][1])
+        self.assertEqual(rules['host.cpu_quota'][0], 'PASS', out)
+
+    def test_paranoid_root_exempt(self):
+        files = dict(VM, **{'proc/sys/kernel/perf_event_paranoid': '3\n'})
+        root = make_root(self.tmp, files)
+        p = self.profile('[host.perf_event_paranoid]\nmax = 2\nroot_exempt = true\n')
+        _, rules, out, _ = self.run_ct('--profile', p, root=root, uid=0)
+        self.assertEqual(rules['host.perf_event_paranoid'][0], 'PASS', out)
+        _, rules, out, _ = self.run_ct('--profile', p, root=root, uid=1000)
+        self.assertEqual(rules['host.perf_event_paranoid'][0], 'FAIL', out)
+
+    def test_disabled_and_unlisted_rules_not_run(self):
+        root = make_root(self.tmp, VM)
+        p = self.profile('[host.smt]\nexpect = "on"\nenabled = false\n[host.numa_nodes]\nmin = 1\n')
+        rc, rules, out, _ = self.run_ct('--profile', p, root=root)
+        self.assertEqual(sorted(rules), ['host.numa_nodes'], out)
+        self.assertEqual(rc, 0)
+
+
+# ==== measured rules ======================================================================
+
+class TestMeasured(Base):
+    NAMES = ('T1.switch: pthread futex switch / G yield switch',
+             'T3.latency: padded / packed runq op', 'T4: pinned / unpinned touch',
+             'N3.3.penalty: remote / local chase', 'N3.3.foreign: numa_foreign share, bound')
+
+    def measured(self, results, profile=DEFAULT):
+        root = make_root(self.tmp, VM)
+        rc, rules, out, err = self.run_ct('--profile', profile, '--results',
+                                          os.path.join(FIX, results), root=root)
+        return rc, {k: v for k, v in rules.items() if not k.startswith('host.')}, out + err
+
+    def test_ratio_and_value_rules_pass(self):
+        rc, rules, out = self.measured('results_pass.json')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(sorted(rules), sorted(self.NAMES), out)
+        self.assertTrue(all(v[0] == 'PASS' for v in rules.values()), out)
+        self.assertIn('value 50 (2000 / 40)', rules[self.NAMES[0]][1])
+        self.assertIn('value 0.01 foreign_share', rules[self.NAMES[4]][1])
+        # the sweep is checked row by row; the tightest pair is shown
+        self.assertIn('stealers:0', rules[self.NAMES[1]][1])
+        self.assertIn('worst of 2 rows', rules[self.NAMES[1]][1])
+
+    def test_ratio_and_value_rules_fail(self):
+        rc, rules, out = self.measured('results_fail.json')
+        self.assertEqual(rc, 1, out)
+        self.assertTrue(all(v[0] == 'FAIL' for v in rules.values()), out)
+        self.assertIn('value 5 (2000 / 400)', rules[self.NAMES[0]][1])
+        self.assertIn('stealers:1', rules[self.NAMES[1]][1])  # the failing pair
+        self.assertIn('value 3 (300 / 100)', rules[self.NAMES[3]][1])
+
+    def test_skipped_rows_and_one_node_skip_with_reason(self):
+        rc, rules, out = self.measured('results_vm.json')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(rules[self.NAMES[0]][0], 'SKIP')
+        self.assertIn('n/a: runtime not built', rules[self.NAMES[0]][1])
+        self.assertEqual(rules[self.NAMES[3]][0], 'SKIP')
+        self.assertIn('n/a: 1 NUMA node', rules[self.NAMES[3]][1])
+        self.assertEqual(rules[self.NAMES[1]][0], 'PASS')
+
+    def test_missing_row_or_counter_skips(self):
+        p = self.profile(
+            '[[measure]]\nname = "a"\nkind = "value"\nrow = "nosuch/row"\ncounter = "x"\nmax = 1\n'
+            '[[measure]]\nname = "b"\nkind = "value"\nrow = "numa/bind/local:1"\n'
+            'counter = "nosuch_counter"\nmax = 1\n'
+            '[[measure]]\nname = "c"\nkind = "value"\nrow = "numa/bind/local:1"\n'
+            'claim = "T1.*"\ncounter = "foreign_share"\nmax = 1\n'
+            '[[measure]]\nname = "d"\nkind = "value"\nrow = "switch/g_yield/procs:1"\n'
+            'counter = "real_time"\nmin = 39\nmax = 41\n')
+        rc, rules, out = self.measured('results_pass.json', p)
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(rules['a'][0], 'SKIP')
+        self.assertIn('no row matches', rules['a'][1])
+        self.assertEqual(rules['b'][0], 'SKIP')
+        self.assertIn('no counter nosuch_counter', rules['b'][1])
+        self.assertEqual(rules['c'][0], 'SKIP')  # label has no T1 claim
+        self.assertEqual(rules['d'][0], 'PASS', out)  # real_time in ns, /real_time stripped
+
+    def test_no_results_skips_measured(self):
+        root = make_root(self.tmp, VM)
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, root=root)
+        self.assertEqual(rc, 0)
+        for n in self.NAMES:
+            self.assertEqual(rules[n][0], 'SKIP')
+            self.assertIn('no results', rules[n][1])
+
+    def test_newest_results_file_is_used(self):
+        d = os.path.join(self.tmp, 'res')
+        os.makedirs(d)
+        shutil.copy(os.path.join(FIX, 'results_fail.json'), os.path.join(d, '20240101T000000Z-a.json'))
+        shutil.copy(os.path.join(FIX, 'results_pass.json'), os.path.join(d, '20240102T000000Z-b.json'))
+        shutil.copy(os.path.join(FIX, 'results_fail.json'), os.path.join(d, '20240103T000000Z-c.go.json'))
+        root = make_root(self.tmp, VM)
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d, root=root)
+        self.assertIn('20240102T000000Z-b.json', out)
+        self.assertEqual(rc, 0, out)
+
+
+# ==== baseline ============================================================================
+
+class TestBaseline(Base):
+    def cmp(self, base, cur):
+        p = self.profile('[baseline]\ntolerance = 0.10\nk = 2.0\nmin_repetitions = 5\n')
+        root = make_root(self.tmp, VM)
+        rc, rules, out, err = self.run_ct('--profile', p, '--results', os.path.join(FIX, cur),
+                                          '--baseline', os.path.join(FIX, base), root=root)
+        return rc, rules['baseline:sched/spawn/pad:0:ns_per_op'], out + err
+
+    def test_regression_detected(self):
+        rc, (st, line), out = self.cmp('baseline.json', 'current_regressed.json')
+        self.assertEqual((rc, st), (1, 'FAIL'), out)
+        self.assertIn('+30.0%', line)
+
+    def test_noisy_but_equal_not_flagged(self):
+        rc, (st, line), out = self.cmp('baseline_noisy.json', 'current_noisy.json')
+        self.assertEqual((rc, st), (0, 'PASS'), out)
+        self.assertIn('+18.0%', line)  # beyond the 10% tolerance alone, inside the spread
+
+    def test_too_few_repetitions_skipped(self):
+        rc, (st, line), out = self.cmp('baseline.json', 'current_fewreps.json')
+        self.assertEqual((rc, st), (0, 'SKIP'), out)
+        self.assertIn('needs >= 5 repetitions', line)
+
+    def test_improvement_passes(self):
+        rc, (st, _), out = self.cmp('current_regressed.json', 'baseline.json')
+        self.assertEqual((rc, st), (0, 'PASS'), out)
+
+
+# ==== input errors ========================================================================
+
+class TestInputErrors(Base):
+    def bad(self, text, *want):
+        p = self.profile(text)
+        rc, _, out, err = self.run_ct('--profile', p)
+        self.assertEqual(rc, 2, out + err)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        for w in (p,) + want:
+            self.assertIn(w, lines[0])
+        return lines[0]
+
+    def test_malformed_toml(self):
+        self.bad('[host.smt]\nexpect = "on\n', ':2:', 'malformed TOML')
+
+    def test_unknown_key(self):
+        self.bad('[host.smt]\n# comment\nexpec = "on"\n', ':3:', 'host.smt.expec', 'unknown key')
+
+    def test_unknown_host_rule_and_top_key(self):
+        self.bad('[host.nosuch]\nx = 1\n', ':1:', 'host.nosuch')
+        self.bad('[profile]\nname = "x"\n\n[thresholds]\na = 1\n', ':4:', 'thresholds')
+
+    def test_unknown_key_in_measure_array(self):
+        self.bad('[[measure]]\nname = "a"\nkind = "value"\nrow = "r"\ncounter = "c"\nmax = 1\n'
+                 '[[measure]]\nname = "b"\nkind = "value"\nrow = "r"\ncounter = "c"\nmaxx = 1\n',
+                 ':12:', 'measure[1].maxx')
+
+    def test_wrong_type(self):
+        self.bad('[host.affinity]\nmin_cpus = "two"\n', ':2:', 'host.affinity.min_cpus',
+                 'expected an integer')
+        self.bad('[host.smt]\nexpect = "maybe"\n', ':2:', 'host.smt.expect', 'on/off/any')
+        self.bad('[host.numa_slit]\nenabled = 1\n', ':2:', 'enabled', 'true or false')
+
+    def test_measure_missing_bound(self):
+        self.bad('[[measure]]\nname = "a"\nkind = "ratio"\nnumerator = "r"\ndenominator = "s"\n'
+                 'counter = "c"\n', ':1:', 'needs a bound')
+
+    def test_missing_profile_and_results(self):
+        rc, _, out, err = self.run_ct('--profile', os.path.join(self.tmp, 'nope.toml'))
+        self.assertEqual(rc, 2)
+        self.assertIn('nope.toml', err)
+        rc, _, out, err = self.run_ct('--profile', DEFAULT, '--results',
+                                      os.path.join(self.tmp, 'nope.json'))
+        self.assertEqual(rc, 2)
+        self.assertIn('nope.json', err)
+        bad = os.path.join(self.tmp, 'bad.json')
+        with open(bad, 'w') as f:
+            f.write('{\n "context": {},\n "benchmarks": [\n')
+        rc, _, out, err = self.run_ct('--profile', DEFAULT, '--results', bad)
+        self.assertEqual(rc, 2)
+        self.assertIn('bad.json:', err)
+
+    def test_shipped_profiles_load(self):
+        sys.path.insert(0, os.path.dirname(SCRIPT))
+        try:
+            import check_tuning
+        finally:
+            sys.path.pop(0)
+        for p in (DEFAULT, STRICT):
+            prof = check_tuning.load_profile(p)
+            self.assertEqual(set(prof['host']), set(check_tuning.HOST_SCHEMA))
+            self.assertGreaterEqual(len(prof['measure']), 5)
+
+    def test_help(self):
+        p = subprocess.run([PY, SCRIPT, '--help'], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn('--baseline', p.stdout)
+        self.assertIn('--junit', p.stdout)
+
+
+# ==== outputs =============================================================================
+
+class TestOutputs(Base):
+    def test_junit_and_markdown(self):
+        root = make_root(self.tmp, VM)
+        j = os.path.join(self.tmp, 'out', 'junit.xml')
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results',
+                                        os.path.join(FIX, 'results_fail.json'),
+                                        root=root, junit=j)
+        self.assertEqual(rc, 1)
+        tree = ET.parse(j)
+        cases = tree.getroot().findall('./testsuite/testcase')
+        self.assertEqual(len(cases), len(rules))
+        self.assertEqual(sorted(c.get('name') for c in cases), sorted(rules))
+        by = {c.get('name'): c for c in cases}
+        for name, (st, _) in rules.items():
+            c = by[name]
+            self.assertEqual(c.find('failure') is not None, st == 'FAIL', name)
+            self.assertEqual(c.find('skipped') is not None, st == 'SKIP', name)
+            if st == 'SKIP':
+                self.assertTrue(c.find('skipped').get('message'))
+        suite = tree.getroot().find('testsuite')
+        self.assertEqual(int(suite.get('tests')), len(rules))
+        self.assertEqual(int(suite.get('failures')),
+                         sum(v[0] == 'FAIL' for v in rules.values()))
+        with open(os.path.join(self.tmp, 'report.md')) as f:
+            md = f.read()
+        self.assertIn('| host.governor | SKIP |', md)
+        self.assertEqual(md.count('| FAIL |'), sum(v[0] == 'FAIL' for v in rules.values()))
+        self.assertEqual([n for n in os.listdir(os.path.join(self.tmp, 'out'))], ['junit.xml'])
+
+
+if __name__ == '__main__':
+    unittest.main()
