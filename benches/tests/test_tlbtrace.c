@@ -204,3 +204,29 @@ Test(tlbtrace, reason_names_follow_kernel_enum)
     cr_expect_str_eq(tlbtrace_reason_name(4), "remote_send_ipi");
     cr_expect_str_eq(tlbtrace_reason_name(7), "reason7");
 }
+
+/* System-wide scope sees at least what our own churn causes (plus everyone else's). */
+Test(tlbtrace, cpu_scope_counts_churn)
+{
+    char why[256] = "";
+    struct tlbtrace *t = NULL;
+    int rc = tlbtrace_open(&t, NULL, TLBTRACE_CPUS, why, sizeof why);
+    if (rc != 0) {
+        cr_assert(strncmp(why, "n/a: ", 5) == 0, "error without a reason: %d '%s'", rc, why);
+        cr_skip_test("%s", why);
+    }
+    cr_assert(tlbtrace_nthreads(t) >= 1);
+    struct tlbtrace_counts a, b, d;
+    int failed = 0;
+    cr_assert_eq(tlbtrace_read(t, &a), 0);
+    churn(&failed);
+    cr_assert_eq(tlbtrace_read(t, &b), 0);
+    cr_assert_eq(failed, 0, "churn failed: %s", strerror(failed));
+    tlbtrace_diff(&b, &a, &d);
+    cr_expect(d.reason[3] >= ROUNDS, "local_mm_shootdown %lu < %d", (unsigned long)d.reason[3],
+              ROUNDS);
+    if (tlbtrace_has_syscalls(t))
+        cr_expect(d.mmaps >= ROUNDS, "system-wide mmaps %lu < %d", (unsigned long)d.mmaps,
+                  ROUNDS);
+    tlbtrace_close(t);
+}
