@@ -96,6 +96,7 @@ MEASURE_SCHEMA = {
     'row': 'str', 'numerator': 'str', 'denominator': 'str', 'counter': 'str',
     'den_counter': 'str', 'stat': ('median', 'mean'), 'min': 'num', 'max': 'num',
     'needs_nodes': 'int', 'needs_pmu': 'bool', 'needs_cpus': 'int', 'enabled': 'bool',
+    'run_claims': 'str',
 }
 BASELINE_SCHEMA = {
     'rows': 'strs', 'counters': 'strs', 'tolerance': 'num', 'k': 'num',
@@ -781,13 +782,9 @@ def eval_measure(m, res, ctx, why_no_results):
     stat = m.get('stat', 'median')
     if res is None:
         raise Skip(why_no_results)
-    if ctx.nodes < m.get('needs_nodes', 1):
-        raise Skip('n/a: %d NUMA node%s, needs %d' % (ctx.nodes, '' if ctx.nodes == 1 else 's',
-                                                     m['needs_nodes']))
-    if m.get('needs_pmu') and not ctx.pmu:
-        raise Skip('n/a: no PMU')
-    if ctx.cpus < m.get('needs_cpus', 1):
-        raise Skip('n/a: %d CPUs, needs %d' % (ctx.cpus, m['needs_cpus']))
+    why = needs_unmet(m, ctx)
+    if why:
+        raise Skip(why)
     claim = m.get('claim')
     pat = m['row'] if m['kind'] == 'value' else m['numerator']
     groups = res.match(pat, claim)
@@ -929,15 +926,29 @@ def atomic_write(path, data):
         raise
 
 
-def run_benches(prof, bench, outdir):
-    """run_benches - run the quick preset for the claims the measured rules name (all of
-    it if some rule names no claim); merge into one JSON under outdir; return its path."""
+def needs_unmet(m, ctx):
+    """needs_unmet - why rule m cannot be evaluated with ctx, or None."""
+    if ctx.nodes < m.get('needs_nodes', 1):
+        return 'n/a: %d NUMA node%s, needs %d' % (ctx.nodes, '' if ctx.nodes == 1 else 's',
+                                                 m['needs_nodes'])
+    if m.get('needs_pmu') and not ctx.pmu:
+        return 'n/a: no PMU'
+    if ctx.cpus < m.get('needs_cpus', 1):
+        return 'n/a: %d CPUs, needs %d' % (ctx.cpus, m['needs_cpus'])
+    return None
+
+
+def run_benches(prof, bench, outdir, ctx):
+    """run_benches - run the preset once per claim glob the measured rules need (run_claims,
+    else claim; everything if a rule has neither), skipping rules this host cannot satisfy;
+    merge into one JSON under outdir and return its path."""
     bcfg = prof.get('bench', {})
     preset = bcfg.get('preset', 'quick')
     timeout = bcfg.get('timeout_s', 900)
-    ms = [m for m in prof.get('measure', []) if m.get('enabled', True)]
-    claims = sorted({m['claim'] for m in ms if m.get('claim')})
-    runs = [None] if (not claims or any(not m.get('claim') for m in ms)) else claims
+    ms = [m for m in prof.get('measure', []) if m.get('enabled', True)
+          and needs_unmet(m, ctx) is None]
+    claims = sorted({m.get('run_claims', m.get('claim')) for m in ms} - {None})
+    runs = [None] if any(not m.get('run_claims', m.get('claim')) for m in ms) else claims
     merged = {'context': {}, 'benchmarks': []}
     seen = set()
     for cl in runs:
@@ -947,9 +958,11 @@ def run_benches(prof, bench, outdir):
                '--benchmark_out_format=json'] + (['--claims=' + cl] if cl else [])
         print('check-tuning: running %s' % ' '.join(cmd), file=sys.stderr)
         try:
-            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, timeout=timeout)
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, timeout=timeout)
             if p.returncode != 0:
-                raise InputError('%s: exited %d' % (' '.join(cmd), p.returncode))
+                tail = (p.stderr.strip().splitlines() or [''])[-1]
+                raise InputError('%s: exited %d: %s' % (' '.join(cmd), p.returncode, tail))
             if os.path.getsize(tmp) == 0:  # no bench matched the claim: no rows
                 print('check-tuning: no bench for claim %s' % cl, file=sys.stderr)
                 continue
@@ -1082,7 +1095,8 @@ def main(argv=None):
                 why = 'no results: no %s/*.json and --no-run' % resdir
             elif os.access(args.bench, os.X_OK):
                 resfile = run_benches(prof, args.bench, os.path.join(top, 'build',
-                                                                     'check-tuning'))
+                                                                     'check-tuning'),
+                                      Ctx(h, None))
             else:
                 why = ('no results: no %s/*.json and no bench binary %s; run `make bench` '
                        'or pass --results FILE' % (resdir, args.bench))
