@@ -5,7 +5,8 @@
 # links libmn.a once runtime/src/proc.c exists; before that it links a stand-in whose
 # calls fail with -ENOSYS (benches/harness/stub/mn_absent.c), so the harness and the
 # pthread/pipe/ucontext/fcontext peers build and test alone and G rows read
-# "n/a: runtime not built"; in that mode only the T1 topic files are linked.
+# "n/a: runtime not built"; in that mode only the T1 topic files are linked, into
+# $(BUILD)/benches/bench-stub.  `make BENCH_RUNTIME=stub ...` forces that mode.
 #
 #   make bench            deps, optimised build, quick preset, results JSON, tables, plots
 #   make bench PRESET=full
@@ -19,8 +20,11 @@ BENCH_TOPIC_C  := $(wildcard benches/*.c)
 BENCH_HARN_C   := $(wildcard benches/harness/*.c)
 BENCH_HARN_CC  := benches/harness/gbench.cc
 BENCH_HDRS     := $(wildcard benches/harness/*.h) runtime/include/mn.h runtime/include/mn_export.h
-ifeq ($(wildcard runtime/src/proc.c),)
+# BENCH_RUNTIME=stub forces the stand-in (harness work while the runtime does not build).
+BENCH_RUNTIME  ?= $(if $(wildcard runtime/src/proc.c),libmn,stub)
+ifeq ($(BENCH_RUNTIME),stub)
 BENCH_TOPIC_C  := $(BENCH_T1_C)  # other topics need the runtime's internals
+BENCH_BIN      := $(BUILD)/benches/bench-stub
 endif
 BENCH_OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_TOPIC_C) $(BENCH_HARN_C)) \
                   $(BUILD)/benches/harness/gbench.o
@@ -32,10 +36,10 @@ DEPS_BENCH      = build-essential libnuma-dev libbenchmark-dev libpapi-dev libbo
                   python3
 PRESET         ?= quick
 
-ifneq ($(wildcard runtime/src/proc.c),)
-BENCH_MN       := $(LIBMN)
-else
+ifeq ($(BENCH_RUNTIME),stub)
 BENCH_MN       := $(BUILD)/benches/harness/stub/mn_absent.o
+else
+BENCH_MN       := $(LIBMN)
 endif
 
 .PHONY: bench bench-bin test-benches FORCE
@@ -72,5 +76,5 @@ bench:
 
 # ==== make test: smoke run of every bench ===================================================
 test-benches: $(BENCH_BIN)
-	@PYTHON=$(PYTHON) sh benches/tests/smoke.sh $(BENCH_BIN) $(BENCH_DIR)/smoke
+	$(PYTHON) benches/tests/smoke.py $(BENCH_BIN) $(BENCH_DIR)/smoke
 TEST_TARGETS += test-benches

@@ -11,9 +11,9 @@
  *   stack/pthread_parked/n:1000/stack:{default,65536}  n pthreads each blocked in
  *                      FUTEX_WAIT; bytes_per_thread = RSS delta / n (user-space only: the
  *                      16 KiB kernel stack, slab and page tables are not in RSS).
- *   max/g              parked Gs (default config, one P) until 1M (full: 10M), or RSS grew
+ *   max/g              parked Gs (default config, one P) until 1M (full: 10M; smoke: 2000), or RSS grew
  *                      by 50% of MemAvailable at start, or mn_go fails.
- *   max/pthread        parked pthreads (default attributes) until 30k (full: 100k), the
+ *   max/pthread        parked pthreads (default attributes) until 30k (full: 100k; smoke: 100), the
  *                      memory cap, or pthread_create fails.
  *   Excluded: runtime start-up; the teardown after the last RSS reading is timed but not
  *   reported.
@@ -269,7 +269,8 @@ BENCH_REGISTER(.name = "stack/g_parked",
                .summary = "RSS per parked G (blocked in chan recv), default and small stacks",
                .claims = "T1.stack.g",
                .fn = bm_stack_g_parked,
-               .args = {BENCH_ARG("n", BENCH_V(100000, 1000000)),
+               .args = {BENCH_ARG_QFS("n", BENCH_V(100000, 1000000), BENCH_V(100000, 1000000),
+                                      BENCH_V(1000)),
                         BENCH_ARG("small", BENCH_V(0, 1))},
                .real_time = true,
                .iterations = 1,
@@ -277,7 +278,9 @@ BENCH_REGISTER(.name = "stack/g_parked",
 
 static void bm_max_g(struct bench_state *st)
 {
-    long cap = strcmp(bench_preset(), "full") ? 1000000 : 10000000;
+    long cap = !strcmp(bench_preset(), "full")    ? 10000000
+               : !strcmp(bench_preset(), "smoke") ? 2000
+                                                  : 1000000;
     long long avail = mem_available();
     struct gpark a = {.n = cap, .mem_cap = avail > 0 ? avail / 2 : 1LL << 30, .probe = true};
     size_t stack_bytes;
@@ -427,7 +430,7 @@ BENCH_REGISTER(.name = "stack/pthread_parked",
                .summary = "RSS per parked pthread (futex wait), default and 64 KiB stacks",
                .claims = "T1.stack.pthread",
                .fn = bm_stack_pthread_parked,
-               .args = {BENCH_ARG("n", BENCH_V(1000)),
+               .args = {BENCH_ARG_QFS("n", BENCH_V(1000), BENCH_V(1000), BENCH_V(50)),
                         BENCH_ARG("stack", BENCH_V(BENCH_DEFAULT, 65536))},
                .real_time = true,
                .iterations = 1,
@@ -435,7 +438,9 @@ BENCH_REGISTER(.name = "stack/pthread_parked",
 
 static void bm_max_pthread(struct bench_state *st)
 {
-    long cap = strcmp(bench_preset(), "full") ? 30000 : 100000;
+    long cap = !strcmp(bench_preset(), "full")    ? 100000
+               : !strcmp(bench_preset(), "smoke") ? 100
+                                                  : 30000;
     long long avail = mem_available();
     pthread_t *tids = calloc((size_t)cap, sizeof *tids);
     if (!tids) {

@@ -20,8 +20,8 @@
  * Each definition becomes one Google Benchmark per combination (cartesian product, first
  * arg outermost) of its argument values, named `<name>/<arg>:<val>/...` as required by
  * benches/FORMAT.md.  Argument values are chosen per preset: `quick` (the default, what
- * `make bench` and CI run) and `full`; an arg whose .full list is empty uses .quick in
- * both.  Values BENCH_ALL and BENCH_DEFAULT print as `all` and `default` in row names.
+ * `make bench` runs), `full`, and `smoke` (make test's smoke run); an arg whose .full or
+ * .smoke list is empty uses .quick there.  Values BENCH_ALL and BENCH_DEFAULT print as `all` and `default` in row names.
  *
  * ---- The timed loop -------------------------------------------------------------------
  *
@@ -88,11 +88,15 @@ struct bench_arg {
     const char *name;        /* as in the row name, e.g. "procs"; NULL ends the list */
     struct bench_vals quick; /* values for --preset=quick */
     struct bench_vals full;  /* values for --preset=full; empty = same as quick */
+    struct bench_vals smoke; /* values for --preset=smoke (make test's smoke run: tiny
+                                sizes); empty = same as quick */
 };
 /* BENCH_ARG("procs", BENCH_V(1, 2)): the same values in both presets.
  * BENCH_ARG_QF("n", BENCH_V(1000), BENCH_V(1000, 10000)): quick values, then full values. */
 #define BENCH_ARG(nm, q) {.name = (nm), .quick = q}
 #define BENCH_ARG_QF(nm, q, f) {.name = (nm), .quick = q, .full = f}
+/* BENCH_ARG_QFS(name, quick, full, smoke): also the values the smoke test uses. */
+#define BENCH_ARG_QFS(nm, q, f, s) {.name = (nm), .quick = q, .full = f, .smoke = s}
 
 /* ==== Definitions ===================================================================== */
 
@@ -167,7 +171,8 @@ int bench_ncpus(void);
 /* bench_iterations - iterations the library asked for in this run (valid inside fn). */
 int64_t bench_iterations(struct bench_state *st);
 
-/* bench_preset - "quick" or "full". */
+/* bench_preset - "quick", "full" or "smoke" (make test: 1 repetition, 1 ms, tiny sizes;
+ * benches with size caps not in their row name scale them down under it). */
 const char *bench_preset(void);
 
 /* Counter flags (Google Benchmark's Counter::Flags). */

@@ -5,7 +5,7 @@
 // Our flags are parsed and removed before Google Benchmark sees the rest:
 //   --list            print every instance: name, claim IDs, summary; run nothing
 //   --claims=GLOB     keep benches with a claim ID matching the glob (fnmatch), e.g. T1.*
-//   --preset=NAME     quick (default) or full: argument values, repetitions, min time
+//   --preset=NAME     quick (default), full or smoke: argument values, repetitions, min time
 //   --counters=LIST   events to count (default: harness.h BENCH_CTR_DEFAULT; none = off)
 //   --progress        one stderr line per bench instance started: n of m, elapsed
 //   --warm_ms=N       spin every CPU N ms before the first bench (default 1000)
@@ -72,7 +72,10 @@ struct preset {
 const preset presets[] = {
     {"quick", 5, 0.1},
     {"full", 10, 0.5},
+    {"smoke", 1, 0.001}, // make test: every bench once, tiny sizes; numbers meaningless
 };
+const preset *const P_FULL = &presets[1];
+const preset *const P_SMOKE = &presets[2];
 
 // ==== Registry =============================================================================
 std::vector<const bench_def *> &registry()
@@ -214,7 +217,9 @@ void expand(const bench_def *d, std::vector<instance> &out)
     std::vector<const char *> names;
     for (int a = 0; a < BENCH_MAX_ARGS && d->args[a].name; a++) {
         const struct bench_arg &ba = d->args[a];
-        const bench_vals *v = (g_preset == &presets[1] && ba.full.n > 0) ? &ba.full : &ba.quick;
+        const bench_vals *v = (g_preset == P_FULL && ba.full.n > 0)     ? &ba.full
+                              : (g_preset == P_SMOKE && ba.smoke.n > 0) ? &ba.smoke
+                                                                        : &ba.quick;
         if (v->n <= 0 || v->n > BENCH_MAX_VALS) {
             std::fprintf(stderr, "bench %s: argument %s has no values\n", d->name, ba.name);
             std::exit(2);
@@ -257,7 +262,8 @@ void usage()
         "             [--progress] [--warm_ms=N] [Google Benchmark flags]\n"
         "  --list          print every bench instance (name, claims, summary) and exit\n"
         "  --claims=GLOB   run only benches with a claim ID matching GLOB (e.g. 'T1.*')\n"
-        "  --preset=NAME   quick (default: 5 repetitions, 0.1 s) or full (10, 0.5 s)\n"
+        "  --preset=NAME   quick (default: 5 repetitions, 0.1 s), full (10, 0.5 s) or\n"
+        "                  smoke (1, 0.001 s, tiny sizes: for tests, numbers meaningless)\n"
         "  --counters=LIST events to count around each timed loop, normalised per iteration\n"
         "                  (default %s)\n"
         "  --progress      print 'bench n of m: name (elapsed s)' on stderr\n"
@@ -457,7 +463,8 @@ int main(int argc, char **argv)
                 if (!std::strcmp(a + 9, p.name))
                     g_preset = &p;
             if (!g_preset) {
-                std::fprintf(stderr, "error: unknown preset '%s' (quick, full)\n", a + 9);
+                std::fprintf(stderr, "error: unknown preset '%s' (quick, full, smoke)\n",
+                             a + 9);
                 return 2;
             }
         } else {

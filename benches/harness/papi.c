@@ -165,7 +165,8 @@ int bench_ctr_setup(const char *list)
         list = BENCH_CTR_DEFAULT;
     if (!*list || !strcmp(list, "none"))
         return 0;
-    if (strlen(list) >= sizeof buf)
+    size_t len = strlen(list);
+    if (len >= sizeof buf || list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,"))
         return -EINVAL;
     strcpy(buf, list);
     int nperf = 0, npapi = 0;

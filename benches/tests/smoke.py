@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""smoke.py - harness smoke test (part of `make test`): every bench runs once and its JSON
+row is sane; the harness's flags and error paths behave.
+
+Usage: benches/tests/smoke.py BENCH_BINARY WORK_DIR
+
+Checks (values and behaviour, never timings):
+  - --list prints every instance; --claims=GLOB selects by claim ID; bad flags, an unknown
+    preset and a malformed --counters list exit non-zero with one error line;
+  - a --preset=smoke run (1 repetition, 1 ms, tiny sizes) writes Google Benchmark JSON
+    whose context has the FORMAT.md keys, counters_na is a JSON object, and
+  - every listed instance has a row; a row is either skipped with "n/a: <reason>" or has
+    positive real_time and iterations, its label starting with the bench's claims, every
+    counted event (context `counters`) present and >= 0, and its unit counter (FORMAT.md
+    T1 rows) positive;
+  - events are counted on every thread: the futex ping-pong on one CPU records at least
+    one context switch per round trip (it needs two; the partner's switches count only
+    if the partner thread is covered).
+Exit status 0 when all pass; 1 with one line per failure otherwise.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+CONTEXT_KEYS = ["host", "cpu_model", "cores", "smt", "numa_nodes", "slit", "kernel",
+                "governor", "thp", "perf_event_paranoid", "pmu", "papi_version",
+                "libbenchmark_version", "git_sha", "compiler", "build_flags", "preset",
+                "counters", "counters_na"]
+
+# FORMAT.md "Row names for table T1": row prefix -> counter that must be positive.
+UNIT_COUNTER = [
+    ("harness/empty", "ns_per_op"),
+    ("spawn/", "ns_per_spawn"),
+    ("switch/g_yield", "ns_per_switch"),
+    ("switch/g_chan", "ns_per_roundtrip"),
+    ("switch/pthread_futex", "ns_per_roundtrip"),
+    ("switch/pipe", "ns_per_roundtrip"),
+    ("switch/ucontext", "ns_per_switch"),
+    ("switch/fcontext", "ns_per_switch"),
+    ("stack/g_parked", "stack_bytes"),
+    ("stack/pthread_parked", "bytes_per_thread"),
+    ("max/", "reached"),
+]
+GB_SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
+                       r"min_time:[0-9.]+|threads:\d+))+$")
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print(f"FAIL: {msg}")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=240, **kw)
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: smoke.py BENCH_BINARY WORK_DIR", file=sys.stderr)
+        return 2
+    binary, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+
+    # ---- flags -------------------------------------------------------------------------
+    r = run([binary, "--list", "--preset=smoke"])
+    if r.returncode != 0:
+        fail(f"--list exited {r.returncode}: {r.stderr.strip()}")
+    listed = {}
+    for line in r.stdout.splitlines():
+        parts = line.split(None, 2)
+        if parts:
+            listed[parts[0]] = parts[1] if len(parts) > 1 and "." in parts[1] else ""
+    for must in ["harness/empty", "switch/fcontext", "switch/pthread_futex/cpus:1",
+                 "spawn/pthread"]:
+        if must not in listed:
+            fail(f"--list lacks {must}")
+    r = run([binary, "--list", "--claims=T1.switch.*"])
+    sel = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    if r.returncode != 0 or not sel or any(not n.startswith("switch/") for n in sel):
+        fail(f"--claims=T1.switch.* selected {sel}")
+    if "switch/g_yield/procs:1" not in sel:
+        fail("--claims=T1.switch.* misses switch/g_yield/procs:1")
+    for bad in (["--no_such_flag"], ["--preset=bogus"], ["--counters=a,,b"],
+                ["--warm_ms=x"]):
+        r = run([binary, "--warm_ms=0"] + bad + ["--benchmark_filter=harness/empty"])
+        if r.returncode == 0:
+            fail(f"{bad} was accepted")
+        elif not r.stderr.strip():
+            fail(f"{bad}: no error message")
+
+    # ---- one smoke run of everything ----------------------------------------------------
+    out = os.path.join(work, "smoke.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = run([binary, "--preset=smoke", "--warm_ms=0", f"--benchmark_out={out}",
+             "--benchmark_out_format=json"])
+    if r.returncode != 0:
+        fail(f"smoke run exited {r.returncode}: {r.stderr.strip()[-400:]}")
+        return 1
+    with open(out) as f:
+        doc = json.load(f)
+    ctx = doc.get("context", {})
+    for k in CONTEXT_KEYS:
+        if k not in ctx or not isinstance(ctx[k], str) or not ctx[k]:
+            fail(f"context key {k} missing or empty")
+    try:
+        na = json.loads(ctx.get("counters_na", ""))
+        if not isinstance(na, dict):
+            raise ValueError
+    except ValueError:
+        fail(f"counters_na is not a JSON object: {ctx.get('counters_na')!r}")
+    if ctx.get("preset") != "smoke":
+        fail(f"context preset = {ctx.get('preset')!r}")
+    events = [e for e in ctx.get("counters", "").split(",") if e]
+
+    rows = {}
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        rows[GB_SUFFIX.sub("", b["name"])] = b
+    for name, claims in listed.items():
+        b = rows.get(name)
+        if b is None:
+            fail(f"{name}: no row in the JSON")
+            continue
+        if b.get("error_occurred"):
+            if not str(b.get("error_message", "")).startswith("n/a: "):
+                fail(f"{name}: skipped without an n/a reason: {b.get('error_message')!r}")
+            continue
+        if not b.get("real_time", 0) > 0 or not b.get("iterations", 0) >= 1:
+            fail(f"{name}: real_time {b.get('real_time')} iterations {b.get('iterations')}")
+        if b.get("time_unit") != "ns":
+            fail(f"{name}: time_unit {b.get('time_unit')}")
+        if claims and not str(b.get("label", "")).startswith(claims):
+            fail(f"{name}: label {b.get('label')!r} does not start with {claims!r}")
+        for e in events:
+            if not (isinstance(b.get(e), (int, float)) and b[e] >= 0):
+                fail(f"{name}: counted event {e} missing or negative ({b.get(e)!r})")
+        for prefix, counter in UNIT_COUNTER:
+            if name.startswith(prefix) and not b.get(counter, 0) > 0:
+                fail(f"{name}: {counter} = {b.get(counter)!r}, want > 0")
+        if name.startswith("max/") and ";limit=" not in b.get("label", ""):
+            fail(f"{name}: label lacks ;limit=: {b.get('label')!r}")
+    fut = rows.get("switch/pthread_futex/cpus:1")
+    if fut and not fut.get("error_occurred") and "perf::CONTEXT-SWITCHES" in events:
+        if not fut["perf::CONTEXT-SWITCHES"] >= 1.0:
+            fail(f"futex ping-pong on 1 CPU counted {fut['perf::CONTEXT-SWITCHES']} context "
+                 "switches per round trip: the partner thread is not being counted")
+    n_ok = sum(1 for n in listed if n in rows and not rows[n].get("error_occurred"))
+    print(f"smoke: {len(listed)} instances, {n_ok} measured, {len(listed) - n_ok} n/a or "
+          f"failed, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
