@@ -1055,6 +1055,8 @@ def parse_args(argv):
     ap.add_argument('--no-run', action='store_true', help='never run benches')
     ap.add_argument('--bench', default=os.path.join(top, 'build', 'benches', 'bench'),
                     help='bench binary (default: build/benches/bench)')
+    ap.add_argument('--bench-out', default=os.path.join(top, 'build', 'check-tuning'),
+                    help='where merged bench output goes (default: build/check-tuning)')
     ap.add_argument('--baseline', help='earlier results JSON to compare against ([baseline])')
     ap.add_argument('--markdown', default=os.path.join(top, 'results', 'check-tuning.md'),
                     help='Markdown summary file (default: results/check-tuning.md; "" = none)')
@@ -1094,9 +1096,7 @@ def main(argv=None):
             if args.no_run:
                 why = 'no results: no %s/*.json and --no-run' % resdir
             elif os.access(args.bench, os.X_OK):
-                resfile = run_benches(prof, args.bench, os.path.join(top, 'build',
-                                                                     'check-tuning'),
-                                      Ctx(h, None))
+                resfile = run_benches(prof, args.bench, args.bench_out, Ctx(h, None))
             else:
                 why = ('no results: no %s/*.json and no bench binary %s; run `make bench` '
                        'or pass --results FILE' % (resdir, args.bench))

@@ -300,6 +300,37 @@ class TestMeasured(Base):
         self.assertEqual(rc, 0, out)
 
 
+class TestRunBenches(Base):
+    def test_runs_fake_bench_per_claim_glob(self):
+        log = os.path.join(self.tmp, 'bench.log')
+        bench = os.path.join(self.tmp, 'bench')
+        with open(bench, 'w') as f:
+            f.write('#!/bin/sh\necho "$@" >> %s\n'
+                    'case "$*" in *--claims=T4.*) exit 0;; esac\n'  # no bench: no output
+                    'for a; do case "$a" in\n'
+                    '  --benchmark_out=*) cp %s "${a#--benchmark_out=}";;\nesac; done\n'
+                    % (log, os.path.join(FIX, 'results_pass.json')))
+        os.chmod(bench, 0o755)
+        root = make_root(self.tmp, VM)
+        cmd = [PY, SCRIPT, '--profile', DEFAULT, '--markdown', '', '--sysroot', root,
+               '--results-dir', self.empty_results, '--bench', bench, '--affinity', '0-1',
+               '--bench-out', os.path.join(self.tmp, 'runs')]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        # one run per claim glob; the NUMA rules are not run on a one-node host
+        self.assertEqual(sorted(c.split('--claims=')[1] for c in calls),
+                         ['T1.switch.*', 'T3.latency', 'T4.*'])
+        self.assertTrue(all('--preset=quick' in c for c in calls))
+        self.assertIn('no bench for claim T4.*', p.stderr)
+        self.assertRegex(p.stdout, r'PASS  T1.switch: .*value 50 ')
+        # the fake output's context says 2 nodes: rules follow the results, not this host
+        self.assertRegex(p.stdout, r'PASS  N3.3.penalty: ')
+        self.assertIn('note: results come from host fixture', p.stdout)
+        self.assertEqual(len(os.listdir(os.path.join(self.tmp, 'runs'))), 1)
+
+
 # ==== baseline ============================================================================
 
 class TestBaseline(Base):
