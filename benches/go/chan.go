@@ -1,0 +1,128 @@
+package main
+
+// Channel capacity sweep: the Go side of benches/chan_buffer.c. Claim T10.lat (the
+// document: buffers of 1 / 256 / 1024 give 82 / 29 / 34 us mean latency).
+//
+// Reading:
+//   go/chan/throughput/cap:C/procs:P  one producer sends n ints, one consumer receives them;
+//       ns_per_msg = wall time / n, msgs_per_s its inverse. Capacity amortises the
+//       hand-off: expect the figure to fall from cap 0 to 16 and flatten after.
+//   go/chan/latency/cap:C/procs:P     the producer sends a monotonic timestamp as fast as
+//       it can; the consumer records now - stamp. lat_mean_ns / lat_p50_ns / lat_p99_ns
+//       are send-to-receive delays. With a saturating producer the buffer is mostly full,
+//       so latency grows with capacity (queueing: about cap x ns_per_msg): a bigger
+//       buffer buys throughput, not latency. real_time of this row is wall time per
+//       message including the two clock reads. At most 1<<20 samples per repetition are
+//       kept (every k-th message).
+// Confounders: at procs:2 Go chooses where the two goroutines run; a cross-CPU wake-up on
+// this kind of host costs tens of microseconds, a same-P hand-off tens of nanoseconds.
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+const maxLatSamples = 1 << 20
+
+func runChanThroughput(n int64, capacity int) result {
+	c := make(chan int64, capacity)
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(2)
+	done.Add(1)
+	go func() {
+		ready.Done()
+		<-start
+		for i := int64(0); i < n; i++ {
+			c <- i
+		}
+		close(c)
+	}()
+	var got int64
+	go func() {
+		ready.Done()
+		<-start
+		for range c {
+			got++
+		}
+		done.Done()
+	}()
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	el := time.Since(t0)
+	if got != n {
+		fail("chan throughput: received %d of %d messages", got, n)
+	}
+	return result{iters: n, elapsed: el, counters: map[string]float64{
+		"ns_per_msg": perUnit(el, n), "msgs_per_s": float64(n) / el.Seconds(),
+		"cap": float64(capacity)}}
+}
+
+func runChanLatency(n int64, capacity int) result {
+	c := make(chan int64, capacity)
+	base := time.Now()
+	stride := (n + maxLatSamples - 1) / maxLatSamples
+	lat := make([]int64, 0, n/stride+1)
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(2)
+	done.Add(1)
+	go func() {
+		ready.Done()
+		<-start
+		for i := int64(0); i < n; i++ {
+			c <- int64(time.Since(base))
+		}
+		close(c)
+	}()
+	go func() {
+		ready.Done()
+		<-start
+		var i int64
+		for stamp := range c {
+			now := int64(time.Since(base))
+			if i%stride == 0 {
+				lat = append(lat, now-stamp)
+			}
+			i++
+		}
+		done.Done()
+	}()
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	el := time.Since(t0)
+	mean, p50, p99 := latStats(lat)
+	return result{iters: n, elapsed: el, counters: map[string]float64{
+		"lat_mean_ns": mean, "lat_p50_ns": p50, "lat_p99_ns": p99,
+		"samples": float64(len(lat)), "cap": float64(capacity)}}
+}
+
+// latStats returns mean, median and 99th percentile (nearest rank) of xs; it sorts xs.
+func latStats(xs []int64) (mean, p50, p99 float64) {
+	if len(xs) == 0 {
+		return 0, 0, 0
+	}
+	sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
+	var sum float64
+	for _, x := range xs {
+		sum += float64(x)
+	}
+	return sum / float64(len(xs)), float64(xs[rank(len(xs), 50)]), float64(xs[rank(len(xs), 99)])
+}
+
+// rank is the nearest-rank index of percentile p in a sorted slice of length n.
+func rank(n int, p int) int {
+	r := (p*n + 99) / 100 // ceil(p*n/100), 1-based
+	if r < 1 {
+		r = 1
+	}
+	if r > n {
+		r = n
+	}
+	return r - 1
+}

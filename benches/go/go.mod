@@ -1,0 +1,3 @@
+module mnbench/gobench
+
+go 1.19

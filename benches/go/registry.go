@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// registry lists every row in run order, with the argument sets of preset pr. Row names
+// and counters follow benches/FORMAT.md (the go/... rows); arguments follow the C benches.
+func registry(pr preset) []*bench {
+	ncpu := runtime.NumCPU()
+	var bs []*bench
+	add := func(b *bench) { bs = append(bs, b) }
+
+	// T1: spawn, switch, channel round trip (spawn.go, switch.go).
+	for _, p := range []struct {
+		tag   string
+		procs int
+	}{{"1", 1}, {"all", ncpu}} {
+		add(&bench{name: "go/spawn/procs:" + p.tag, procs: p.procs, claims: "T1.create.g,P4.1.pool",
+			summary: "go + WaitGroup.Done, batches of 1000, create+run+exit",
+			run:     func(n int64) result { return runSpawn(n, spawnBatch) }})
+	}
+	add(&bench{name: "go/switch/gosched", procs: 1, claims: "T1.switch.g",
+		summary: "two goroutines calling runtime.Gosched on one P",
+		run:     runGosched})
+	for _, p := range []int{1, 2} {
+		add(&bench{name: fmt.Sprintf("go/chan/procs:%d", p), procs: p, claims: "T1.switch.g",
+			summary: "unbuffered channel ping-pong between two goroutines",
+			run:     runChanPingPong})
+	}
+
+	// T1.stack.g: bytes per parked goroutine (stack.go), a fresh process per repetition.
+	for _, n := range pr.stackN {
+		n := n
+		add(&bench{name: fmt.Sprintf("go/stack/parked/n:%d", n), claims: "T1.stack.g",
+			summary: "N goroutines parked on a channel: RSS and StackInuse delta per goroutine",
+			run:     runParked, fixedN: n, freshPerRep: true,
+			skip: func() string { return parkedMemCheck(n) }})
+	}
+
+	// T10.lat: channel capacity sweep (chan.go).
+	for _, c := range pr.chanCaps {
+		for _, p := range pr.chanProcs {
+			c, p := c, p
+			add(&bench{name: fmt.Sprintf("go/chan/throughput/cap:%d/procs:%d", c, p), procs: p,
+				claims: "T10.lat", summary: "one producer, one consumer: ns per message",
+				run: func(n int64) result { return runChanThroughput(n, c) }})
+		}
+	}
+	for _, c := range pr.chanCaps {
+		for _, p := range pr.chanProcs {
+			c, p := c, p
+			add(&bench{name: fmt.Sprintf("go/chan/latency/cap:%d/procs:%d", c, p), procs: p,
+				claims: "T10.lat", summary: "saturated producer: send-to-receive latency p50/p99",
+				run: func(n int64) result { return runChanLatency(n, c) }})
+		}
+	}
+
+	// T5: GOMAXPROCS sweep with schedtrace sampling (sweep.go).
+	max := pr.sweepMax
+	if max == 0 {
+		max = 2 * ncpu
+	}
+	trace := []string{fmt.Sprintf("GODEBUG=schedtrace=%d", pr.schedtrace)}
+	for p := 1; p <= max; p++ {
+		add(&bench{name: fmt.Sprintf("go/procs/sweep/procs:%d", p), procs: p,
+			claims: "T5.idle,T5.grunq,N3.3.sched", child: true, childEnv: trace,
+			summary: "spawn-heavy + blocking channel workload; schedtrace-sampled",
+			run:     runSweep})
+	}
+	add(&bench{name: "go/procs/sweep/resize", procs: max, claims: "T5.resize,T5.idle,T5.grunq",
+		child: true, childEnv: trace,
+		summary: fmt.Sprintf("sweep workload while GOMAXPROCS flips 1<->%d every %v", max, resizeEvery),
+		run:     func(n int64) result { return runSweepResize(n, max) }})
+
+	// P4.2.mutex: one sync.Mutex vs shards (mutex.go).
+	for _, g := range pr.mutexGs {
+		for _, s := range pr.mutexShards {
+			g, s := g, s
+			add(&bench{name: fmt.Sprintf("go/mutex/contend/gs:%d/shards:%d", g, s), procs: ncpu,
+				claims: "P4.2.mutex", summary: "N goroutines lock a random shard, increment, unlock",
+				run: func(n int64) result { return runMutex(n, g, s) }})
+		}
+	}
+
+	// L2.1.*: Go's own struct p layout, read from this binary's DWARF (layout.go).
+	add(&bench{name: "go/runq/layout", claims: "L2.1.runq,L2.1.headtail,L2.1.fourlines",
+		summary: "offsets of runtime.p's runqhead/runqtail/runq/runnext from DWARF",
+		run:     runLayout, fixedN: 1, skip: layoutSkip})
+	return bs
+}

@@ -1,0 +1,101 @@
+package main
+
+// Spawn and switch benches: the Go side of benches/sched_create.c and
+// benches/switch_pingpong.c. Claims T1.create.g (P4.1.pool: Go always reuses dead
+// goroutines and their stacks through the per-P gFree list, so its row compares with our
+// reuse:1 row), T1.switch.g.
+//
+// Reading:
+//   go/spawn/procs:{1,all}  ns_per_spawn = wall time / goroutines; each goroutine is
+//                           created, runs wg.Done and exits; the spawner waits for each
+//                           batch of 1000, so at most 1000 are alive.
+//   go/switch/gosched      ns_per_switch = wall time / (2 x calls per goroutine): with one
+//                           P and two runnable goroutines every Gosched is one switch.
+//   go/chan/procs:{1,2}     ns_per_roundtrip = wall time / round trips on two unbuffered
+//                           channels (ping, pong); ns_per_switch is half of it. At procs:2
+//                           Go decides placement; its runnext hand-off usually keeps the
+//                           pair on one P, so expect procs:2 close to procs:1, not to a
+//                           cross-CPU wake-up.
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+const spawnBatch = 1000
+
+func runSpawn(n int64, batch int64) result {
+	var wg sync.WaitGroup
+	done := func() { wg.Done() }
+	t0 := time.Now()
+	for left := n; left > 0; left -= batch {
+		k := batch
+		if left < k {
+			k = left
+		}
+		wg.Add(int(k))
+		for i := int64(0); i < k; i++ {
+			go done()
+		}
+		wg.Wait()
+	}
+	el := time.Since(t0)
+	return result{iters: n, elapsed: el, counters: map[string]float64{
+		"ns_per_spawn": perUnit(el, n), "batch": float64(batch)}}
+}
+
+func runGosched(n int64) result {
+	var ready, wg sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(2)
+	wg.Add(2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			ready.Done()
+			<-start
+			for j := int64(0); j < n; j++ {
+				runtime.Gosched()
+			}
+			wg.Done()
+		}()
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	el := time.Since(t0)
+	return result{iters: 2 * n, elapsed: el, counters: map[string]float64{
+		"ns_per_switch": perUnit(el, 2*n)}}
+}
+
+func runChanPingPong(n int64) result {
+	ping, pong := make(chan int), make(chan int)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+		wg.Done()
+	}()
+	ping <- 0 // ready/go barrier: the echo goroutine is running
+	<-pong
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		ping <- 1
+		<-pong
+	}
+	el := time.Since(t0)
+	close(ping)
+	wg.Wait()
+	return result{iters: n, elapsed: el, counters: map[string]float64{
+		"ns_per_roundtrip": perUnit(el, n), "ns_per_switch": perUnit(el, 2*n)}}
+}
+
+func perUnit(d time.Duration, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(d.Nanoseconds()) / float64(n)
+}
