@@ -1,0 +1,287 @@
+/*
+ * benches/chan_buffer.c - channel cost against buffer capacity: throughput and
+ * send-to-receive latency (claim T10.lat).
+ *
+ * What is measured (wall-clock time; one iteration = one message of 8 bytes)
+ *   chan/throughput/cap:{0,1,16,256,1024}/procs:{1,2}
+ *       one producer G (the main G, which drives the timed loop) sends a counter, one
+ *       consumer G receives until the channel is closed.  ns per message.
+ *   chan/latency/cap:{...}/procs:{1,2}
+ *       the same, but each element is the producer's CLOCK_MONOTONIC time just before
+ *       mn_chan_send; the consumer reads the clock just after mn_chan_recv returns and
+ *       records the difference in a log-linear histogram (32 buckets per power of two,
+ *       so percentiles are within ~3%).  The mean is exact (sum / count).
+ *   procs:1 = GOMAXPROCS 1: both Gs on the one P.  procs:2 = GOMAXPROCS 2 with bind_p (P i's
+ *   M pinned to CPU i): the pair *may* run on different Ps.  As in Go, a G woken by a
+ *   channel operation goes to the waker's runnext, so the pair often stays on one P and
+ *   the second P only steals now and then; `steals_per_msg` shows how often that happened.
+ *   Excluded: runtime start and stop, channel creation, the consumer's drain of what is
+ *   still buffered when the loop ends (at most cap messages out of millions).
+ *
+ * Claims: T10.lat (the document: buffer 1 / 256 / 1024 -> mean latency 82 / 29 / 34 us).
+ *
+ * Counters
+ *   ns_per_msg       wall-clock ns per message (both rows; latency rows include two clock
+ *                    reads per message)
+ *   steals_per_msg   successful runqsteal calls per message (mn_stats), placement evidence
+ *   lat_mean_ns, lat_p50_ns, lat_p99_ns   (latency rows) send-to-receive latency
+ *
+ * How to read
+ *   Unbuffered (cap:0) is a rendezvous: each message costs a park and a wake-up of one of
+ *   the two Gs.  With a buffer the producer runs ahead until the buffer is full, so
+ *   throughput improves with capacity while latency *grows*: a message waits behind up to
+ *   cap others, and the mean latency approaches cap x ns_per_msg once the buffer stays
+ *   full, unless the consumer keeps up with the producer.  Compare lat_mean_ns with
+ *   cap x ns_per_msg to see which case a row is in; the document's claim (latency falling
+ *   from cap 1 to 256) holds only in the second.
+ *   procs:2 rows include cross-CPU wake-ups when the pair is split (HOST-NOTES: 15-30 us on
+ *   a VM), so compare procs:1 and procs:2 as a ratio inside one run.
+ *
+ * Host conditions: procs:2 needs 2 CPUs in the mask (else `n/a: needs 2 CPUs`); rows skip
+ * with the reason when the runtime cannot start.
+ */
+#include "bench.h"
+#include "mn.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ==== Helpers ============================================================================ */
+
+static inline void ign(int rc)
+{
+    (void)rc;
+}
+
+static void skip_rc(struct bench_state *st, const char *what, int rc)
+{
+    char msg[160];
+
+    if (rc == -ENOSYS)
+        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
+    else
+        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
+    bench_skip(st, msg);
+}
+
+static inline uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Log-linear histogram: values < 32 have a bucket each; above, 32 buckets per power of
+ * two (relative width 1/32).  Values >= 2^41 ns (36 min) land in the last bucket. */
+#define H_SUB 32
+#define H_BUCKETS ((41 - 4) * H_SUB)
+
+struct hist {
+    uint64_t n, sum;
+    uint64_t b[H_BUCKETS];
+};
+
+static inline int h_index(uint64_t v)
+{
+    int e, i;
+
+    if (v < H_SUB)
+        return (int)v;
+    e = 63 - __builtin_clzll(v); /* >= 5 */
+    i = (e - 4) * H_SUB + (int)((v >> (e - 5)) & (H_SUB - 1));
+    return i < H_BUCKETS ? i : H_BUCKETS - 1;
+}
+
+/* h_mid - middle of bucket i's value range. */
+static double h_mid(int i)
+{
+    int e, sub;
+    double lo, w;
+
+    if (i < H_SUB)
+        return i;
+    e = i / H_SUB + 4;
+    sub = i % H_SUB;
+    lo = (double)((uint64_t)(H_SUB + sub) << (e - 5));
+    w = (double)(1ull << (e - 5));
+    return lo + w / 2;
+}
+
+static inline void h_add(struct hist *h, uint64_t v)
+{
+    h->n++;
+    h->sum += v;
+    h->b[h_index(v)]++;
+}
+
+/* h_quantile - value at quantile q (0 < q <= 1): the bucket holding the ceil(q*n)-th. */
+static double h_quantile(const struct hist *h, double q)
+{
+    uint64_t want = (uint64_t)(q * (double)h->n + 0.999999), seen = 0;
+
+    if (want == 0)
+        want = 1;
+    for (int i = 0; i < H_BUCKETS; i++) {
+        seen += h->b[i];
+        if (seen >= want)
+            return h_mid(i);
+    }
+    return 0;
+}
+
+/* ==== chan/throughput and chan/latency ===================================================== */
+
+struct cb_arg {
+    struct bench_state *st;
+    size_t cap;
+    bool latency;
+    struct mn_chan *c;
+    struct mn_wg done;
+    uint64_t received;
+    uint64_t steals;     /* over the timed loop */
+    struct hist *h;      /* latency rows */
+    int err;             /* first failed runtime call, as -errno */
+    const char *err_what;
+};
+
+static void cb_consumer(void *p)
+{
+    struct cb_arg *a = p;
+    uint64_t v, n = 0;
+    bool ok;
+
+    if (a->latency) {
+        while (mn_chan_recv(a->c, &v, &ok) == 0 && ok) {
+            uint64_t t = now_ns();
+            h_add(a->h, t - v);
+            n++;
+        }
+    } else {
+        while (mn_chan_recv(a->c, &v, &ok) == 0 && ok)
+            n++;
+    }
+    a->received = n;
+    mn_wg_done(&a->done);
+}
+
+static int cb_main(void *p)
+{
+    struct cb_arg *a = p;
+    struct mn_stats s0, s1;
+    uint64_t v = 0;
+    int rc;
+
+    if ((rc = mn_chan_make(&a->c, sizeof(uint64_t), a->cap)) < 0) {
+        a->err = rc, a->err_what = "mn_chan_make";
+        return 0;
+    }
+    mn_wg_add(&a->done, 1);
+    if ((rc = mn_go(cb_consumer, a)) < 0) {
+        a->err = rc, a->err_what = "mn_go";
+        return 0;
+    }
+    mn_gosched(); /* the consumer starts and parks on the empty channel */
+    ign(mn_stats_read(&s0));
+    if (a->latency) {
+        while (bench_keep_running(a->st)) {
+            v = now_ns();
+            if (mn_chan_send(a->c, &v) < 0)
+                a->err = -EPIPE;
+        }
+    } else {
+        while (bench_keep_running(a->st)) {
+            if (mn_chan_send(a->c, &v) < 0)
+                a->err = -EPIPE;
+            v++;
+        }
+    }
+    ign(mn_stats_read(&s1));
+    a->steals = s1.steals - s0.steals;
+    ign(mn_chan_close(a->c));
+    ign(mn_wg_wait(&a->done));
+    ign(mn_chan_free(a->c));
+    if (a->err)
+        a->err_what = "mn_chan_send";
+    return 0;
+}
+
+static void bm_chan(struct bench_state *st, bool latency)
+{
+    struct cb_arg a = {.st = st, .latency = latency};
+    struct mn_config cfg;
+    int procs = (int)bench_arg(st, "procs");
+    int64_t iters;
+    int rc;
+
+    a.cap = (size_t)bench_arg(st, "cap");
+    if (procs > bench_ncpus()) {
+        bench_skip(st, "n/a: needs 2 CPUs");
+        return;
+    }
+    if (latency && !(a.h = calloc(1, sizeof(*a.h)))) {
+        bench_skip(st, "n/a: out of memory for the histogram");
+        return;
+    }
+    mn_wg_init(&a.done);
+    rc = mn_config_init(&cfg);
+    if (rc == 0) {
+        cfg.gomaxprocs = procs;
+        cfg.bind_p = procs > 1;
+        rc = mn_init(&cfg);
+    }
+    if (rc < 0) {
+        skip_rc(st, "mn_init", rc);
+        goto out;
+    }
+    rc = mn_run(cb_main, &a);
+    ign(mn_fini());
+    if (rc < 0) {
+        skip_rc(st, "mn_run", rc);
+        goto out;
+    }
+    if (a.err) {
+        skip_rc(st, a.err_what, a.err);
+        goto out;
+    }
+    iters = bench_iterations(st);
+    bench_set_per_op_ns(st, "ns_per_msg", 1.0);
+    bench_set_counter(st, "steals_per_msg", iters ? (double)a.steals / (double)iters : 0,
+                      BENCH_C_PLAIN);
+    if (latency && a.h->n > 0) {
+        bench_set_counter(st, "lat_mean_ns", (double)a.h->sum / (double)a.h->n,
+                          BENCH_C_PLAIN);
+        bench_set_counter(st, "lat_p50_ns", h_quantile(a.h, 0.50), BENCH_C_PLAIN);
+        bench_set_counter(st, "lat_p99_ns", h_quantile(a.h, 0.99), BENCH_C_PLAIN);
+    }
+out:
+    free(a.h);
+}
+
+static void bm_chan_throughput(struct bench_state *st)
+{
+    bm_chan(st, false);
+}
+
+static void bm_chan_latency(struct bench_state *st)
+{
+    bm_chan(st, true);
+}
+
+BENCH_REGISTER(.name = "chan/throughput",
+               .summary = "one producer G, one consumer G: ns per message vs buffer capacity",
+               .claims = "T10.lat",
+               .fn = bm_chan_throughput,
+               .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024)),
+                        BENCH_ARG("procs", BENCH_V(1, 2))},
+               .real_time = true);
+
+BENCH_REGISTER(.name = "chan/latency",
+               .summary = "send-to-receive latency per message (mean, p50, p99) vs capacity",
+               .claims = "T10.lat",
+               .fn = bm_chan_latency,
+               .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024)),
+                        BENCH_ARG("procs", BENCH_V(1, 2))},
+               .real_time = true);

@@ -1,0 +1,352 @@
+/*
+ * benches/procs_sweep.c - a mixed workload across GOMAXPROCS = 1 .. 2 x CPUs, and one run
+ * that changes GOMAXPROCS while it works (claims T5.idle, T5.grunq, T5.resize).
+ *
+ * Workload (one iteration = one task)
+ *   The main G spawns tasks (mn_go: spawn-heavy).  Each task does ~1000 dependent
+ *   multiply-adds (about a microsecond), then sends its result on one unbuffered channel
+ *   (blocking channel traffic: a send parks until one of 4 receiver Gs takes it).  The
+ *   receivers count completions into a wait group; the main G waits for it every 64 tasks,
+ *   so at most 64 tasks are in flight.
+ *
+ * Rows
+ *   procs/sweep/procs:<n>  n = 1 .. 2 x CPUs of the affinity mask (at most 12 values,
+ *                          spread over that range when there are more CPUs), Ms unpinned.
+ *   procs/sweep/resize     starts at GOMAXPROCS 1 and calls mn_gomaxprocs every 1024 tasks,
+ *                          walking 1, 2, .., 2 x CPUs, .., 2, 1 and round again; counts
+ *                          completions against spawns.
+ *
+ * Sampling (Go's schedtrace, through mn_stats_read): a plain thread reads mn_stats every
+ * 1 ms during the timed loop.
+ *
+ * Claims: T5.idle (document: a healthy P idle share is > 30%), T5.grunq (document: a
+ * healthy global run queue is < 200), T5.resize (behavioural: no G lost).
+ *
+ * Counters
+ *   ops_per_s        tasks completed per second (wall clock)
+ *   idle_share       mean over samples of idle_ps / gomaxprocs (0..1)
+ *   idle_share_ns    the runtime's own accounting: delta idle_ns / (gomaxprocs x delta
+ *                    uptime_ns), over the loop (0..1; resize: against the mean GOMAXPROCS
+ *                    of the samples)
+ *   globrunq_mean, globrunq_max   global run queue length over the samples
+ *   steals, handoffs              successful steals / syscall handoffs per task
+ *   samples          number of 1 ms samples taken
+ *   resizes, lost    (resize row) GOMAXPROCS changes made, and spawned - completed (0)
+ *
+ * How to read
+ *   On a host with C CPUs, throughput should rise up to n = C and then stay flat or fall
+ *   (more Ms than CPUs only adds OS context switches).  The idle share falls as work per P
+ *   rises; the document's "> 30% idle means over-provisioned" is a reading of this column
+ *   at n > C.  A global run queue that stays long means Ps cannot keep up (too few Ps) -
+ *   here tasks yield to the global queue only through spills and blocked sends, so expect
+ *   small values; the table states what this host shows next to the document's 200.
+ *   handoffs count Ps taken from Ms in syscalls; this workload makes none, so 0 is the
+ *   expected value (a check that the counter is not spuriously incremented).
+ *
+ * Host conditions: none (1 CPU gives rows 1 and 2).  Rows skip with the reason when the
+ * runtime cannot start.
+ */
+#include "bench.h"
+#include "mn.h"
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SW_RECEIVERS 4
+#define SW_BATCH 64
+#define SW_WORK 1000
+#define SW_RESIZE_EVERY 1024
+
+static inline void ign(int rc)
+{
+    (void)rc;
+}
+
+static void skip_rc(struct bench_state *st, const char *what, int rc)
+{
+    char msg[160];
+
+    if (rc == -ENOSYS)
+        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
+    else
+        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
+    bench_skip(st, msg);
+}
+
+/* ==== Sampler thread ====================================================================== */
+
+struct sampler {
+    pthread_t th;
+    atomic_int stop;
+    uint64_t n;
+    double idle_share_sum;  /* sum of idle_ps / gomaxprocs */
+    double gmp_sum;         /* sum of gomaxprocs */
+    double globrunq_sum;
+    int64_t globrunq_max;
+};
+
+static void *sampler_run(void *p)
+{
+    struct sampler *s = p;
+    struct mn_stats *st = malloc(sizeof(*st));
+    struct timespec next;
+
+    if (!st)
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+        next.tv_nsec += 1000000;
+        if (next.tv_nsec >= 1000000000) {
+            next.tv_nsec -= 1000000000;
+            next.tv_sec++;
+        }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        if (mn_stats_read(st) < 0 || st->gomaxprocs <= 0)
+            continue;
+        s->n++;
+        s->idle_share_sum += (double)st->idle_ps / st->gomaxprocs;
+        s->gmp_sum += st->gomaxprocs;
+        s->globrunq_sum += (double)st->globrunq_len;
+        if (st->globrunq_len > s->globrunq_max)
+            s->globrunq_max = st->globrunq_len;
+    }
+    free(st);
+    return NULL;
+}
+
+/* ==== Workload ============================================================================= */
+
+struct sw_arg {
+    struct bench_state *st;
+    bool resize;
+    int maxprocs;          /* resize: walk 1 .. maxprocs */
+    struct mn_chan *c;
+    struct mn_wg tasks, receivers;
+    atomic_long completed;
+    long spawned;
+    long resizes;
+    struct mn_stats s0, s1;
+    struct sampler smp;
+    bool sampler_ok;
+    int err;
+    const char *err_what;
+};
+
+static void sw_task(void *p)
+{
+    struct sw_arg *a = p;
+    uint64_t x = mn_goid();
+
+    for (int i = 0; i < SW_WORK; i++)
+        x = x * 6364136223846793005u + 1442695040888963407u;
+    if (mn_chan_send(a->c, &x) < 0)
+        a->err = -EPIPE, a->err_what = "mn_chan_send";
+}
+
+static void sw_receiver(void *p)
+{
+    struct sw_arg *a = p;
+    uint64_t v;
+    bool ok;
+
+    while (mn_chan_recv(a->c, &v, &ok) == 0 && ok) {
+        atomic_fetch_add_explicit(&a->completed, 1, memory_order_relaxed);
+        mn_wg_done(&a->tasks);
+    }
+    mn_wg_done(&a->receivers);
+}
+
+/* next_procs - the resize walk: 1, 2, .., max, .., 2, 1, 2, ... (step k). */
+static int next_procs(long k, int max)
+{
+    long period = max > 1 ? 2L * (max - 1) : 1, i = k % period;
+
+    return max > 1 ? (int)(i < max ? i + 1 : 2 * max - 1 - i) : 1;
+}
+
+static int sw_main(void *p)
+{
+    struct sw_arg *a = p;
+    int rc, inflight = 0;
+    int64_t total;
+
+    if ((rc = mn_chan_make(&a->c, sizeof(uint64_t), 0)) < 0) {
+        a->err = rc, a->err_what = "mn_chan_make";
+        return 0;
+    }
+    mn_wg_add(&a->receivers, SW_RECEIVERS);
+    for (int i = 0; i < SW_RECEIVERS; i++)
+        if ((rc = mn_go(sw_receiver, a)) < 0) {
+            a->err = rc, a->err_what = "mn_go";
+            return 0; /* the runtime stops when main returns */
+        }
+    mn_gosched();
+    a->sampler_ok = pthread_create(&a->smp.th, NULL, sampler_run, &a->smp) == 0;
+    ign(mn_stats_read(&a->s0));
+    total = bench_iterations(a->st);
+    while (bench_keep_running(a->st)) {
+        if (a->resize && a->spawned % SW_RESIZE_EVERY == SW_RESIZE_EVERY / 2) {
+            int want = next_procs(a->resizes + 1, a->maxprocs);
+            if ((rc = mn_gomaxprocs(want)) < 0)
+                a->err = rc, a->err_what = "mn_gomaxprocs";
+            a->resizes++;
+        }
+        mn_wg_add(&a->tasks, 1);
+        if ((rc = mn_go(sw_task, a)) < 0) {
+            mn_wg_done(&a->tasks);
+            a->err = rc, a->err_what = "mn_go";
+            continue;
+        }
+        a->spawned++;
+        /* the last task completes inside the timed loop */
+        if (++inflight == SW_BATCH || a->spawned == total) {
+            ign(mn_wg_wait(&a->tasks));
+            inflight = 0;
+        }
+    }
+    ign(mn_wg_wait(&a->tasks));
+    ign(mn_stats_read(&a->s1));
+    if (a->sampler_ok) {
+        atomic_store(&a->smp.stop, 1);
+        pthread_join(a->smp.th, NULL);
+    }
+    ign(mn_chan_close(a->c));
+    ign(mn_wg_wait(&a->receivers));
+    ign(mn_chan_free(a->c));
+    return 0;
+}
+
+static void sw_report(struct bench_state *st, struct sw_arg *a)
+{
+    double iters = (double)bench_iterations(st);
+    double done = (double)atomic_load(&a->completed);
+    double ns = bench_elapsed_ns(st); /* timed loop; the last task completes inside it */
+    struct sampler *s = &a->smp;
+    double gmp_mean = s->n ? s->gmp_sum / (double)s->n : a->s1.gomaxprocs;
+    double up = (double)(a->s1.uptime_ns - a->s0.uptime_ns);
+
+    bench_set_counter(st, "ops_per_s", ns > 0 ? done * 1e9 / ns : 0, BENCH_C_PLAIN);
+    bench_set_counter(st, "samples", (double)s->n, BENCH_C_PLAIN);
+    if (s->n) {
+        bench_set_counter(st, "idle_share", s->idle_share_sum / (double)s->n, BENCH_C_PLAIN);
+        bench_set_counter(st, "globrunq_mean", s->globrunq_sum / (double)s->n, BENCH_C_PLAIN);
+        bench_set_counter(st, "globrunq_max", (double)s->globrunq_max, BENCH_C_PLAIN);
+    }
+    if (up > 0 && gmp_mean > 0)
+        bench_set_counter(st, "idle_share_ns",
+                          (double)(a->s1.idle_ns - a->s0.idle_ns) / (gmp_mean * up),
+                          BENCH_C_PLAIN);
+    bench_set_counter(st, "steals", iters ? (double)(a->s1.steals - a->s0.steals) / iters : 0,
+                      BENCH_C_PLAIN);
+    bench_set_counter(st, "handoffs",
+                      iters ? (double)(a->s1.handoffs - a->s0.handoffs) / iters : 0,
+                      BENCH_C_PLAIN);
+    if (a->resize) {
+        bench_set_counter(st, "resizes", (double)a->resizes, BENCH_C_PLAIN);
+        bench_set_counter(st, "lost", (double)a->spawned - done, BENCH_C_PLAIN);
+    }
+}
+
+static void sw_run(struct bench_state *st, int procs, bool resize, int maxprocs)
+{
+    struct sw_arg *a = calloc(1, sizeof(*a));
+    struct mn_config cfg;
+    int rc;
+
+    if (!a) {
+        bench_skip(st, "n/a: out of memory");
+        return;
+    }
+    a->st = st;
+    a->resize = resize;
+    a->maxprocs = maxprocs;
+    mn_wg_init(&a->tasks);
+    mn_wg_init(&a->receivers);
+    rc = mn_config_init(&cfg);
+    if (rc == 0) {
+        cfg.gomaxprocs = procs;
+        rc = mn_init(&cfg);
+    }
+    if (rc < 0) {
+        skip_rc(st, "mn_init", rc);
+        goto out;
+    }
+    rc = mn_run(sw_main, a);
+    ign(mn_fini());
+    if (rc < 0)
+        skip_rc(st, "mn_run", rc);
+    else if (a->err)
+        skip_rc(st, a->err_what, a->err);
+    else
+        sw_report(st, a);
+out:
+    free(a);
+}
+
+/* ==== Registration ========================================================================= */
+
+static int mask_cpus(void)
+{
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+}
+
+static void bm_procs_sweep(struct bench_state *st)
+{
+    sw_run(st, (int)bench_arg(st, "procs"), false, 0);
+}
+
+static void bm_procs_resize(struct bench_state *st)
+{
+    int max = 2 * bench_ncpus();
+
+    if (max > MN_MAX_PROCS)
+        max = MN_MAX_PROCS;
+    sw_run(st, 1, true, max);
+}
+
+/* The sweep's values depend on the host, so its definition is filled in at start-up
+ * (BENCH_REGISTER needs constants). */
+static struct bench_def sweep_def = {
+    .name = "procs/sweep",
+    .summary = "spawn-heavy + blocking-channel workload at GOMAXPROCS = n (1 .. 2 x CPUs)",
+    .claims = "T5.idle,T5.grunq",
+    .fn = bm_procs_sweep,
+    .real_time = true,
+};
+
+__attribute__((constructor)) static void sweep_register(void)
+{
+    int max = 2 * mask_cpus(), n = 0;
+    long *v = sweep_def.args[0].quick.v;
+
+    if (max > MN_MAX_PROCS)
+        max = MN_MAX_PROCS;
+    if (max <= BENCH_MAX_VALS) {
+        for (int i = 1; i <= max; i++)
+            v[n++] = i;
+    } else { /* spread: 1 .. max in BENCH_MAX_VALS steps, increasing, no repeats */
+        for (int i = 0; i < BENCH_MAX_VALS; i++) {
+            long x = 1 + (long)i * (max - 1) / (BENCH_MAX_VALS - 1);
+            if (n == 0 || x > v[n - 1])
+                v[n++] = x;
+        }
+    }
+    sweep_def.args[0].name = "procs";
+    sweep_def.args[0].quick.n = n;
+    bench_register(&sweep_def);
+}
+
+BENCH_REGISTER(.name = "procs/sweep/resize",
+               .summary = "the sweep workload while mn_gomaxprocs walks 1 .. 2 x CPUs and back",
+               .claims = "T5.resize,T5.idle,T5.grunq",
+               .fn = bm_procs_resize,
+               .real_time = true);
