@@ -268,9 +268,7 @@ def fmt_num(v):
     if a >= 1000 or (a >= 1 and float(v).is_integer()):
         return f"{v:,.0f}"
     if a >= 100:
-        return f"{v:.1f}"
-    if a >= 10:
-        return f"{v:.2f}"
+        return f"{v:.0f}"
     if a == 0:
         return "0"
     return f"{v:.3g}"
@@ -445,19 +443,20 @@ class Evaluator:
                 return f"n/a: {nodes} NUMA node" + ("s" if nodes != 1 else "")
         return None
 
-    def missing(self, claim, name, counter):
+    def missing(self, claim, name, counter, judged=True):
         names = counter if isinstance(counter, list) else [counter]
         for c in names:
             if c in self.cna:
                 return na_text(self.cna[c])
-        if claim.get("needs_pmu") and str(self.run.context.get("pmu", "")).lower() != "present":
+        pmu = str(self.run.context.get("pmu", "")).lower()
+        if pmu != "present" and any(c.startswith("PAPI_") for c in names):
             return "n/a: no PMU"
-        if claim.get("na_reason"):
+        if judged and claim.get("na_reason"):
             return na_text(claim["na_reason"])
         return f"n/a: counter {'+'.join(names)} not in row {name}"
 
     # -- one metric on one row
-    def value(self, claim, run, name, spec):
+    def value(self, claim, run, name, spec, judged=True):
         """Stat for spec {counter | hit | miss, divide} on row `name`; raises NA."""
         if name not in run.series:
             raise NA("n/a: bench not in this run")
@@ -469,7 +468,8 @@ class Evaluator:
             miss, accs = ctrs[0], ctrs[1:]
             acc = next((a for a in accs if s.has(a)), None)
             if not s.has(miss) or acc is None:
-                raise NA(self.missing(claim, name, [miss] + ([acc] if acc else list(accs[:1]))))
+                raise NA(self.missing(claim, name, [miss] + ([acc] if acc else list(accs[:1])),
+                                      judged))
             sm, sa = s.stat(miss), s.stat(acc)
             if not sa.median:
                 raise NA(f"n/a: {acc} is zero in {name}")
@@ -480,12 +480,12 @@ class Evaluator:
         counter = spec["counter"]
         if isinstance(counter, list):
             if not all(s.has(c) for c in counter):
-                raise NA(self.missing(claim, name, [c for c in counter if not s.has(c)]))
+                raise NA(self.missing(claim, name, [c for c in counter if not s.has(c)], judged))
             parts = [s.stat(c) for c in counter]
             return Stat(sum(p.median for p in parts), counter_kind(counter[0]), None, None, None,
                         min(p.n for p in parts))
         if not s.has(counter):
-            raise NA(self.missing(claim, name, counter))
+            raise NA(self.missing(claim, name, counter, judged))
         st = s.stat(counter)
         if spec.get("divide"):
             d = float(spec["divide"])
@@ -516,6 +516,9 @@ class Evaluator:
         else:
             pat = check["row"]
         label0 = check.get("label", "")
+        found = expand(self.run, pat)
+        if found and all(self.run.series[n].error for n, _ in found):
+            host = None  # the bench's own skip reason is more specific
         if host:
             return [CheckResult(label0, host, f"{label0}: {host}", rows=[pat],
                                 records=[self.record(claim, "check", label0, pat, "", None, host)])]
@@ -652,7 +655,7 @@ class Evaluator:
             label = label_for(label0, caps, name, spec["row"])
             rows.append(name)
             try:
-                st = self.value(claim, self.run, name, spec)
+                st = self.value(claim, self.run, name, spec, judged=False)
                 lines.append(f"{label}: {fmt_stat(st)}")
                 recs.append(self.record(claim, "show", label, name, spec.get("counter"), st))
             except NA as e:

@@ -1,0 +1,480 @@
+"""Tests for scripts/tables.py: verdict logic per comparison kind, n/a propagation, units,
+parsing of real libbenchmark 1.7.1 JSON (fixtures/), malformed input, reproducible output.
+
+Run: /usr/bin/python3 -m unittest discover -s scripts/tests -t scripts/tests
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.dirname(HERE)
+ROOT = os.path.dirname(SCRIPTS)
+FIX = os.path.join(HERE, "fixtures")
+sys.path.insert(0, SCRIPTS)
+
+import tables  # noqa: E402
+
+CLAIMS_MD = os.path.join(ROOT, "..", "shared", "CLAIMS.md")
+
+
+def gb_row(name, counters=None, reps=0, label="", error=None, time_ns=10.0):
+    """Rows shaped as libbenchmark 1.7.1 writes them: iterations then aggregates."""
+    rows = []
+    counters = counters or {}
+    n = max(reps, 1)
+    for i in range(n):
+        r = {"name": name + "/real_time", "run_name": name + "/real_time",
+             "run_type": "iteration", "repetitions": reps, "repetition_index": i,
+             "threads": 1, "iterations": 100, "real_time": time_ns, "cpu_time": time_ns,
+             "time_unit": "ns"}
+        if error:
+            r.update(error_occurred=True, error_message=error)
+        else:
+            r.update(counters)
+            if label:
+                r["label"] = label
+        rows.append(r)
+    return rows
+
+
+def read(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def write_json(d, name, rows, context=None):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        json.dump({"context": context or {}, "benchmarks": rows}, f)
+    return path
+
+
+def load_run(d, rows, context=None, name="run.json"):
+    run = tables.Run()
+    run.load(write_json(d, name, rows, context))
+    return run
+
+
+def evaluate(claim, run, go_run=None, go_reason=tables.GO_ABSENT, go_src=None):
+    ev = tables.Evaluator(run, go_run, go_reason, go_src or tables.GoSource(None))
+    claim = dict(claim)
+    claim.setdefault("table", "T1")
+    claim.setdefault("what", "w")
+    claim.setdefault("doc", "d")
+    return ev.claim(claim)
+
+
+class TestVerdicts(unittest.TestCase):
+    """One test per comparison kind, each with a confirming and a refuting value."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_with(self, counters_by_row, context=None):
+        rows = []
+        for name, c in counters_by_row.items():
+            rows += gb_row(name, c, reps=3)
+        return load_run(self.d, rows, context)
+
+    def test_equal_within_tolerance(self):
+        claim = {"id": "X.eq", "kind": "equal", "check": [
+            {"label": "a", "row": "stack/g", "counter": "bytes_per_g", "test": "equal",
+             "value": 2048, "tolerance": 0.5}]}
+        self.assertEqual(evaluate(claim, self.run_with({"stack/g": {"bytes_per_g": 3000}}))
+                         ["verdict"], "confirmed")
+        self.assertEqual(evaluate(claim, self.run_with({"stack/g": {"bytes_per_g": 3100}}))
+                         ["verdict"], "refuted")
+
+    def test_equal_zero_tolerance_structural(self):
+        claim = {"id": "L2.1.runq", "kind": "structural", "unit": "entries", "check": [
+            {"row": "runq/layout/pad:*", "counter": "runq_bytes", "divide": 8,
+             "test": "equal", "value": 256, "tolerance": 0}]}
+        r = evaluate(claim, self.run_with({"runq/layout/pad:0": {"runq_bytes": 2048},
+                                           "runq/layout/pad:64": {"runq_bytes": 2048}}))
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertIn("256 entries", r["measured"][0])
+        r = evaluate(claim, self.run_with({"runq/layout/pad:0": {"runq_bytes": 2048},
+                                           "runq/layout/pad:64": {"runq_bytes": 2056}}))
+        self.assertEqual(r["verdict"], "refuted")
+
+    def test_above_and_below(self):
+        above = {"id": "X.a", "kind": "above", "check": [
+            {"row": "max/g", "counter": "reached", "test": "above", "threshold": 1e6}]}
+        below = {"id": "X.b", "kind": "below", "check": [
+            {"row": "max/g", "counter": "reached", "test": "below", "threshold": 1e6}]}
+        run = self.run_with({"max/g": {"reached": 2e6}})
+        self.assertEqual(evaluate(above, run)["verdict"], "confirmed")
+        self.assertEqual(evaluate(below, run)["verdict"], "refuted")
+        run = self.run_with({"max/g": {"reached": 1e6}})  # the threshold itself is not above
+        self.assertEqual(evaluate(above, run)["verdict"], "refuted")
+
+    def test_between_half_open(self):
+        claim = {"id": "X.r", "kind": "between", "check": [
+            {"row": "switch/f", "counter": "ns_per_switch", "test": "between", "lo": 1000,
+             "hi": 10000}]}
+        for v, want in ((1000, "confirmed"), (9999, "confirmed"), (10000, "refuted"),
+                        (999, "refuted")):
+            self.assertEqual(evaluate(claim, self.run_with({"switch/f": {"ns_per_switch": v}}))
+                             ["verdict"], want, v)
+
+    def test_ratio_against_document_pair(self):
+        claim = {"id": "T3.latency", "kind": "ratio", "check": [
+            {"num": {"row": "runq/op/pad:64", "counter": "ns_per_op"},
+             "den": {"row": "runq/op/pad:0", "counter": "ns_per_op"}, "metric": "ratio",
+             "test": "equal", "doc_num": 23, "doc_den": 42, "tolerance": 0.25}]}
+        r = evaluate(claim, self.run_with({"runq/op/pad:64": {"ns_per_op": 24},
+                                           "runq/op/pad:0": {"ns_per_op": 42}}))
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertTrue(r["ratio"][0].startswith("0.571"))
+        r = evaluate(claim, self.run_with({"runq/op/pad:64": {"ns_per_op": 40},
+                                           "runq/op/pad:0": {"ns_per_op": 42}}))
+        self.assertEqual(r["verdict"], "refuted")
+
+    def test_ratio_wildcards_pair_rows(self):
+        claim = {"id": "P4.1.pool", "kind": "ratio", "check": [
+            {"label": "reuse procs:*", "metric": "ratio",
+             "num": {"row": "spawn/g/procs:*/reuse:1", "counter": "ns_per_spawn"},
+             "den": {"row": "spawn/g/procs:*/reuse:0", "counter": "ns_per_spawn"},
+             "test": "below", "threshold": 1.0}]}
+        run = self.run_with({"spawn/g/procs:1/reuse:1": {"ns_per_spawn": 100},
+                             "spawn/g/procs:1/reuse:0": {"ns_per_spawn": 200},
+                             "spawn/g/procs:2/reuse:1": {"ns_per_spawn": 300},
+                             "spawn/g/procs:2/reuse:0": {"ns_per_spawn": 200}})
+        r = evaluate(claim, run)
+        self.assertEqual(r["verdict"], "refuted")  # procs:2 is slower with reuse
+        self.assertEqual([x[:4] for x in r["ratio"]], ["0.5 ", "1.5 "])
+        self.assertIn("spawn/g/procs:2/reuse:0", r["rows"])
+
+    def test_hitrate_ratio(self):
+        claim = {"id": "T3.l1hit", "kind": "ratio", "needs_pmu": True, "check": [
+            {"metric": "ratio", "num": {"row": "a", "hit": ["PAPI_L1_DCM", "PAPI_L1_DCA"]},
+             "den": {"row": "b", "hit": ["PAPI_L1_DCM", "PAPI_L1_DCA"]},
+             "test": "equal", "doc_num": 94, "doc_den": 72, "tolerance": 0.25}]}
+        run = self.run_with({"a": {"PAPI_L1_DCM": 6, "PAPI_L1_DCA": 100},
+                             "b": {"PAPI_L1_DCM": 28, "PAPI_L1_DCA": 100}}, {"pmu": "present"})
+        r = evaluate(claim, run)
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertIn("94%", r["measured"][0])
+
+    def test_slope(self):
+        claim = {"id": "T6.per", "kind": "slope", "unit": "pp", "check": [
+            {"label": "slope ws:*", "metric": "slope", "row": "migrate/hot/ws:*/rate:*",
+             "x": "rate", "miss": ["PAPI_L1_DCM", "PAPI_L1_DCA"], "test": "equal",
+             "value": 3.2, "tolerance": 0.5}]}
+        # miss rate 10%, 26%, 74% at 0, 5, 20 per s: slope 3.2 pp per (1/s)
+        run = self.run_with({"migrate/hot/ws:l1/rate:0": {"PAPI_L1_DCM": 10, "PAPI_L1_DCA": 100},
+                             "migrate/hot/ws:l1/rate:5": {"PAPI_L1_DCM": 26, "PAPI_L1_DCA": 100},
+                             "migrate/hot/ws:l1/rate:20": {"PAPI_L1_DCM": 74,
+                                                           "PAPI_L1_DCA": 100}},
+                            {"pmu": "present"})
+        r = evaluate(claim, run)
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertIn("slope 3.2", r["measured"][0])
+
+    def test_behavioural_is_not_a_measurement(self):
+        claim = {"id": "T5.resize", "kind": "behavioural", "test": "runtime/tests/test_resize.c"}
+        r = evaluate(claim, self.run_with({}))
+        self.assertEqual(r["verdict"], "not a measurement")
+        self.assertIn("test_resize.c", r["measured"][0])
+
+    def test_any_refuted_wins_all_confirmed_needed(self):
+        claim = {"id": "X", "kind": "below", "check": [
+            {"label": "a", "row": "r1", "counter": "ns_per_op", "test": "below", "threshold": 5},
+            {"label": "b", "row": "r2", "counter": "ns_per_op", "test": "below", "threshold": 5}]}
+        r = evaluate(claim, self.run_with({"r1": {"ns_per_op": 1}}))
+        self.assertEqual(r["verdict"], "n/a: bench not in this run")
+        r = evaluate(claim, self.run_with({"r1": {"ns_per_op": 1}, "r2": {"ns_per_op": 9}}))
+        self.assertEqual(r["verdict"], "refuted")
+
+    def test_go_source_layout_and_grep(self):
+        root = os.path.join(self.d, "go")
+        os.makedirs(os.path.join(root, "src", "runtime"))
+        with open(os.path.join(root, "VERSION"), "w") as f:
+            f.write("go1.22.1\ntime x\n")
+        with open(os.path.join(root, "src", "runtime", "runtime2.go"), "w") as f:
+            f.write("package runtime\n\ntype p struct {\n\tid int32\n\t// queue\n"
+                    "\trunqhead uint32\n\trunqtail uint32\n\trunq [256]guintptr\n}\n")
+        with open(os.path.join(root, "src", "runtime", "numa.go"), "w") as f:
+            f.write('package runtime\nconst p = "/sys/devices/system/node"\n')
+        src = tables.GoSource(root)
+        head = {"id": "L2.1.headtail", "kind": "go-source", "source": "s",
+                "go_fields": ["runqhead", "runqtail"]}
+        r = evaluate(head, self.run_with({}), go_src=src)
+        self.assertEqual(r["verdict"], "refuted")
+        self.assertIn("go1.22.1", r["measured"][0])
+        det = {"id": "N3.1.detect", "kind": "go-source", "source": "s",
+               "go_grep": "/sys/devices/system/node", "go_min": "1.21"}
+        r = evaluate(det, self.run_with({}), go_src=src)
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertIn("numa.go", r["measured"][0])
+        with open(os.path.join(root, "VERSION"), "w") as f:
+            f.write("go1.19.8\n")
+        r = evaluate(det, self.run_with({}), go_src=tables.GoSource(root))
+        self.assertTrue(r["verdict"].startswith("n/a: installed Go is go1.19.8"))
+        r = evaluate(det, self.run_with({}), go_src=tables.GoSource(None))
+        self.assertEqual(r["verdict"], "not a measurement")
+        self.assertIn("claims data cites", r["measured"][-1])
+
+
+class TestNAPropagation(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+        self.claim = {"id": "X", "kind": "below", "check": [
+            {"label": "a", "row": "r", "counter": "ns_per_op", "test": "below",
+             "threshold": 5}]}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_skipped_row_reason(self):
+        run = load_run(self.d, gb_row("r", error="n/a: 1 NUMA node", reps=3))
+        self.assertEqual(evaluate(self.claim, run)["verdict"], "n/a: 1 NUMA node")
+
+    def test_skip_reason_without_prefix_gets_one(self):
+        run = load_run(self.d, gb_row("r", error="pid_max reached"))
+        self.assertEqual(evaluate(self.claim, run)["verdict"], "n/a: pid_max reached")
+
+    def test_bench_missing(self):
+        run = load_run(self.d, gb_row("other", {"ns_per_op": 1}))
+        self.assertEqual(evaluate(self.claim, run)["verdict"], "n/a: bench not in this run")
+
+    def test_counter_missing(self):
+        run = load_run(self.d, gb_row("r", {"ns_per_msg": 1}))
+        self.assertEqual(evaluate(self.claim, run)["verdict"],
+                         "n/a: counter ns_per_op not in row r")
+
+    def test_counters_na_reason_from_context(self):
+        claim = {"id": "X", "kind": "below", "check": [
+            {"row": "r", "counter": "PAPI_TLB_DM", "test": "below", "threshold": 5}]}
+        run = load_run(self.d, gb_row("r", {"ns_per_op": 1}),
+                       {"counters_na": json.dumps({"PAPI_TLB_DM": "event not supported"})})
+        self.assertEqual(evaluate(claim, run)["verdict"], "n/a: event not supported")
+
+    def test_host_preconditions(self):
+        pmu = dict(self.claim, needs_pmu=True)
+        run = load_run(self.d, gb_row("r", {"ns_per_op": 1}), {"pmu": "absent"})
+        self.assertEqual(evaluate(pmu, run)["verdict"], "n/a: no PMU")
+        nodes = dict(self.claim, needs_nodes=2)
+        run = load_run(self.d, gb_row("r", {"ns_per_op": 1}), {"numa_nodes": "1"})
+        self.assertEqual(evaluate(nodes, run)["verdict"], "n/a: 1 NUMA node")
+        run = load_run(self.d, gb_row("r", {"ns_per_op": 1}), {"numa_nodes": "2"})
+        self.assertEqual(evaluate(nodes, run)["verdict"], "confirmed")
+
+    def test_go_column(self):
+        claim = dict(self.claim, go=[{"label": "spawn",
+                                      "ours": {"row": "r", "counter": "ns_per_op"},
+                                      "go": {"row": "go/r", "counter": "ns_per_op"}}])
+        run = load_run(self.d, gb_row("r", {"ns_per_op": 4}))
+        r = evaluate(claim, run)
+        self.assertEqual(r["go"], ["spawn: n/a: go not installed"])
+        go = load_run(self.d, gb_row("go/r", {"ns_per_op": 2}), {"go_version": "go1.19"},
+                      name="run.go.json")
+        r = evaluate(claim, run, go_run=go, go_reason="")
+        self.assertEqual(r["go"], ["spawn: Go 2 ns, ours/Go 2"])
+
+
+class TestUnits(unittest.TestCase):
+    def test_format(self):
+        f = tables.fmt_value
+        self.assertEqual(f(35000, "time"), "35 us")
+        self.assertEqual(f(4.1e6, "time"), "4.1 ms")
+        self.assertEqual(f(2741, "bytes"), "2.68 KiB")
+        self.assertEqual(f(8388608, "bytes"), "8 MiB")
+        self.assertEqual(f(0.944, "share"), "94.4%")
+        self.assertEqual(f(1500000, "rate"), "1,500,000 /s")
+        self.assertEqual(f(256, "entries"), "256 entries")
+
+    def test_counter_kinds(self):
+        k = tables.counter_kind
+        self.assertEqual([k("ns_per_switch"), k("lat_p99_ns"), k("wait_ns_mean"),
+                          k("bytes_per_g"), k("stack_bytes"), k("bytes_per_s"),
+                          k("remote_share"), k("ops_per_s"), k("reached")],
+                         ["time", "time", "time", "bytes", "bytes", "byterate", "share",
+                          "rate", "count"])
+
+    def test_time_unit_conversion(self):
+        s = tables.Series("x")
+        s.add({"name": "x", "real_time": 2.5, "time_unit": "us"}, "t")
+        self.assertEqual(s.stat("real_time").median, 2500.0)
+
+    def test_suffixes_stripped(self):
+        b = tables.base_name
+        self.assertEqual(b({"name": "switch/g_yield/procs:1/iterations:1000/real_time"}),
+                         "switch/g_yield/procs:1")
+        self.assertEqual(b({"name": "spawn/pthread/min_time:0.5/repeats:5_median",
+                            "run_type": "aggregate", "aggregate_name": "median"}),
+                         "spawn/pthread")
+
+
+class TestFixtures(unittest.TestCase):
+    """Real libbenchmark 1.7.1 output (scripts/tests/fixtures/regen)."""
+
+    def load(self, *names):
+        run = tables.Run()
+        for n in names:
+            run.load(os.path.join(FIX, n))
+        return run
+
+    def test_repetitions_and_aggregates(self):
+        run = self.load("full.json")
+        self.assertIn("switch/g_yield/procs:1", run.series)
+        self.assertFalse(any("real_time" in n or "iterations:" in n for n in run.series))
+        st = run.series["spawn/pthread"].stat("ns_per_spawn")
+        self.assertEqual((st.median, st.n, st.kind), (35000.0, 3, "time"))
+        self.assertAlmostEqual(st.cv, 0.0)
+        self.assertEqual(run.series["switch/fcontext"].error, "n/a: Boost.Context not built")
+        self.assertEqual(run.series["max/g"].label, "T1.max.g;limit=memory cap")
+        self.assertEqual(run.context["pmu"], "absent")
+        self.assertEqual(run.counters_na()["PAPI_L1_DCM"], "no PMU")
+
+    def test_aggregates_only(self):
+        run = self.load("aggonly.json")
+        s = run.series["spawn/pthread"]
+        self.assertEqual(s.iters, [])
+        st = s.stat("ns_per_spawn")
+        self.assertEqual((st.median, st.n), (35000.0, 3))  # repetitions from `iterations`
+
+    def test_skips_and_missing_counters(self):
+        run = self.load("skips.json")
+        with self.assertRaises(tables.NA):
+            run.series["spawn/pthread"].stat("ns_per_spawn")
+        with self.assertRaises(KeyError):
+            run.series["switch/g_yield/procs:1"].stat("ns_per_switch")
+
+    def test_fixture_tables(self):
+        with tempfile.TemporaryDirectory() as out:
+            self.assertEqual(tables.main(["--out", out, "--no-go-source",
+                                          os.path.join(FIX, "full.json")]), 0)
+            t1 = read(os.path.join(out, "T1.md"))
+            row = lambda cid: next(l for l in t1.splitlines() if l.startswith(f"| {cid} |"))
+            self.assertTrue(row("T1.stack.pthread").split(" | ")[-2] == "refuted")
+            self.assertIn("n/a: Boost.Context not built", row("T1.switch.g"))
+            self.assertIn("ours/Go 0.75", row("T1.create.g"))  # 120 ns vs Go's 160 ns
+            self.assertIn("- PMU: absent", t1)
+            self.assertIn("- NUMA nodes: 1", t1)
+            self.assertIn("- commit: 0123abc", t1)
+            l2 = read(os.path.join(out, "L2.md"))
+            self.assertIn("| `runq/layout/pad:0` | 16 (line 0) | 20 (line 0) |", l2)
+            n3 = read(os.path.join(out, "N3.md"))
+            self.assertIn("| N3.3.penalty |", n3)
+            self.assertIn("n/a: 1 NUMA node", n3)
+
+    def test_skips_run_go_absent(self):
+        with tempfile.TemporaryDirectory() as out:
+            self.assertEqual(tables.main(["--out", out, "--no-go-source",
+                                          os.path.join(FIX, "skips.json")]), 0)
+            t1 = read(os.path.join(out, "T1.md"))
+            self.assertIn("- Go (this host): n/a: go not installed", t1)
+            self.assertIn("| n/a: pid_max reached |", t1)
+            self.assertIn("n/a: counter ns_per_switch not in row switch/g_yield/procs:1", t1)
+
+
+class TestOutputs(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.tmp.name, "results")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def gen(self, *extra):
+        return tables.main(["--out", self.out, "--no-go-source", *extra,
+                            os.path.join(FIX, "full.json")])
+
+    def snapshot(self):
+        return {n: read(os.path.join(self.out, n), "rb") for n in os.listdir(self.out)}
+
+    def test_every_claim_in_exactly_one_row(self):
+        self.assertEqual(self.gen(), 0)
+        with open(os.path.join(SCRIPTS, "claims.toml"), "rb") as f:
+            ids = [c["id"] for c in tomllib.load(f)["claim"]]
+        if os.path.exists(CLAIMS_MD):
+            with open(CLAIMS_MD) as f:
+                doc_ids = re.findall(r"^\| ([A-Z][0-9]+\.[a-z0-9.]+) \|", f.read(), re.M)
+            self.assertEqual(sorted(ids), sorted(doc_ids))
+        rows = []
+        for n in sorted(os.listdir(self.out)):
+            if n.endswith(".md") and n != "index.md":
+                rows += re.findall(r"^\| ([A-Z][0-9]+\.[a-z0-9.]+) \|",
+                                   read(os.path.join(self.out, n)), re.M)
+        self.assertEqual(sorted(rows), sorted(ids))
+        self.assertEqual(len(ids), len(set(ids)))
+        for t in ("T1", "L2", "T3", "T4", "T5", "T6", "N3", "T10", "P4"):
+            self.assertTrue(os.path.exists(os.path.join(self.out, t + ".csv")), t)
+
+    def test_regenerate_identical(self):
+        self.assertEqual(self.gen(), 0)
+        first = self.snapshot()
+        self.assertEqual(self.gen(), 0)
+        self.assertEqual(self.snapshot(), first)
+        for n in os.listdir(self.out):
+            os.unlink(os.path.join(self.out, n))
+        self.assertEqual(self.gen(), 0)
+        self.assertEqual(self.snapshot(), first)
+
+    def test_malformed_exit_2_tables_untouched(self):
+        self.assertEqual(self.gen(), 0)
+        before = self.snapshot()
+        bad_cases = {
+            "notjson.json": "{ not json",
+            "nolist.json": json.dumps({"context": {}}),
+            "noname.json": json.dumps({"context": {}, "benchmarks": [{"real_time": 1}]}),
+            "badctx.json": json.dumps({"context": [], "benchmarks": []}),
+        }
+        for name, text in bad_cases.items():
+            bad = os.path.join(self.tmp.name, name)
+            with open(bad, "w") as f:
+                f.write(text)
+            p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"),
+                                "--out", self.out, "--no-go-source", bad],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, name)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn(name, p.stderr)
+            self.assertEqual(self.snapshot(), before, name)
+
+    def test_no_results_exit_1(self):
+        p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"),
+                            "--results", self.tmp.name, "--host", "nohost"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no results JSON", p.stderr)
+
+    def test_newest_run_and_sibling_go(self):
+        host = os.path.join(self.tmp.name, "res", "h")
+        os.makedirs(host)
+        full = read(os.path.join(FIX, "full.json"))
+        skips = read(os.path.join(FIX, "skips.json"))
+        for name, text in (("20260101T000000Z-aaa.json", full),
+                           ("20260102T000000Z-bbb.json", skips),
+                           ("20260102T000000Z-bbb.go.json", read(
+                               os.path.join(FIX, "full.go.json")))):
+            with open(os.path.join(host, name), "w") as f:
+                f.write(text)
+        self.assertEqual(tables.main(["--results", os.path.join(self.tmp.name, "res"),
+                                      "--host", "h", "--no-go-source"]), 0)
+        t1 = read(os.path.join(self.tmp.name, "res", "T1.md"))
+        self.assertIn("h/20260102T000000Z-bbb.json, h/20260102T000000Z-bbb.go.json", t1)
+        self.assertIn("- Go (this host): go1.19.8 (GOMAXPROCS 2)", t1)
+
+    def test_help(self):
+        p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"), "--help"],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--results", p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
