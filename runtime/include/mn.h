@@ -187,7 +187,8 @@ MN_WUR int mn_wg_wait(struct mn_wg *wg);
 struct mn_mutex {
     uint32_t state;      /* private */
     uint32_t lock;       /* private */
-    void *waiters;       /* private */
+    void *waiters;       /* private: FIFO head */
+    void *wtail;         /* private: FIFO tail */
     void *prof;          /* private: profile record */
     const char *name;    /* private */
 };

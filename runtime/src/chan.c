@@ -1,0 +1,222 @@
+/*
+ * chan.c - channels (after Go's runtime/chan.go): a ring buffer of cap elements of
+ * elem_bytes each, and FIFO queues of waiting senders and receivers (sudogs living on
+ * the waiting Gs' stacks).  A sender that finds a waiting receiver copies straight into
+ * the receiver's variable and readies it (Go's send/recv direct handoff); an unbuffered
+ * channel works only that way.
+ *
+ * Locking: one spin lock per channel, held for the copy and queue manipulation only.
+ * A G that blocks enqueues its sudog under the lock and parks; mn_gopark releases the
+ * lock on g0 after the G's context is saved, so a waker never sees a half-parked G.
+ * Wakers copy, set sudog.success and take sg->g under the lock, and call mn_goready only
+ * after dropping it: from then on the sudog (on the woken G's stack) is not touched.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime2.h"
+
+struct mn_chan {
+    uint32_t lock;
+    uint32_t closed;
+    size_t elemsize;
+    size_t cap;
+    size_t qcount; /* elements in buf */
+    size_t sendx;  /* next slot to fill */
+    size_t recvx;  /* next slot to take */
+    struct mn_sudog *recvq, *recvq_tail;
+    struct mn_sudog *sendq, *sendq_tail;
+    char *buf;
+};
+
+static void enqueue(struct mn_sudog **head, struct mn_sudog **tail, struct mn_sudog *sg)
+{
+    sg->next = NULL;
+    if (*tail)
+        (*tail)->next = sg;
+    else
+        *head = sg;
+    *tail = sg;
+}
+
+static struct mn_sudog *dequeue(struct mn_sudog **head, struct mn_sudog **tail)
+{
+    struct mn_sudog *sg = *head;
+    if (sg) {
+        *head = sg->next;
+        if (!*head)
+            *tail = NULL;
+    }
+    return sg;
+}
+
+static void unlock_chan(void *arg)
+{
+    mn_spin_unlock(arg);
+}
+
+int mn_chan_make(struct mn_chan **out, size_t elem_bytes, size_t cap)
+{
+    if (!out || elem_bytes == 0 || elem_bytes > 65536 || cap > ((size_t)1 << 32))
+        return -EINVAL;
+    struct mn_chan *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    if (cap) {
+        c->buf = malloc(cap * elem_bytes);
+        if (!c->buf) {
+            free(c);
+            return -ENOMEM;
+        }
+    }
+    c->elemsize = elem_bytes;
+    c->cap = cap;
+    *out = c;
+    return 0;
+}
+
+int mn_chan_send(struct mn_chan *c, const void *elem)
+{
+    struct mn_g *gp = mn_getg();
+    if (!gp)
+        return -EPERM;
+    mn_spin_lock(&c->lock);
+    if (c->closed) {
+        mn_spin_unlock(&c->lock);
+        return -EPIPE;
+    }
+    struct mn_sudog *sg = dequeue(&c->recvq, &c->recvq_tail);
+    if (sg) {
+        if (sg->elem)
+            memcpy(sg->elem, elem, c->elemsize);
+        sg->success = true;
+        struct mn_g *rg = sg->g;
+        mn_spin_unlock(&c->lock);
+        mn_goready(rg);
+        return 0;
+    }
+    if (c->qcount < c->cap) {
+        memcpy(c->buf + c->sendx * c->elemsize, elem, c->elemsize);
+        if (++c->sendx == c->cap)
+            c->sendx = 0;
+        c->qcount++;
+        mn_spin_unlock(&c->lock);
+        return 0;
+    }
+    struct mn_sudog me = {.g = gp, .elem = (void *)elem, .success = false};
+    enqueue(&c->sendq, &c->sendq_tail, &me);
+    mn_gopark(gp, unlock_chan, &c->lock);
+    return me.success ? 0 : -EPIPE;
+}
+
+int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok)
+{
+    struct mn_g *gp = mn_getg();
+    if (!gp)
+        return -EPERM;
+    mn_spin_lock(&c->lock);
+    if (c->closed && c->qcount == 0) {
+        mn_spin_unlock(&c->lock);
+        if (elem)
+            memset(elem, 0, c->elemsize);
+        if (ok)
+            *ok = false;
+        return 0;
+    }
+    struct mn_sudog *sg = dequeue(&c->sendq, &c->sendq_tail);
+    if (sg) {
+        if (c->cap == 0) {
+            if (elem)
+                memcpy(elem, sg->elem, c->elemsize);
+        } else {
+            /* buffer is full: take its head, put the sender's value at the tail */
+            char *slot = c->buf + c->recvx * c->elemsize;
+            if (elem)
+                memcpy(elem, slot, c->elemsize);
+            memcpy(slot, sg->elem, c->elemsize);
+            if (++c->recvx == c->cap)
+                c->recvx = 0;
+            c->sendx = c->recvx;
+        }
+        sg->success = true;
+        struct mn_g *sgp = sg->g;
+        mn_spin_unlock(&c->lock);
+        mn_goready(sgp);
+        if (ok)
+            *ok = true;
+        return 0;
+    }
+    if (c->qcount > 0) {
+        if (elem)
+            memcpy(elem, c->buf + c->recvx * c->elemsize, c->elemsize);
+        if (++c->recvx == c->cap)
+            c->recvx = 0;
+        c->qcount--;
+        mn_spin_unlock(&c->lock);
+        if (ok)
+            *ok = true;
+        return 0;
+    }
+    struct mn_sudog me = {.g = gp, .elem = elem, .success = false};
+    enqueue(&c->recvq, &c->recvq_tail, &me);
+    mn_gopark(gp, unlock_chan, &c->lock);
+    if (ok)
+        *ok = me.success;
+    return 0;
+}
+
+int mn_chan_close(struct mn_chan *c)
+{
+    mn_spin_lock(&c->lock);
+    if (c->closed) {
+        mn_spin_unlock(&c->lock);
+        return -EPIPE;
+    }
+    c->closed = 1;
+    struct mn_g *list = NULL;
+    struct mn_sudog *sg;
+    while ((sg = dequeue(&c->recvq, &c->recvq_tail))) {
+        if (sg->elem)
+            memset(sg->elem, 0, c->elemsize);
+        sg->success = false;
+        sg->g->schedlink = list;
+        list = sg->g;
+    }
+    while ((sg = dequeue(&c->sendq, &c->sendq_tail))) {
+        sg->success = false;
+        sg->g->schedlink = list;
+        list = sg->g;
+    }
+    mn_spin_unlock(&c->lock);
+    while (list) {
+        struct mn_g *gp = list;
+        list = gp->schedlink;
+        mn_goready(gp);
+    }
+    return 0;
+}
+
+size_t mn_chan_len(const struct mn_chan *c)
+{
+    return ld_relaxed(&c->qcount);
+}
+
+size_t mn_chan_cap(const struct mn_chan *c)
+{
+    return c->cap;
+}
+
+int mn_chan_free(struct mn_chan *c)
+{
+    if (!c)
+        return 0;
+    mn_spin_lock(&c->lock);
+    bool busy = c->recvq || c->sendq;
+    mn_spin_unlock(&c->lock);
+    if (busy)
+        return -EBUSY;
+    free(c->buf);
+    free(c);
+    return 0;
+}

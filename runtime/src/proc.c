@@ -1,0 +1,1904 @@
+/*
+ * proc.c - the scheduler: Gs, Ms and Ps (after Go's runtime/proc.go, Go 1.19).
+ *
+ * ==== Glossary ===========================================================================
+ *   G        a goroutine: a user-level task with its own stack (struct mn_g).
+ *   M        a machine: an OS thread (pthread) that runs Gs (struct mn_m).  Each M also has
+ *            a "g0" context, its own thread stack, on which the scheduler runs.
+ *   P        a processor: the right to run Gs, and the per-CPU scheduler state: a 256-slot
+ *            local run queue (runq), a runnext slot and a free-G list (struct mn_p).  An M
+ *            must hold a P to run Gs; there are GOMAXPROCS Ps.
+ *   runq     P's local run queue: a lock-free ring; the owner puts at the tail and takes at
+ *            the head, thieves take half with a CAS on the head (runqget/runqsteal).
+ *   runnext  a one-G slot ahead of runq: a G readied by the running G runs next and
+ *            inherits the time slice (the ping-pong case).
+ *   global run queue  a list under sched.lock: overflow of local runqs, yielded Gs, Gs
+ *            readied by threads without a P.  Checked every 61st schedule() for fairness.
+ *   spinning M  an M that holds a P and looks for work to steal instead of parking.
+ *
+ * Source: the structure, names and protocols follow proc.go at Go 1.19 (schedule,
+ * findrunnable, runqput/runqget/runqgrab/runqsteal, globrunqget, wakep, startm, stopm,
+ * handoffp, entersyscall/exitsyscall, retake/sysmon, procresize, gfput/gfget) and
+ * Dmitry Vyukov's "Scalable Go Scheduler Design Doc" (2012, golang.org/s/go11sched).
+ * Differences from Go: scheduling is cooperative (no preemption signal: a G that never
+ * yields keeps its P; sysmon only retakes Ps from syscalls), there is no GC, no netpoller,
+ * and timers live in one global heap fired by sysmon and by schedule().
+ *
+ * ==== The parking problem ================================================================
+ * Ms must not burn CPU when there is no work, yet a readied G must not wait while a P is
+ * idle.  Rejected: (a) a central dispatcher thread (one more hop per wakeup, a global
+ * bottleneck), (b) waking an M on every ready (a futex wake of a few microseconds per
+ * channel operation, and thundering herds), (c) Ms that always spin (burns all CPUs; on
+ * this 2-vCPU host it would steal cycles from the G that does work).
+ *
+ * Chosen (Go's spinning-M protocol): at most one extra M is woken when work appears, and
+ * only if no M is already spinning:
+ *   - ready side (goready, mn_go): put the G on a queue, then wakep(): if npidle > 0 and
+ *     nmspinning == 0, CAS nmspinning 0->1 and start an M with an idle P as "spinning".
+ *   - a spinning M steals from random victims (4 rounds, random order; runnext only in the
+ *     last round).  When it finds a G it stops spinning (resetspinning) and calls wakep()
+ *     again, so the next spinner takes over: work fans out one M at a time.
+ *   - a spinning M that finds nothing: releases its P to the idle list, decrements
+ *     nmspinning, and THEN re-checks every P's runq; if any is non-empty it takes an idle P
+ *     back and spins again.  Only then it parks on its futex (stopm).
+ * Barriers: the ready side writes the runq, then (seq-cst) reads npidle/nmspinning; the
+ * parking side writes nmspinning (seq-cst decrement), then reads the runqs.  With
+ * sequentially consistent atomics on both sides, at least one of them sees the other's
+ * write (Dekker), so a G is never left queued while every M sleeps.  Spinning is also
+ * capped: a new M spins only while 2*nmspinning < GOMAXPROCS - npidle.
+ *
+ * ==== Switches (struct mn_config; claim IDs they serve) ==================================
+ *   gomaxprocs    number of Ps (T5.*, T5.resize via mn_gomaxprocs / procresize).
+ *   pad_runq      layout of runqhead/runqtail: 0 = adjacent as in Go's runtime2.go, 64/128
+ *                 = each on its own line (L2.1.headtail, L2.1.fourlines, T3.l1hit,
+ *                 T3.latency).  All three layouts are compiled in; P holds pointers to the
+ *                 fields of the one in use, so the code path is the same for all.
+ *   bind_p        the M holding P i is pinned (sched_setaffinity) to the i-th allowed CPU
+ *                 when it acquires the P (T4.*, T6.*).
+ *   reuse_g       dead Gs and their stacks are kept on per-P free lists (P4.1.pool); off:
+ *                 one mmap per spawn, one munmap per exit.
+ *   stack_bytes, small_stacks  stack size / 2 KiB slab stacks (T1.stack.g, T1.max.g).
+ *   numa_local    P's node = its CPU's node; stacks from node-bound arenas; stealing
+ *                 prefers same-node victims (N3.*).
+ *   sched_latency record runqput-to-run latency per P (T3.latency, N3.3.sched).
+ *   schedtrace_ms, trace_path  Go's schedtrace line and a Chrome trace (T5.*, P4.4.trace).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mn_export.h"
+#include "numa.h"
+#include "runtime2.h"
+#include "trace.h"
+
+struct mn_sched *mn_sched;
+static __thread struct mn_m *tls_m;
+
+/* ==== Forward declarations =============================================================== */
+static void schedule(struct mn_m *mp);
+static void sysmon_wake(struct mn_sched *s);
+static struct mn_g *findrunnable(struct mn_m *mp, bool *inherit);
+static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit);
+static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next);
+static struct mn_g *runqget(struct mn_p *pp, bool *inherit);
+static struct mn_g *runqsteal(struct mn_p *pp, struct mn_p *p2, bool stealnext);
+static bool runqempty(struct mn_p *pp);
+static void globrunqput(struct mn_g *gp);
+static void globrunqputbatch(struct mn_g *head, struct mn_g *tail, int32_t n);
+static struct mn_g *globrunqget(struct mn_p *pp, int32_t max);
+static void pidleput(struct mn_p *pp);
+static struct mn_p *pidleget(void);
+static int wakep(void);
+static int startm(struct mn_p *pp, bool spinning);
+static void stopm(struct mn_m *mp);
+static void handoffp(struct mn_p *pp);
+static void acquirep(struct mn_m *mp, struct mn_p *pp);
+static struct mn_p *releasep(struct mn_m *mp);
+static void gcstopm(struct mn_m *mp);
+static void checktimers(struct mn_p *pp, uint64_t now);
+static int newm(struct mn_p *pp, bool spinning);
+static void mexit(struct mn_m *mp) __attribute__((noreturn));
+
+/* ==== Current M and G ==================================================================== */
+
+/* mn_getm - the M of the calling thread, or NULL.  noinline so that a G that migrates
+ * between Ms never reuses a TLS address computed on the previous thread. */
+MN_NOINLINE struct mn_m *mn_getm(void)
+{
+    struct mn_m *mp = tls_m;
+    __asm__ volatile("" ::: "memory");
+    return mp;
+}
+
+MN_NOINLINE struct mn_g *mn_getg(void)
+{
+    struct mn_m *mp = mn_getm();
+    return mp ? mp->curg : NULL;
+}
+
+/* mn_casgstatus - move gp from one status to another; throws on an illegal transition. */
+void mn_casgstatus(struct mn_g *gp, uint32_t from, uint32_t to)
+{
+    if (mn_unlikely(!cas_sc(&gp->status, from, to)))
+        mn_throw("casgstatus: G %lu: from %u to %u, but status is %u",
+                 (unsigned long)gp->goid, from, to, ld_sc(&gp->status));
+}
+
+static inline uint64_t lat_stamp(void)
+{
+    return mn_sched->cfg.sched_latency ? mn_nanotime() : 0;
+}
+
+/* ==== Local run queue (Go's runqput / runqget / runqgrab / runqsteal) ===================== */
+
+/* runqempty - whether pp has no G in runq or runnext.  Any thread. */
+static bool runqempty(struct mn_p *pp)
+{
+    /* Go: read head, tail, runnext, then tail again to get a consistent snapshot. */
+    for (;;) {
+        uint32_t head = ld_sc(pp->runqhead);
+        uint32_t tail = ld_sc(pp->runqtail);
+        struct mn_g *next = ld_sc(pp->runnext);
+        if (tail == ld_sc(pp->runqtail))
+            return head == tail && next == NULL;
+    }
+}
+
+/* runqputslow - runq is full: move half of it plus gp to the global queue. Owner only. */
+static bool runqputslow(struct mn_p *pp, struct mn_g *gp, uint32_t h, uint32_t t)
+{
+    struct mn_g *batch[MN_RUNQ_SLOTS / 2 + 1];
+    uint32_t n = (t - h) / 2;
+    if (n != MN_RUNQ_SLOTS / 2)
+        mn_throw("runqputslow: queue is not full");
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = ld_relaxed(&pp->runq[(h + i) % MN_RUNQ_SLOTS]);
+    if (!cas_rel(pp->runqhead, h, h + n))
+        return false;
+    batch[n] = gp;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i]->schedlink = batch[i + 1];
+    batch[n]->schedlink = NULL;
+    mn_lock(&mn_sched->lock);
+    globrunqputbatch(batch[0], batch[n], (int32_t)n + 1);
+    mn_unlock(&mn_sched->lock);
+    return true;
+}
+
+/* runqput - put gp on pp's local queue; next: into runnext, kicking the previous runnext
+ * to the tail.  A full queue spills half to the global queue.  Owner of pp only.
+ * Returns false only for a standalone P (no runtime) whose queue is full. */
+static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
+{
+    if (next) {
+        struct mn_g *old = ld_relaxed(pp->runnext);
+        while (!__atomic_compare_exchange_n(pp->runnext, &old, gp, false, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED))
+            ;
+        if (old == NULL)
+            return true;
+        gp = old; /* kick the old runnext to the tail */
+    }
+    for (;;) {
+        uint32_t h = ld_acq(pp->runqhead);
+        uint32_t t = *pp->runqtail;
+        if (t - h < MN_RUNQ_SLOTS) {
+            st_relaxed(&pp->runq[t % MN_RUNQ_SLOTS], gp);
+            st_sc(pp->runqtail, t + 1); /* seq-cst: pairs with wakep's loads (essay) */
+            return true;
+        }
+        if (mn_sched == NULL)
+            return false;
+        if (runqputslow(pp, gp, h, t))
+            return true;
+    }
+}
+
+/* runqget - next G from pp: runnext first (inherits the time slice), then the head of runq.
+ * Owner only. */
+static struct mn_g *runqget(struct mn_p *pp, bool *inherit)
+{
+    struct mn_g *next = ld_relaxed(pp->runnext);
+    if (next && cas_sc(pp->runnext, next, NULL)) {
+        *inherit = true;
+        return next;
+    }
+    *inherit = false;
+    for (;;) {
+        uint32_t h = ld_acq(pp->runqhead);
+        uint32_t t = *pp->runqtail;
+        if (t == h)
+            return NULL;
+        struct mn_g *gp = ld_relaxed(&pp->runq[h % MN_RUNQ_SLOTS]);
+        if (cas_rel(pp->runqhead, h, h + 1))
+            return gp;
+    }
+}
+
+static void spin_ns(uint64_t ns)
+{
+    uint64_t end = mn_nanotime() + ns;
+    while (mn_nanotime() < end)
+        mn_procyield(10);
+}
+
+/* runqgrab - copy half of pp's runq into batch[batchhead...]; when the queue is empty and
+ * stealnext, take runnext instead.  Returns the number of Gs grabbed.  Any thread. */
+static uint32_t runqgrab(struct mn_p *pp, struct mn_g **batch, uint32_t batchhead, bool stealnext)
+{
+    for (;;) {
+        uint32_t h = ld_acq(pp->runqhead);
+        uint32_t t = ld_acq(pp->runqtail);
+        uint32_t n = t - h;
+        n = n - n / 2;
+        if (n == 0) {
+            if (stealnext) {
+                struct mn_g *next = ld_sc(pp->runnext);
+                if (next) {
+                    /* Go sleeps 3 us here so that a P about to run its runnext G (the
+                     * ping-pong case) keeps it rather than losing it to a thief. */
+                    if (ld_relaxed(&pp->status) == MN_PRUNNING)
+                        spin_ns(3000);
+                    if (!cas_sc(pp->runnext, next, NULL))
+                        continue;
+                    st_relaxed(&batch[batchhead % MN_RUNQ_SLOTS], next);
+                    return 1;
+                }
+            }
+            return 0;
+        }
+        if (n > MN_RUNQ_SLOTS / 2) /* read inconsistent h and t */
+            continue;
+        for (uint32_t i = 0; i < n; i++) {
+            struct mn_g *g = ld_relaxed(&pp->runq[(h + i) % MN_RUNQ_SLOTS]);
+            st_relaxed(&batch[(batchhead + i) % MN_RUNQ_SLOTS], g);
+        }
+        if (cas_rel(pp->runqhead, h, h + n))
+            return n;
+    }
+}
+
+/* runqsteal - steal half of p2's Gs into pp's runq and return one of them.  pp's owner. */
+static struct mn_g *runqsteal(struct mn_p *pp, struct mn_p *p2, bool stealnext)
+{
+    uint32_t t = *pp->runqtail;
+    uint32_t n = runqgrab(p2, pp->runq, t, stealnext);
+    if (n == 0)
+        return NULL;
+    n--;
+    struct mn_g *gp = ld_relaxed(&pp->runq[(t + n) % MN_RUNQ_SLOTS]);
+    if (n == 0)
+        return gp;
+    uint32_t h = ld_acq(pp->runqhead);
+    if (t - h + n >= MN_RUNQ_SLOTS)
+        mn_throw("runqsteal: runq overflow");
+    st_sc(pp->runqtail, t + n);
+    return gp;
+}
+
+/* ==== Global run queue (sched.lock held) ================================================== */
+
+static void globrunqput(struct mn_g *gp)
+{
+    struct mn_sched *s = mn_sched;
+    gp->schedlink = NULL;
+    if (s->runqtail)
+        s->runqtail->schedlink = gp;
+    else
+        s->runqhead = gp;
+    s->runqtail = gp;
+    st_sc(&s->runqsize, s->runqsize + 1);
+}
+
+static void globrunqputhead(struct mn_g *gp)
+{
+    struct mn_sched *s = mn_sched;
+    gp->schedlink = s->runqhead;
+    s->runqhead = gp;
+    if (!s->runqtail)
+        s->runqtail = gp;
+    st_sc(&s->runqsize, s->runqsize + 1);
+}
+
+static void globrunqputbatch(struct mn_g *head, struct mn_g *tail, int32_t n)
+{
+    struct mn_sched *s = mn_sched;
+    tail->schedlink = NULL;
+    if (s->runqtail)
+        s->runqtail->schedlink = head;
+    else
+        s->runqhead = head;
+    s->runqtail = tail;
+    st_sc(&s->runqsize, s->runqsize + n);
+}
+
+/* globrunqget - take a fair share of the global queue (Go: size/GOMAXPROCS + 1, at most
+ * max when max > 0, at most half a runq); return one and put the rest on pp's runq. */
+static struct mn_g *globrunqget(struct mn_p *pp, int32_t max)
+{
+    struct mn_sched *s = mn_sched;
+    int64_t size = s->runqsize;
+    if (size == 0)
+        return NULL;
+    int64_t n = size / s->gomaxprocs + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > MN_RUNQ_SLOTS / 2)
+        n = MN_RUNQ_SLOTS / 2;
+    st_sc(&s->runqsize, size - n);
+    owner_inc(&pp->st.globrunq_takes, (uint64_t)n);
+    struct mn_g *gp = s->runqhead;
+    s->runqhead = gp->schedlink;
+    n--;
+    while (n-- > 0) {
+        struct mn_g *g1 = s->runqhead;
+        s->runqhead = g1->schedlink;
+        runqput(pp, g1, false);
+    }
+    if (!s->runqhead)
+        s->runqtail = NULL;
+    return gp;
+}
+
+/* ==== Idle Ps and Ms (sched.lock held) ===================================================== */
+
+static void pidleput(struct mn_p *pp)
+{
+    struct mn_sched *s = mn_sched;
+    if (!runqempty(pp))
+        mn_throw("pidleput: P %d has a non-empty run queue", pp->id);
+    pp->status = MN_PIDLE;
+    pp->idle_since = mn_nanotime();
+    pp->link = s->pidle;
+    s->pidle = pp;
+    xadd(&s->npidle, 1);
+    MN_TRACE(MN_EV_P_IDLE, pp->id, 0, 0);
+}
+
+static struct mn_p *pidleget(void)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_p *pp = s->pidle;
+    if (pp) {
+        s->pidle = pp->link;
+        xadd(&s->npidle, -1);
+        if (pp->idle_since)
+            owner_inc(&pp->st.idle_ns, mn_nanotime() - pp->idle_since);
+        pp->idle_since = 0;
+    }
+    return pp;
+}
+
+static void mput(struct mn_m *mp)
+{
+    struct mn_sched *s = mn_sched;
+    mp->schedlink = s->midle;
+    s->midle = mp;
+    s->nmidle++;
+}
+
+static struct mn_m *mget(void)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_m *mp = s->midle;
+    if (mp) {
+        s->midle = mp->schedlink;
+        s->nmidle--;
+    }
+    return mp;
+}
+
+/* checkdead - called with sched.lock held when an M goes idle: if no M runs, none is in
+ * a syscall, no timer is pending and nothing is queued, every G is blocked for good. */
+static void checkdead(void)
+{
+    struct mn_sched *s = mn_sched;
+    if (s->exiting || !s->ran)
+        return;
+    if (s->mcount - s->nmidle > 0 || ld_sc(&s->nmsys) > 0 || ld_sc(&s->timers_pending) > 0 ||
+        ld_sc(&s->runqsize) > 0)
+        return;
+    for (int i = 0; i < s->gomaxprocs; i++)
+        if (!runqempty(s->allp[i]))
+            return;
+    mn_fatal("all goroutines are asleep - deadlock!");
+}
+
+/* ==== Ps and Ms ========================================================================== */
+
+static void bind_cpu(struct mn_m *mp, int cpu)
+{
+    if (cpu < 0 || mp->bound_cpu == cpu)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) == 0)
+        mp->bound_cpu = cpu;
+}
+
+/* acquirep - attach pp to mp (Go's acquirep/wirep).  pp must be idle and owned by us. */
+static void acquirep(struct mn_m *mp, struct mn_p *pp)
+{
+    if (mp->p || (pp->m && pp->m != mp))
+        mn_throw("acquirep: M %d already has P or P %d has an M", mp->id, pp->id);
+    mp->p = pp;
+    pp->m = mp;
+    st_sc(&pp->status, MN_PRUNNING);
+    if (mn_sched->cfg.bind_p)
+        bind_cpu(mp, pp->cpu);
+    MN_TRACE(MN_EV_P_START, pp->id, 0, mp->id);
+}
+
+/* releasep - detach mp's P and return it (status idle; caller puts it somewhere). */
+static struct mn_p *releasep(struct mn_m *mp)
+{
+    struct mn_p *pp = mp->p;
+    if (!pp || pp->m != mp)
+        mn_throw("releasep: invalid P state");
+    MN_TRACE(MN_EV_P_STOP, pp->id, 0, mp->id);
+    mp->p = NULL;
+    pp->m = NULL;
+    st_sc(&pp->status, MN_PIDLE);
+    return pp;
+}
+
+static void *mstart(void *arg);
+
+/* newm - create an M (thread) that starts with P pp.  mcount was already counted by the
+ * caller.  0 or -EAGAIN/-ENOMEM; on failure pp goes back to the idle list. */
+static int newm(struct mn_p *pp, bool spinning)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_m *mp = calloc(1, sizeof *mp);
+    int rc = -ENOMEM;
+    if (!mp)
+        goto fail;
+    mp->nextp = pp;
+    mp->spinning = spinning;
+    mp->bound_cpu = -1;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    mn_lock(&s->lock);
+    mp->id = s->mnext++;
+    mp->fastrand = 0x9e3779b97f4a7c15ull * (uint64_t)(mp->id + 1) ^ mn_nanotime();
+    if (!mp->fastrand)
+        mp->fastrand = 1;
+    mp->alllink = s->allm;
+    s->allm = mp;
+    mn_unlock(&s->lock);
+    rc = -pthread_create(&mp->thread, &attr, mstart, mp);
+    pthread_attr_destroy(&attr);
+    if (rc == 0)
+        return 0;
+    mn_lock(&s->lock);
+    s->allm = mp->alllink; /* we were the head: nobody else inserts without the lock */
+    mn_unlock(&s->lock);
+    free(mp);
+fail:
+    mn_lock(&s->lock);
+    s->mcount--;
+    if (pp)
+        pidleput(pp);
+    mn_unlock(&s->lock);
+    if (spinning)
+        xadd(&s->nmspinning, -1);
+    return rc;
+}
+
+/* startm - run pp (or an idle P when NULL) on an idle M, creating one if needed.
+ * spinning: the caller incremented nmspinning for this M.  Any thread. */
+static int startm(struct mn_p *pp, bool spinning)
+{
+    struct mn_sched *s = mn_sched;
+    mn_lock(&s->lock);
+    if (!pp) {
+        pp = pidleget();
+        if (!pp) {
+            mn_unlock(&s->lock);
+            if (spinning)
+                xadd(&s->nmspinning, -1);
+            return 0;
+        }
+    }
+    struct mn_m *mp = mget();
+    if (!mp) {
+        s->mcount++;
+        mn_unlock(&s->lock);
+        return newm(pp, spinning);
+    }
+    mn_unlock(&s->lock);
+    if (mp->spinning || mp->nextp)
+        mn_throw("startm: M %d is spinning or has a P", mp->id);
+    mp->spinning = spinning;
+    mp->nextp = pp;
+    mn_notewakeup(&mp->park);
+    return 0;
+}
+
+/* wakep - try to add one spinning M when there is an idle P and no spinner (essay). */
+static int wakep(void)
+{
+    struct mn_sched *s = mn_sched;
+    if (ld_sc(&s->npidle) == 0)
+        return 0;
+    if (ld_sc(&s->nmspinning) != 0 || !cas_sc(&s->nmspinning, 0, 1))
+        return 0;
+    return startm(NULL, true);
+}
+
+/* handoffp - hand off pp from an M blocked in a syscall (Go's handoffp). */
+static void handoffp(struct mn_p *pp)
+{
+    struct mn_sched *s = mn_sched;
+    if (!runqempty(pp) || ld_sc(&s->runqsize) != 0) {
+        (void)startm(pp, false);
+        return;
+    }
+    if (ld_sc(&s->nmspinning) + ld_sc(&s->npidle) == 0 && cas_sc(&s->nmspinning, 0, 1)) {
+        (void)startm(pp, true);
+        return;
+    }
+    mn_lock(&s->lock);
+    if (s->gcwaiting) {
+        pp->status = MN_PGCSTOP;
+        if (--s->stopwait == 0)
+            mn_notewakeup(&s->stopnote);
+        mn_unlock(&s->lock);
+        return;
+    }
+    if (s->runqsize != 0) {
+        mn_unlock(&s->lock);
+        (void)startm(pp, false);
+        return;
+    }
+    pidleput(pp);
+    mn_unlock(&s->lock);
+}
+
+/* stopm - park mp on the idle list until startm hands it a P.  Exits the thread when the
+ * runtime is exiting.  Called on g0 without a P. */
+static void stopm(struct mn_m *mp)
+{
+    struct mn_sched *s = mn_sched;
+    if (mp->p || mp->spinning)
+        mn_throw("stopm: M %d holds a P or spins", mp->id);
+    mn_lock(&s->lock);
+    if (s->exiting) {
+        mn_unlock(&s->lock);
+        mexit(mp);
+    }
+    mput(mp);
+    checkdead();
+    mn_unlock(&s->lock);
+    mn_notesleep(&mp->park);
+    mn_noteclear(&mp->park);
+    if (ld_sc(&s->exiting) && !mp->nextp)
+        mexit(mp);
+    acquirep(mp, mp->nextp);
+    mp->nextp = NULL;
+}
+
+/* gcstopm - stop mp for a stop-the-world: give up the P, then park. */
+static void gcstopm(struct mn_m *mp)
+{
+    struct mn_sched *s = mn_sched;
+    if (mp->spinning) {
+        mp->spinning = false;
+        xadd(&s->nmspinning, -1);
+    }
+    struct mn_p *pp = releasep(mp);
+    mn_lock(&s->lock);
+    pp->status = MN_PGCSTOP;
+    if (--s->stopwait == 0)
+        mn_notewakeup(&s->stopnote);
+    mn_unlock(&s->lock);
+    stopm(mp);
+}
+
+/* mexit - end the calling M thread (runtime exiting).  Its P, if any, is dropped. */
+static void mexit(struct mn_m *mp)
+{
+    if (mp->p)
+        releasep(mp);
+    stack_t ss = {.ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    tls_m = NULL;
+    pthread_exit(NULL);
+}
+
+/* resetspinning - mp found work: stop spinning and let another M take over (essay). */
+static void resetspinning(struct mn_m *mp)
+{
+    mp->spinning = false;
+    int32_t n = xadd(&mn_sched->nmspinning, -1);
+    if (n < 0)
+        mn_throw("resetspinning: negative nmspinning");
+    (void)wakep();
+}
+
+/* ==== schedule / findrunnable / execute ==================================================== */
+
+/* stealwork - one spinning M's attempt to steal: 4 rounds over all Ps in a random order
+ * (Go's randomOrder: a random start and a stride coprime with GOMAXPROCS); runnext is
+ * taken only in the last round.  With numa_local, same-node victims come first in each
+ * round. */
+static struct mn_g *stealwork(struct mn_m *mp, struct mn_p *pp)
+{
+    struct mn_sched *s = mn_sched;
+    for (int round = 0; round < 4; round++) {
+        bool stealnext = round == 3;
+        int n = ld_sc(&s->gomaxprocs);
+        uint32_t r = mn_fastrand(&mp->fastrand);
+        uint32_t start = r % (uint32_t)n;
+        uint32_t inc = 1;
+        /* smallest stride > r%n coprime with n, found by trying upward */
+        for (uint32_t c = 1 + (r >> 16) % (uint32_t)n; c <= (uint32_t)n; c++) {
+            uint32_t a = c, b = (uint32_t)n;
+            while (b) {
+                uint32_t t = a % b;
+                a = b;
+                b = t;
+            }
+            if (a == 1) {
+                inc = c;
+                break;
+            }
+        }
+        for (int pass = 0; pass < (s->cfg.numa_local ? 2 : 1); pass++) {
+            uint32_t pos = start;
+            for (int i = 0; i < n; i++, pos = (pos + inc) % (uint32_t)n) {
+                if (ld_sc(&s->gcwaiting) || ld_sc(&s->exiting))
+                    return NULL;
+                struct mn_p *p2 = s->allp[pos];
+                if (p2 == pp)
+                    continue;
+                if (s->cfg.numa_local && (pass == 0) != (p2->node == pp->node))
+                    continue;
+                struct mn_g *gp = runqsteal(pp, p2, stealnext);
+                if (gp) {
+                    owner_inc(&pp->st.steals, 1);
+                    owner_inc(&pp->st.stolen_gs, 1 + (*pp->runqtail - ld_relaxed(pp->runqhead)));
+                    MN_TRACE(MN_EV_P_STEAL, pp->id, 1 + (*pp->runqtail - ld_relaxed(pp->runqhead)), p2->id);
+                    return gp;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+/* findrunnable - find a G to run, stealing or parking the M as needed (Go's findrunnable).
+ * Returns with mp holding a P.  Called on g0. */
+static struct mn_g *findrunnable(struct mn_m *mp, bool *inherit)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_g *gp;
+top:;
+    struct mn_p *pp = mp->p;
+    if (ld_sc(&s->gcwaiting)) {
+        gcstopm(mp);
+        goto top;
+    }
+    if (ld_sc(&s->exiting))
+        mexit(mp);
+    uint64_t tn = ld_relaxed(&s->timer_next);
+    if (tn != UINT64_MAX)
+        checktimers(pp, mn_nanotime());
+
+    if ((gp = runqget(pp, inherit)))
+        return gp;
+    if (ld_sc(&s->runqsize) != 0) {
+        mn_lock(&s->lock);
+        gp = globrunqget(pp, 0);
+        mn_unlock(&s->lock);
+        if (gp) {
+            *inherit = false;
+            return gp;
+        }
+    }
+    /* Spin only while fewer than half the busy Ps have spinners (Go). */
+    int32_t procs = ld_sc(&s->gomaxprocs);
+    if (mp->spinning || 2 * ld_sc(&s->nmspinning) < procs - ld_sc(&s->npidle)) {
+        if (!mp->spinning) {
+            mp->spinning = true;
+            xadd(&s->nmspinning, 1);
+        }
+        gp = stealwork(mp, pp);
+        if (gp) {
+            *inherit = false;
+            return gp;
+        }
+    }
+
+    /* Nothing found: give up the P. */
+    mn_lock(&s->lock);
+    if (s->gcwaiting) {
+        mn_unlock(&s->lock);
+        gcstopm(mp);
+        goto top;
+    }
+    if (s->runqsize != 0) {
+        gp = globrunqget(pp, 0);
+        mn_unlock(&s->lock);
+        *inherit = false;
+        return gp;
+    }
+    releasep(mp);
+    pidleput(pp);
+    mn_unlock(&s->lock);
+
+    if (mp->spinning) {
+        mp->spinning = false;
+        if (xadd(&s->nmspinning, -1) < 0)
+            mn_throw("findrunnable: negative nmspinning");
+        /* Re-check all run queues after the decrement (the Dekker half of the essay). */
+        int32_t n = ld_sc(&s->gomaxprocs);
+        for (int i = 0; i < n; i++) {
+            if (!runqempty(s->allp[i])) {
+                mn_lock(&s->lock);
+                struct mn_p *p2 = pidleget();
+                mn_unlock(&s->lock);
+                if (p2) {
+                    acquirep(mp, p2);
+                    mp->spinning = true;
+                    xadd(&s->nmspinning, 1);
+                    goto top;
+                }
+                break;
+            }
+        }
+    }
+    stopm(mp);
+    goto top;
+}
+
+/* execute - run gp on mp until it switches back to g0.  Called on g0 with a P. */
+static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
+{
+    struct mn_p *pp = mp->p;
+    mn_casgstatus(gp, MN_GRUNNABLE, MN_GRUNNING);
+    if (!inherit)
+        pp->schedtick++;
+    owner_inc(&pp->st.schedticks, 1);
+    if (mn_unlikely(gp->ready_ns)) {
+        uint64_t d = mn_nanotime() - gp->ready_ns;
+        gp->ready_ns = 0;
+        int b = d ? 63 - __builtin_clzll(d) : 0;
+        if (b >= MN_LAT_BINS)
+            b = MN_LAT_BINS - 1;
+        owner_inc(&pp->st.lat_bins[b], 1);
+        owner_inc(&pp->st.lat_n, 1);
+        owner_inc(&pp->st.lat_sum_ns, d);
+    }
+    gp->m = mp;
+    mp->curg = gp;
+    MN_TRACE(MN_EV_G_START, pp->id, gp->goid, 0);
+    mn_ctx_swap(&mp->g0_sp, gp->sp);
+}
+
+/* schedule - one round of the scheduler: pick the next G and run it (Go's schedule()). */
+static void schedule(struct mn_m *mp)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_g *gp = NULL;
+    bool inherit = false;
+    struct mn_p *pp = mp->p;
+    if (ld_sc(&s->gcwaiting)) {
+        gcstopm(mp);
+        pp = mp->p;
+    }
+    if (ld_sc(&s->exiting))
+        mexit(mp);
+    if (ld_relaxed(&s->timer_next) != UINT64_MAX)
+        checktimers(pp, mn_nanotime());
+    /* Every 61st tick look at the global queue first, so it is not starved by two Gs
+     * that keep readying each other on the local queue (Go). */
+    if (pp->schedtick % 61 == 0 && ld_sc(&s->runqsize) > 0) {
+        mn_lock(&s->lock);
+        gp = globrunqget(pp, 1);
+        mn_unlock(&s->lock);
+    }
+    if (!gp)
+        gp = runqget(pp, &inherit);
+    if (!gp)
+        gp = findrunnable(mp, &inherit);
+    if (mp->spinning)
+        resetspinning(mp);
+    execute(mp, gp, inherit);
+}
+
+/* ==== The g0 loop and the switches to it (Go's mcall and what park_m etc. do) ============= */
+
+/* mcall - switch from gp to its M's g0, which performs op for it.  Returns when gp is
+ * resumed, possibly on another M.  Called on gp. */
+static void mcall(struct mn_g *gp, int op)
+{
+    struct mn_m *mp = gp->m;
+    if (gp->canary_check)
+        mn_check_canary(gp);
+    mp->op = op;
+    mn_ctx_swap(&gp->sp, mp->g0_sp);
+}
+
+static void goexit0(struct mn_m *mp, struct mn_g *gp);
+
+/* after_switch - on g0: finish what the G asked for in mcall.  gp is fully saved. */
+static void after_switch(struct mn_m *mp)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_g *gp = mp->curg;
+    int op = mp->op;
+    mp->op = MN_OP_NONE;
+    mp->curg = NULL;
+    switch (op) {
+    case MN_OP_PARK: {
+        void (*f)(void *) = mp->unlockf;
+        mp->unlockf = NULL;
+        owner_inc(&mp->p->st.parks, 1);
+        MN_TRACE(MN_EV_G_BLOCK, mp->p->id, gp->goid, 0);
+        mn_casgstatus(gp, MN_GRUNNING, MN_GWAITING);
+        if (f)
+            f(mp->unlockarg);
+        break;
+    }
+    case MN_OP_GOSCHED:
+        MN_TRACE(MN_EV_G_YIELD, mp->p->id, gp->goid, 0);
+        mn_casgstatus(gp, MN_GRUNNING, MN_GRUNNABLE);
+        gp->ready_ns = lat_stamp();
+        mn_lock(&s->lock);
+        globrunqput(gp);
+        mn_unlock(&s->lock);
+        break;
+    case MN_OP_GOEXIT:
+        goexit0(mp, gp);
+        break;
+    case MN_OP_EXITSYSCALL: {
+        /* exitsyscall0: no P was free when the G left its syscall. */
+        mn_casgstatus(gp, MN_GSYSCALL, MN_GRUNNABLE);
+        gp->ready_ns = lat_stamp();
+        mn_lock(&s->lock);
+        struct mn_p *pp = s->gcwaiting ? NULL : pidleget();
+        if (!pp)
+            globrunqput(gp);
+        mn_unlock(&s->lock);
+        if (pp) {
+            acquirep(mp, pp);
+            execute(mp, gp, false);
+            after_switch(mp);
+            return;
+        }
+        stopm(mp);
+        break;
+    }
+    default:
+        mn_throw("after_switch: bad op %d", op);
+    }
+}
+
+/* mstart - body of every M thread: the g0 loop. */
+static void *mstart(void *arg)
+{
+    struct mn_m *mp = arg;
+    tls_m = mp;
+    char name[16];
+    snprintf(name, sizeof name, "mn-M%d", mp->id);
+    prctl(PR_SET_NAME, name);
+    (void)mn_m_altstack(mp);
+    struct mn_p *pp = mp->nextp;
+    mp->nextp = NULL;
+    acquirep(mp, pp);
+    for (;;) {
+        schedule(mp);
+        after_switch(mp);
+    }
+    return NULL;
+}
+
+/* ==== G lifecycle: spawn, exit, park, ready, yield ======================================== */
+
+static void gostart(struct mn_g *gp)
+{
+    gp->fn(gp->arg);
+    mn_goexit();
+}
+
+void mn_goexit(void)
+{
+    struct mn_g *gp = mn_getg();
+    if (!gp)
+        mn_throw("mn_goexit: not on a G");
+    mcall(gp, MN_OP_GOEXIT);
+    mn_throw("mn_goexit: dead G resumed");
+}
+
+static void goexit0(struct mn_m *mp, struct mn_g *gp)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_p *pp = mp->p;
+    MN_TRACE(MN_EV_G_END, pp->id, gp->goid, 0);
+    mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
+    owner_inc(&pp->st.g_exits, 1);
+    gp->m = NULL;
+    if (gp->is_main) {
+        mn_lock(&s->lock);
+        st_sc(&s->exiting, 1);
+        /* wake every idle M so that it exits */
+        struct mn_m *m;
+        while ((m = mget()) != NULL)
+            mn_notewakeup(&m->park);
+        mn_unlock(&s->lock);
+        sysmon_wake(s);
+        mn_notewakeup(&s->main_done);
+        return; /* main G's block is freed by mn_fini */
+    }
+    if (gp->canary_check)
+        mn_check_canary(gp);
+    mn_gfree(pp, gp);
+}
+
+/* newg - a G ready to run fn(arg), with an id; not yet queued. */
+static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **out)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_g *gp = NULL;
+    if (s->cfg.reuse_g && pp)
+        gp = mn_gfget(pp);
+    if (gp) {
+        if (pp)
+            owner_inc(&pp->st.g_reuses, 1);
+    } else {
+        int rc = mn_galloc(pp, &gp);
+        if (rc)
+            return rc;
+        if (pp)
+            owner_inc(&pp->st.g_allocs, 1);
+    }
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
+    if (pp) {
+        if (pp->goidcache == pp->goidcacheend) {
+            pp->goidcache = xadd(&s->goidgen, 16) - 15;
+            pp->goidcacheend = pp->goidcache + 16;
+        }
+        gp->goid = pp->goidcache++;
+    }
+    gp->status = MN_GRUNNABLE;
+    *out = gp;
+    return 0;
+}
+
+int mn_go(void (*fn)(void *), void *arg)
+{
+    struct mn_g *cur = mn_getg();
+    if (!cur)
+        return -EPERM;
+    struct mn_p *pp = cur->m->p;
+    struct mn_g *gp;
+    int rc = newg(pp, fn, arg, &gp);
+    if (rc)
+        return rc;
+    owner_inc(&pp->st.spawns, 1);
+    MN_TRACE(MN_EV_G_CREATE, pp->id, gp->goid, (int64_t)cur->goid);
+    gp->ready_ns = lat_stamp();
+    runqput(pp, gp, true);
+    rc = wakep();
+    if (mn_unlikely(rc < 0)) {
+        /* No M could be started.  If gp is still in our runnext, take it back so the
+         * caller sees a clean failure; otherwise it is already queued and will run. */
+        if (cas_sc(pp->runnext, gp, NULL)) {
+            gp->status = MN_GRUNNING;
+            mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
+            owner_inc(&pp->st.g_exits, 1);
+            mn_gfree(pp, gp);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* mn_gopark - park gp (status WAITING) and run the scheduler; unlockf(arg) runs on g0 after
+ * gp's context is saved, so a waker that takes the same lock sees a parked G.  Returns when
+ * mn_goready(gp) has been called and gp is scheduled again.  Called on gp. */
+void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg)
+{
+    struct mn_m *mp = gp->m;
+    mp->unlockf = unlockf;
+    mp->unlockarg = arg;
+    mcall(gp, MN_OP_PARK);
+}
+
+/* mn_goready - make a WAITING gp runnable: into the caller's runnext when the caller runs
+ * on a P (Go's ready), else onto the global queue; then wakep.  Any thread. */
+void mn_goready(struct mn_g *gp)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_m *mp = mn_getm();
+    mn_casgstatus(gp, MN_GWAITING, MN_GRUNNABLE);
+    gp->ready_ns = lat_stamp();
+    if (mp && mp->p && mp->curg) {
+        MN_TRACE(MN_EV_G_UNBLOCK, mp->p->id, gp->goid, 0);
+        runqput(mp->p, gp, true);
+    } else {
+        MN_TRACE(MN_EV_G_UNBLOCK, -1, gp->goid, 0);
+        mn_lock(&s->lock);
+        globrunqput(gp);
+        mn_unlock(&s->lock);
+    }
+    (void)wakep();
+}
+
+void mn_gosched(void)
+{
+    struct mn_g *gp = mn_getg();
+    if (gp)
+        mcall(gp, MN_OP_GOSCHED);
+}
+
+uint64_t mn_goid(void)
+{
+    struct mn_g *gp = mn_getg();
+    return gp ? gp->goid : 0;
+}
+
+int64_t mn_numgoroutine(void)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s)
+        return 0;
+    int64_t n = s->ran && !s->exiting ? 1 : 0; /* main G */
+    for (int i = 0; i < s->nallp; i++) {
+        struct mn_p *pp = s->allp[i];
+        n += (int64_t)(ld_relaxed(&pp->st.spawns) - ld_relaxed(&pp->st.g_exits));
+    }
+    return n;
+}
+
+/* ==== Syscalls (Go's entersyscall / exitsyscall) ========================================== */
+
+void mn_syscall_enter(void)
+{
+    struct mn_g *gp = mn_getg();
+    if (!gp)
+        return;
+    struct mn_sched *s = mn_sched;
+    struct mn_m *mp = gp->m;
+    struct mn_p *pp = mp->p;
+    pp->syscalltick++;
+    mn_casgstatus(gp, MN_GRUNNING, MN_GSYSCALL);
+    xadd(&s->nmsys, 1);
+    mp->oldp = pp;
+    mp->p = NULL;
+    pp->m = NULL;
+    st_sc(&pp->status, MN_PSYSCALL);
+    if (ld_sc(&s->sysmon_sleeping))
+        sysmon_wake(s);
+    if (ld_sc(&s->gcwaiting)) {
+        /* a stop-the-world is waiting for this P */
+        mn_lock(&s->lock);
+        if (cas_sc(&pp->status, MN_PSYSCALL, MN_PGCSTOP) && --s->stopwait == 0)
+            mn_notewakeup(&s->stopnote);
+        mn_unlock(&s->lock);
+    }
+}
+
+void mn_syscall_exit(void)
+{
+    struct mn_g *gp = mn_getg();
+    if (!gp)
+        return;
+    struct mn_sched *s = mn_sched;
+    struct mn_m *mp = gp->m;
+    struct mn_p *oldp = mp->oldp;
+    mp->oldp = NULL;
+    xadd(&s->nmsys, -1);
+    /* fast path: our P was not retaken */
+    if (oldp && cas_sc(&oldp->status, MN_PSYSCALL, MN_PIDLE)) {
+        acquirep(mp, oldp);
+        mn_casgstatus(gp, MN_GSYSCALL, MN_GRUNNING);
+        return;
+    }
+    /* second chance: an idle P */
+    if (!ld_sc(&s->gcwaiting) && ld_sc(&s->npidle) > 0) {
+        mn_lock(&s->lock);
+        struct mn_p *pp = s->gcwaiting ? NULL : pidleget();
+        mn_unlock(&s->lock);
+        if (pp) {
+            acquirep(mp, pp);
+            mn_casgstatus(gp, MN_GSYSCALL, MN_GRUNNING);
+            return;
+        }
+    }
+    mcall(gp, MN_OP_EXITSYSCALL);
+}
+
+/* ==== Timers ============================================================================== */
+
+static void timer_siftdown(struct mn_timer *h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, m = i;
+        if (l < n && h[l].when < h[m].when)
+            m = l;
+        if (l + 1 < n && h[l + 1].when < h[m].when)
+            m = l + 1;
+        if (m == i)
+            return;
+        struct mn_timer t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* checktimers - ready every G whose sleep has ended.  pp may be NULL (sysmon). */
+static void checktimers(struct mn_p *pp, uint64_t now)
+{
+    struct mn_sched *s = mn_sched;
+    (void)pp;
+    if (now < ld_relaxed(&s->timer_next))
+        return;
+    struct mn_g *ready = NULL;
+    mn_lock(&s->timerlock);
+    while (s->ntimers > 0 && s->timers[0].when <= now) {
+        struct mn_g *gp = s->timers[0].gp;
+        s->timers[0] = s->timers[--s->ntimers];
+        timer_siftdown(s->timers, s->ntimers, 0);
+        gp->schedlink = ready;
+        ready = gp;
+    }
+    st_relaxed(&s->timer_next, s->ntimers ? s->timers[0].when : UINT64_MAX);
+    mn_unlock(&s->timerlock);
+    while (ready) {
+        struct mn_g *gp = ready;
+        ready = gp->schedlink;
+        mn_goready(gp);
+        xadd(&s->timers_pending, -1);
+    }
+}
+
+static void unlock_timers(void *arg)
+{
+    mn_unlock(arg);
+}
+
+void mn_sleep_ns(uint64_t ns)
+{
+    struct mn_g *gp = mn_getg();
+    if (!gp) {
+        struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        return;
+    }
+    struct mn_sched *s = mn_sched;
+    uint64_t when = mn_nanotime() + ns;
+    mn_lock(&s->timerlock);
+    if (s->ntimers == s->timercap) {
+        int cap = s->timercap ? 2 * s->timercap : 64;
+        struct mn_timer *t = realloc(s->timers, (size_t)cap * sizeof *t);
+        if (!t)
+            mn_throw("mn_sleep_ns: out of memory for timers");
+        s->timers = t;
+        s->timercap = cap;
+    }
+    int i = s->ntimers++;
+    s->timers[i] = (struct mn_timer){when, gp};
+    while (i > 0 && s->timers[(i - 1) / 2].when > s->timers[i].when) {
+        struct mn_timer t = s->timers[i];
+        s->timers[i] = s->timers[(i - 1) / 2];
+        s->timers[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    bool earliest = s->timers[0].when == when;
+    st_relaxed(&s->timer_next, s->timers[0].when);
+    xadd(&s->timers_pending, 1);
+    /* sysmon sleeps until the next timer: wake it when this one is earlier */
+    if (earliest && ld_sc(&s->sysmon_sleeping))
+        sysmon_wake(s);
+    mn_gopark(gp, unlock_timers, &s->timerlock);
+}
+
+/* ==== sysmon (Go's sysmon: retake Ps from syscalls, fire timers, schedtrace) ================ */
+
+static void schedtrace(uint64_t now);
+
+/* sysmon_wake - wake sysmon from its sleep; idempotent (any number of wakers). */
+static void sysmon_wake(struct mn_sched *s)
+{
+    if (xchg(&s->sysmon_note.key, 1) == 0)
+        mn_futex_wake(&s->sysmon_note.key, 1);
+}
+
+static void retake(uint64_t now)
+{
+    struct mn_sched *s = mn_sched;
+    int n = ld_sc(&s->gomaxprocs);
+    for (int i = 0; i < n; i++) {
+        struct mn_p *pp = s->allp[i];
+        if (ld_sc(&pp->status) != MN_PSYSCALL)
+            continue;
+        uint32_t t = ld_relaxed(&pp->syscalltick);
+        if (pp->sysmontick != t) {
+            pp->sysmontick = t;
+            pp->sysmonwhen = now;
+            continue;
+        }
+        /* Go: leave the P alone if it has no work and others can take work anyway, unless
+         * the syscall has lasted 10 ms. */
+        if (runqempty(pp) && ld_sc(&s->nmspinning) + ld_sc(&s->npidle) > 0 &&
+            now - pp->sysmonwhen < 10000000)
+            continue;
+        if (now - pp->sysmonwhen < 20000)
+            continue;
+        if (cas_sc(&pp->status, MN_PSYSCALL, MN_PIDLE)) {
+            xadd(&s->handoffs, 1);
+            handoffp(pp);
+        }
+    }
+}
+
+static void *sysmon(void *arg)
+{
+    struct mn_sched *s = arg;
+    prctl(PR_SET_NAME, "mn-sysmon");
+    uint64_t delay = 20000, idle = 0; /* ns; Go: 20 us, doubling after 50 idle rounds, max 10 ms */
+    uint64_t next_trace = s->cfg.schedtrace_ms ? mn_nanotime() : UINT64_MAX;
+    while (!ld_sc(&s->exiting)) {
+        uint64_t now = mn_nanotime();
+        uint64_t wait = delay;
+        uint64_t tn = ld_relaxed(&s->timer_next);
+        if (tn != UINT64_MAX)
+            wait = tn > now ? (tn - now < wait ? tn - now : wait) : 0;
+        if (next_trace != UINT64_MAX)
+            wait = next_trace > now ? (next_trace - now < wait ? next_trace - now : wait) : 0;
+        if (wait > 0) {
+            bool deep = delay >= 1000000;
+            if (deep)
+                st_sc(&s->sysmon_sleeping, 1);
+            if (mn_notetsleep(&s->sysmon_note, (int64_t)wait)) {
+                mn_noteclear(&s->sysmon_note);
+                delay = 20000;
+                idle = 0;
+            }
+            if (deep)
+                st_sc(&s->sysmon_sleeping, 0);
+        }
+        if (ld_sc(&s->exiting))
+            break;
+        now = mn_nanotime();
+        if (ld_relaxed(&s->timer_next) <= now)
+            checktimers(NULL, now);
+        uint64_t h0 = ld_relaxed(&s->handoffs);
+        if (ld_sc(&s->nmsys) > 0 && !ld_sc(&s->gcwaiting))
+            retake(now);
+        if (ld_sc(&s->nmsys) > 0 || ld_relaxed(&s->handoffs) != h0) {
+            delay = 20000;
+            idle = 0;
+        } else if (++idle > 50 && delay < 10000000) {
+            delay *= 2;
+        }
+        if (now >= next_trace) {
+            schedtrace(now);
+            next_trace = now + (uint64_t)s->cfg.schedtrace_ms * 1000000;
+        }
+    }
+    return NULL;
+}
+
+/* schedtrace - print Go's GODEBUG=schedtrace line to stderr:
+ * SCHED <t>ms: gomaxprocs= idleprocs= threads= spinningthreads= needspinning=
+ * idlethreads= runqueue= [<runq length of each P>] */
+static void schedtrace(uint64_t now)
+{
+    struct mn_stats st;
+    if (mn_stats_read(&st) != 0)
+        return;
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf,
+                     "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
+                     "needspinning=%d idlethreads=%d runqueue=%lld [",
+                     (unsigned long long)((now - mn_sched->start_ns) / 1000000), st.gomaxprocs,
+                     st.idle_ps, st.ms + 1, st.spinning_ms,
+                     (st.idle_ps > 0 && st.spinning_ms == 0 && st.globrunq_len > 0) ? 1 : 0,
+                     st.idle_ms, (long long)st.globrunq_len);
+    for (int i = 0; i < st.gomaxprocs && n < (int)sizeof buf - 16; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, i ? " %u" : "%u", st.runq_len[i]);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "]\n");
+    ssize_t w = write(2, buf, (size_t)n);
+    (void)w;
+}
+
+/* ==== Stop the world and procresize (Go's stopTheWorld / procresize / startTheWorld) ====== */
+
+static struct mn_p *palloc(int id, int pad);
+
+static void p_init(struct mn_p *pp, int id, int pad)
+{
+    memset(pp, 0, sizeof *pp);
+    pp->id = id;
+    pp->pad = pad;
+    switch (pad) {
+    case 0:
+        pp->runqhead = &pp->rq.packed.head;
+        pp->runqtail = &pp->rq.packed.tail;
+        pp->runq = pp->rq.packed.runq;
+        pp->runnext = &pp->rq.packed.runnext;
+        break;
+    case 64:
+        pp->runqhead = &pp->rq.pad64.head;
+        pp->runqtail = &pp->rq.pad64.tail;
+        pp->runq = pp->rq.pad64.runq;
+        pp->runnext = &pp->rq.pad64.runnext;
+        break;
+    default:
+        pp->runqhead = &pp->rq.pad128.head;
+        pp->runqtail = &pp->rq.pad128.tail;
+        pp->runq = pp->rq.pad128.runq;
+        pp->runnext = &pp->rq.pad128.runnext;
+        break;
+    }
+    pp->cpu = -1;
+}
+
+static int allowed_cpus(int *cpus, int max)
+{
+    cpu_set_t set;
+    int n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) {
+        cpus[0] = 0;
+        return 1;
+    }
+    for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+        if (CPU_ISSET(c, &set))
+            cpus[n++] = c;
+    return n ? n : 1;
+}
+
+static struct mn_p *palloc(int id, int pad)
+{
+    struct mn_p *pp = aligned_alloc(128, (sizeof(struct mn_p) + 127) & ~(size_t)127);
+    if (!pp)
+        return NULL;
+    p_init(pp, id, pad);
+    int cpus[MN_MAX_PROCS];
+    int n = allowed_cpus(cpus, MN_MAX_PROCS);
+    pp->cpu = cpus[id % n];
+    pp->node = mn_numa_node_of_cpu(pp->cpu);
+    if (mn_sched->cfg.numa_local)
+        (void)mn_numa_bind(pp, sizeof *pp, pp->node); /* best effort: page may be shared */
+    return pp;
+}
+
+/* procresize - change the number of Ps to n with the world stopped and sched.lock held.
+ * Gs queued on Ps beyond n move to the global queue (runnext first, then in order, at the
+ * head), their free Gs to the global free list.  The caller keeps its P if it survives,
+ * else takes P 0.  Returns the list of Ps that have work (linked by ->link). */
+static struct mn_p *procresize(struct mn_m *mp, int n)
+{
+    struct mn_sched *s = mn_sched;
+    int old = s->gomaxprocs;
+    for (int i = s->nallp; i < n; i++) {
+        s->allp[i] = palloc(i, s->cfg.pad_runq);
+        if (!s->allp[i])
+            mn_throw("procresize: out of memory");
+        s->nallp = i + 1;
+    }
+    for (int i = old; i < n; i++)
+        s->allp[i]->status = MN_PGCSTOP;
+    for (int i = n; i < old; i++) {
+        struct mn_p *pp = s->allp[i];
+        bool inh;
+        struct mn_g *gp;
+        /* move queued Gs to the head of the global queue, keeping their order */
+        struct mn_g *list[MN_RUNQ_SLOTS + 1];
+        int k = 0;
+        while ((gp = runqget(pp, &inh)) != NULL)
+            list[k++] = gp;
+        while (k > 0)
+            globrunqputhead(list[--k]);
+        mn_gfpurge(pp);
+        pp->status = MN_PDEAD;
+        pp->m = NULL;
+    }
+    st_sc(&s->gomaxprocs, n);
+    if (mp->p && mp->p->id >= n) {
+        mp->p->m = NULL;
+        mp->p = NULL;
+        acquirep(mp, s->allp[0]);
+    } else if (mp->p) {
+        st_sc(&mp->p->status, MN_PRUNNING);
+    }
+    /* the idle list may hold stale Ps; rebuild it */
+    s->pidle = NULL;
+    st_sc(&s->npidle, 0);
+    struct mn_p *runnable = NULL;
+    for (int i = n - 1; i >= 0; i--) {
+        struct mn_p *pp = s->allp[i];
+        if (mp->p == pp)
+            continue;
+        pp->m = NULL;
+        if (runqempty(pp)) {
+            pidleput(pp);
+        } else {
+            pp->status = MN_PIDLE;
+            pp->link = runnable;
+            runnable = pp;
+        }
+    }
+    return runnable;
+}
+
+int mn_gomaxprocs(int n)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s)
+        return -EINVAL;
+    if (n < 0 || n > MN_MAX_PROCS)
+        return -EINVAL;
+    int old = ld_sc(&s->gomaxprocs);
+    if (n == 0)
+        return old;
+    struct mn_g *gp = mn_getg();
+    if (!gp)
+        return -EPERM;
+    mn_mutex_lock(&s->worldsema);
+    old = s->gomaxprocs;
+    if (n == old) {
+        mn_mutex_unlock(&s->worldsema);
+        return old;
+    }
+    struct mn_m *mp = gp->m;
+    /* stopTheWorld */
+    mn_lock(&s->lock);
+    s->stopwait = s->gomaxprocs;
+    st_sc(&s->gcwaiting, 1);
+    mp->p->status = MN_PGCSTOP;
+    s->stopwait--;
+    for (int i = 0; i < s->gomaxprocs; i++) {
+        struct mn_p *pp = s->allp[i];
+        if (ld_sc(&pp->status) == MN_PSYSCALL && cas_sc(&pp->status, MN_PSYSCALL, MN_PGCSTOP))
+            s->stopwait--;
+    }
+    struct mn_p *pp;
+    while ((pp = pidleget()) != NULL) {
+        pp->status = MN_PGCSTOP;
+        s->stopwait--;
+    }
+    bool wait = s->stopwait > 0;
+    mn_unlock(&s->lock);
+    while (wait) {
+        if (mn_notetsleep(&s->stopnote, 100000)) {
+            mn_noteclear(&s->stopnote);
+            break;
+        }
+        mn_lock(&s->lock);
+        wait = s->stopwait > 0;
+        mn_unlock(&s->lock);
+    }
+    mn_noteclear(&s->stopnote);
+    /* the world is stopped: resize */
+    mn_lock(&s->lock);
+    struct mn_p *runnable = procresize(mp, n);
+    st_sc(&s->gcwaiting, 0);
+    mn_unlock(&s->lock);
+    xadd(&s->stw, 1);
+    /* startTheWorld */
+    while (runnable) {
+        struct mn_p *p1 = runnable;
+        runnable = p1->link;
+        (void)startm(p1, false);
+    }
+    (void)wakep();
+    mn_mutex_unlock(&s->worldsema);
+    return old;
+}
+
+/* ==== Configuration and lifecycle ========================================================= */
+
+static int env_long(const char *name, long lo, long hi, long *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 0);
+    if (errno || *end || x < lo || x > hi) {
+        fprintf(stderr, "mn: %s=%s: expected an integer in [%ld, %ld]\n", name, v, lo, hi);
+        return -EINVAL;
+    }
+    *out = x;
+    return 1;
+}
+
+int mn_config_init(struct mn_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->reuse_g = true;
+    cfg->stack_bytes = 64 * 1024;
+    long v;
+    int rc;
+#define ENV(name, lo, hi, field)                                                           \
+    if ((rc = env_long(name, lo, hi, &v)) < 0)                                             \
+        return rc;                                                                         \
+    if (rc)                                                                                \
+        cfg->field = v;
+    ENV("MN_GOMAXPROCS", 0, MN_MAX_PROCS, gomaxprocs);
+    ENV("MN_PAD_RUNQ", 0, 128, pad_runq);
+    ENV("MN_BIND_P", 0, 1, bind_p);
+    ENV("MN_REUSE_G", 0, 1, reuse_g);
+    ENV("MN_STACK_BYTES", 16384, 1L << 30, stack_bytes);
+    ENV("MN_SMALL_STACKS", 0, 1, small_stacks);
+    ENV("MN_NUMA_LOCAL", 0, 1, numa_local);
+    ENV("MN_SCHED_LATENCY", 0, 1, sched_latency);
+    ENV("MN_SCHEDTRACE", 0, 3600000, schedtrace_ms);
+#undef ENV
+    const char *t = getenv("MN_TRACE");
+    if (t && *t)
+        cfg->trace_path = t;
+    return 0;
+}
+
+int mn_config_get(struct mn_config *out)
+{
+    if (!mn_sched)
+        return -EINVAL;
+    *out = mn_sched->cfg;
+    return 0;
+}
+
+int mn_init(const struct mn_config *cfg_in)
+{
+    if (mn_sched)
+        return -EBUSY;
+    if (mn_getm())
+        return -EPERM;
+    struct mn_config cfg;
+    if (cfg_in) {
+        cfg = *cfg_in;
+    } else {
+        int rc = mn_config_init(&cfg);
+        if (rc)
+            return rc;
+    }
+    if (cfg.pad_runq == 1)
+        cfg.pad_runq = 64;
+    long page = sysconf(_SC_PAGESIZE);
+    if (cfg.gomaxprocs < 0 || cfg.gomaxprocs > MN_MAX_PROCS ||
+        (cfg.pad_runq != 0 && cfg.pad_runq != 64 && cfg.pad_runq != 128) ||
+        (!cfg.small_stacks && (cfg.stack_bytes < 16384 || cfg.stack_bytes % (size_t)page)) ||
+        cfg.schedtrace_ms < 0)
+        return -EINVAL;
+    if (cfg.gomaxprocs == 0) {
+        int cpus[MN_MAX_PROCS];
+        cfg.gomaxprocs = allowed_cpus(cpus, MN_MAX_PROCS);
+    }
+    struct mn_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->cfg = cfg;
+    s->timer_next = UINT64_MAX;
+    s->start_ns = mn_nanotime();
+    s->mnext = 0;
+    mn_mutex_init(&s->worldsema, "worldsema");
+    __asm__ volatile("stmxcsr %0" : "=m"(s->mxcsr_fpucw[0]));
+    uint16_t fpucw;
+    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
+    s->mxcsr_fpucw[1] = fpucw;
+    mn_sched = s;
+    mn_prof_reset();
+    s->lock.prof = mn_prof_register("sched.lock");
+    (void)mn_numa_init();
+    int rc = mn_stack_init();
+    if (rc)
+        goto fail;
+    for (int i = 0; i < cfg.gomaxprocs; i++) {
+        s->allp[i] = palloc(i, cfg.pad_runq);
+        if (!s->allp[i]) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        s->nallp = i + 1;
+    }
+    s->gomaxprocs = cfg.gomaxprocs;
+    for (int i = cfg.gomaxprocs - 1; i >= 0; i--)
+        pidleput(s->allp[i]);
+    if ((rc = mn_signals_init()))
+        goto fail;
+    if (cfg.trace_path && (rc = mn_trace_open(cfg.trace_path)))
+        goto fail_sig;
+    if ((rc = -pthread_create(&s->sysmon, NULL, sysmon, s)))
+        goto fail_trace;
+    s->sysmon_started = 1;
+    return 0;
+fail_trace:
+    if (cfg.trace_path)
+        mn_trace_close();
+fail_sig:
+    mn_signals_fini();
+fail:
+    for (int i = 0; i < s->nallp; i++)
+        free(s->allp[i]);
+    mn_stack_fini();
+    free(s);
+    mn_sched = NULL;
+    return rc;
+}
+
+struct main_arg {
+    int (*fn)(void *);
+    void *arg;
+};
+
+static void main_g(void *arg)
+{
+    struct main_arg *ma = arg;
+    mn_sched->main_status = ma->fn(ma->arg);
+}
+
+int mn_run(int (*fn)(void *), void *arg)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s || !fn)
+        return -EINVAL;
+    if (s->ran)
+        return -EALREADY;
+    if (mn_getm())
+        return -EPERM;
+    struct main_arg ma = {fn, arg};
+    struct mn_g *gp;
+    int rc = mn_galloc_main(&gp);
+    if (rc)
+        return rc;
+    gp->fn = main_g;
+    gp->arg = &ma;
+    gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
+    gp->status = MN_GRUNNABLE;
+    gp->goid = 1;
+    s->goidgen = 1;
+    gp->is_main = 1;
+    mn_lock(&s->lock);
+    s->ran = 1;
+    globrunqput(gp);
+    mn_unlock(&s->lock);
+    rc = startm(NULL, false);
+    if (rc) {
+        mn_lock(&s->lock);
+        s->runqhead = s->runqtail = NULL;
+        s->runqsize = 0;
+        s->exiting = 1;
+        mn_unlock(&s->lock);
+        return rc;
+    }
+    mn_notesleep(&s->main_done);
+    return s->main_status;
+}
+
+int mn_fini(void)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s)
+        return -EINVAL;
+    if (mn_getm())
+        return -EPERM;
+    mn_lock(&s->lock);
+    st_sc(&s->exiting, 1);
+    struct mn_m *m;
+    while ((m = mget()) != NULL)
+        mn_notewakeup(&m->park);
+    mn_unlock(&s->lock);
+    if (s->sysmon_started) {
+        sysmon_wake(s);
+        pthread_join(s->sysmon, NULL);
+    }
+    /* join every M; an M still parked (woken above) or running exits on its own */
+    for (;;) {
+        mn_lock(&s->lock);
+        m = s->allm;
+        if (m)
+            s->allm = m->alllink;
+        mn_unlock(&s->lock);
+        if (!m)
+            break;
+        pthread_join(m->thread, NULL);
+        if (m->altstack)
+            munmap(m->altstack, 64 * 1024);
+        free(m);
+    }
+    if (s->cfg.trace_path)
+        mn_trace_close();
+    mn_signals_fini();
+    mn_stack_fini();
+    for (int i = 0; i < s->nallp; i++)
+        free(s->allp[i]);
+    free(s->timers);
+    mn_sched = NULL;
+    free(s);
+    return 0;
+}
+
+/* ==== Statistics ========================================================================== */
+
+int mn_stats_read(struct mn_stats *out)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < s->nallp; i++) {
+        struct mn_p *pp = s->allp[i];
+        struct mn_pstats *st = &pp->st;
+        out->spawns += ld_relaxed(&st->spawns);
+        out->g_allocs += ld_relaxed(&st->g_allocs);
+        out->g_reuses += ld_relaxed(&st->g_reuses);
+        out->steals += ld_relaxed(&st->steals);
+        out->stolen_gs += ld_relaxed(&st->stolen_gs);
+        out->globrunq_takes += ld_relaxed(&st->globrunq_takes);
+        out->parks += ld_relaxed(&st->parks);
+        out->schedticks += ld_relaxed(&st->schedticks);
+        out->idle_ns += ld_relaxed(&st->idle_ns);
+        uint64_t since = ld_relaxed(&pp->idle_since);
+        uint64_t now = mn_nanotime();
+        if (since && now > since && i < s->gomaxprocs)
+            out->idle_ns += now - since;
+    }
+    int n = ld_sc(&s->gomaxprocs);
+    for (int i = 0; i < n; i++) {
+        struct mn_p *pp = s->allp[i];
+        uint32_t h = ld_relaxed(pp->runqhead), t = ld_relaxed(pp->runqtail);
+        out->runq_len[i] = (t - h) + (ld_relaxed(pp->runnext) ? 1 : 0);
+        if (out->runq_len[i] > MN_RUNQ_SLOTS + 1)
+            out->runq_len[i] = 0; /* torn read */
+    }
+    out->handoffs = ld_relaxed(&s->handoffs);
+    out->stack_mmaps = ld_relaxed(&s->stack_mmaps);
+    out->stack_munmaps = ld_relaxed(&s->stack_munmaps);
+    out->stw = ld_relaxed(&s->stw);
+    out->uptime_ns = mn_nanotime() - s->start_ns;
+    out->gomaxprocs = n;
+    out->idle_ps = ld_sc(&s->npidle);
+    out->ms = ld_relaxed(&s->mcount);
+    out->idle_ms = ld_relaxed(&s->nmidle);
+    out->spinning_ms = ld_sc(&s->nmspinning);
+    out->syscall_ms = ld_sc(&s->nmsys);
+    out->globrunq_len = ld_sc(&s->runqsize);
+    out->goroutines = mn_numgoroutine();
+    return 0;
+}
+
+int mn_latency_read(uint64_t bins[MN_LAT_BINS], uint64_t *n_out, uint64_t *sum_ns)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s)
+        return -EINVAL;
+    if (!s->cfg.sched_latency)
+        return -ENODATA;
+    uint64_t n = 0, sum = 0;
+    memset(bins, 0, sizeof(uint64_t) * MN_LAT_BINS);
+    for (int i = 0; i < s->nallp; i++) {
+        struct mn_pstats *st = &s->allp[i]->st;
+        for (int b = 0; b < MN_LAT_BINS; b++)
+            bins[b] += ld_relaxed(&st->lat_bins[b]);
+        n += ld_relaxed(&st->lat_n);
+        sum += ld_relaxed(&st->lat_sum_ns);
+    }
+    if (n_out)
+        *n_out = n;
+    if (sum_ns)
+        *sum_ns = sum;
+    return 0;
+}
+
+void mn_latency_reset(void)
+{
+    struct mn_sched *s = mn_sched;
+    if (!s)
+        return;
+    for (int i = 0; i < s->nallp; i++) {
+        struct mn_pstats *st = &s->allp[i]->st;
+        for (int b = 0; b < MN_LAT_BINS; b++)
+            st_relaxed(&st->lat_bins[b], 0);
+        st_relaxed(&st->lat_n, 0);
+        st_relaxed(&st->lat_sum_ns, 0);
+    }
+}
+
+/* ==== Exported internals (mn_export.h) ===================================================== */
+
+int mn_x_p_layout(int pad, struct mn_x_layout *out)
+{
+    if (pad == 1)
+        pad = 64;
+    if (pad != 0 && pad != 64 && pad != 128)
+        return -EINVAL;
+    static struct mn_p probe;
+    p_init(&probe, 0, pad);
+    char *base = (char *)&probe;
+    memset(out, 0, sizeof *out);
+    out->pad = pad;
+    out->p_bytes = sizeof(struct mn_p);
+    out->off_status = offsetof(struct mn_p, status);
+    out->off_schedtick = offsetof(struct mn_p, schedtick);
+    out->off_runqhead = (size_t)((char *)probe.runqhead - base);
+    out->off_runqtail = (size_t)((char *)probe.runqtail - base);
+    out->off_runq = (size_t)((char *)probe.runq - base);
+    out->off_runnext = (size_t)((char *)probe.runnext - base);
+    out->runq_slots = MN_RUNQ_SLOTS;
+    out->runq_slot_bytes = sizeof(struct mn_g *);
+    out->runq_bytes = MN_RUNQ_SLOTS * sizeof(struct mn_g *);
+    out->runq_lines = (out->off_runq + out->runq_bytes - 1) / 64 - out->off_runq / 64 + 1;
+    out->headtail_same_line = out->off_runqhead / 64 == out->off_runqtail / 64;
+    return 0;
+}
+
+struct mn_p *mn_x_p_new(int pad)
+{
+    if (pad == 1)
+        pad = 64;
+    if (pad != 0 && pad != 64 && pad != 128)
+        return NULL;
+    struct mn_p *pp = aligned_alloc(128, (sizeof(struct mn_p) + 127) & ~(size_t)127);
+    if (pp)
+        p_init(pp, 0, pad);
+    return pp;
+}
+
+void mn_x_p_free(struct mn_p *pp)
+{
+    free(pp);
+}
+
+struct mn_g *mn_x_fake_gs(size_t n)
+{
+    struct mn_g *gs = calloc(n ? n : 1, sizeof *gs);
+    for (size_t i = 0; gs && i < n; i++)
+        gs[i].goid = i + 1;
+    return gs;
+}
+
+struct mn_g *mn_x_fake_g(struct mn_g *base, size_t i)
+{
+    return &base[i];
+}
+
+uint64_t mn_x_g_id(const struct mn_g *gp)
+{
+    return gp ? gp->goid : 0;
+}
+
+bool mn_x_runqput(struct mn_p *pp, struct mn_g *gp, bool next)
+{
+    if (!next && *pp->runqtail - ld_acq(pp->runqhead) >= MN_RUNQ_SLOTS)
+        return false;
+    if (next && ld_relaxed(pp->runnext) && *pp->runqtail - ld_acq(pp->runqhead) >= MN_RUNQ_SLOTS)
+        return false;
+    return runqput(pp, gp, next);
+}
+
+struct mn_g *mn_x_runqget(struct mn_p *pp)
+{
+    bool inh;
+    return runqget(pp, &inh);
+}
+
+struct mn_g *mn_x_runqsteal(struct mn_p *dst, struct mn_p *src, bool stealnext)
+{
+    return runqsteal(dst, src, stealnext);
+}
+
+uint32_t mn_x_runqlen(struct mn_p *pp)
+{
+    return ld_acq(pp->runqtail) - ld_acq(pp->runqhead);
+}

@@ -1,0 +1,305 @@
+/*
+ * runtime2.h - the runtime's core types: G, M, P, the scheduler and the sudog
+ * (after Go's runtime/runtime2.go, Go 1.19).  See the design essay in proc.c.
+ *
+ * A G's stack block (libmill-style diagram).  One block per G; the struct mn_g lives at
+ * the top of its own stack block, so a G and its stack are allocated, reused and freed
+ * together:
+ *
+ *   block                                                     block + block_bytes
+ *   |<- guard ->|<------------------- usable stack ----------->|<- struct mn_g ->|
+ *   | 4 KiB     |                          grows down <-- sp   |  (64-aligned)   |
+ *   ^ guard: MADV_GUARD_INSTALL or PROT_NONE (64 KiB mode),     ^ stack_hi
+ *     or an 8-byte canary at stack_lo (small-stack mode)
+ *
+ * Default mode: block_bytes = cfg.stack_bytes (64 KiB), carved 64 at a time from one
+ * mmap (an arena), so 1M parked Gs take 16k mappings, well under vm.max_map_count.  The
+ * guard page is installed with madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which marks
+ * page-table entries and does not split the VMA; on older kernels an mprotect'ed guard
+ * splits the arena into two VMAs per stack, so guards are given only while the map
+ * count budget lasts (half of vm.max_map_count) and later stacks fall back to canaries.
+ * Small-stack mode: block = 2 KiB of stack + the G, packed in slabs, never guarded.
+ */
+#ifndef MN_RUNTIME2_H
+#define MN_RUNTIME2_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+
+#include "mn.h"
+#include "util.h"
+
+struct mn_g;
+struct mn_m;
+struct mn_p;
+
+/* ==== G ============================================================================= */
+
+/* G status (Go's _G* constants).  Transitions go through mn_casgstatus, which throws on
+ * an illegal one. */
+enum {
+    MN_GIDLE = 0,  /* just allocated or on a free list; owned by the allocator */
+    MN_GRUNNABLE,  /* on a run queue (local, runnext or global); not running; owner: queue */
+    MN_GRUNNING,   /* running on M gp->m, which holds a P; owner: that M */
+    MN_GSYSCALL,   /* inside mn_syscall_enter/exit; has an M, its P may be retaken */
+    MN_GWAITING,   /* parked (gopark) on a channel, wait group, mutex or timer; on that
+                      object's wait list; only goready moves it out */
+    MN_GDEAD,      /* exited; on a free list or unmapped */
+};
+
+/* How a G's stack block was obtained. */
+enum { MN_STK_ARENA, MN_STK_PRIVATE, MN_STK_SMALL };
+
+#define MN_CANARY 0x6d6e5f63616e6172ULL /* "mn_canar" */
+
+struct mn_g {
+    void *sp;                  /* saved stack pointer while not running */
+    struct mn_m *m;            /* M running it (valid while RUNNING/SYSCALL) */
+    struct mn_g *schedlink;    /* link on a run queue, free list or wait list */
+    uint32_t status;           /* MN_G*; atomic */
+    uint8_t stack_kind;        /* MN_STK_* */
+    uint8_t canary_check;      /* 1: check the canary at stack_lo at every switch */
+    uint8_t is_main;           /* the main G of mn_run */
+    uint8_t node;              /* NUMA node its block was bound to */
+    uint64_t goid;             /* G id, 1 = main */
+    void (*fn)(void *);        /* entry */
+    void *arg;
+    char *stack_lo;            /* lowest usable byte (above the guard / at the canary) */
+    char *stack_hi;            /* top of stack (this struct starts here) */
+    char *block;               /* start of the block (guard included) */
+    size_t block_bytes;        /* bytes of the block */
+    uint64_t ready_ns;         /* when made runnable (cfg.sched_latency) */
+    uintptr_t param;           /* value passed by the waker (sudog success) */
+    struct mn_g *allnext;      /* MN_STK_PRIVATE Gs: list of live private blocks */
+    struct mn_g *allprev;
+};
+
+/* sudog - a G waiting on a channel (Go's sudog).  Lives on the waiting G's stack. */
+struct mn_sudog {
+    struct mn_g *g;
+    struct mn_sudog *next;
+    void *elem;          /* data to send or where to receive */
+    bool success;        /* true: the operation completed; false: woken by close */
+    uint64_t t0;
+};
+
+/* ==== M ============================================================================= */
+
+/* What the g0 loop must do after a G switched to it (the argument of Go's mcall). */
+enum { MN_OP_NONE, MN_OP_PARK, MN_OP_GOSCHED, MN_OP_GOEXIT, MN_OP_EXITSYSCALL };
+
+struct mn_m {
+    void *g0_sp;                /* the M's own (thread) stack context while a G runs */
+    struct mn_g *curg;          /* G running on this M, or NULL on g0 */
+    struct mn_p *p;             /* attached P, or NULL */
+    struct mn_p *nextp;         /* P handed over by startm; taken on wake */
+    struct mn_p *oldp;          /* P before mn_syscall_enter */
+    int32_t id;
+    bool spinning;              /* looking for work; counted in sched.nmspinning */
+    int op;                     /* MN_OP_* for the g0 loop */
+    void (*unlockf)(void *);    /* MN_OP_PARK: called on g0 once the G is parked */
+    void *unlockarg;
+    struct mn_note park;        /* sleep while on the idle list */
+    struct mn_m *schedlink;     /* idle list link (under sched.lock) */
+    struct mn_m *alllink;       /* all Ms (for mn_fini) */
+    pthread_t thread;
+    uint64_t fastrand;
+    int bound_cpu;              /* CPU this thread is pinned to, or -1 */
+    void *altstack;             /* signal stack, for the stack-overflow message */
+};
+
+/* ==== P ============================================================================= */
+
+/* P status (Go's _P* constants). */
+enum {
+    MN_PIDLE = 0,  /* on the idle list, or being handed over */
+    MN_PRUNNING,   /* owned by an M running Gs or the scheduler */
+    MN_PSYSCALL,   /* its M is in a syscall; sysmon may CAS it to IDLE and hand it off */
+    MN_PGCSTOP,    /* stopped for a stop-the-world (GOMAXPROCS change) */
+    MN_PDEAD,      /* beyond GOMAXPROCS */
+};
+
+/*
+ * Run-queue layouts.  All three exist in every binary; P.pad selects one at mn_init and
+ * the P's runqhead/runqtail/runq/runnext pointers point into it.
+ *   packed: Go's layout (runtime2.go: runqhead uint32; runqtail uint32; runq [256]guintptr;
+ *           runnext guintptr) - head and tail share a cache line (claim L2.1.headtail says
+ *           they should not; Go does it anyway).
+ *   pad64 / pad128: head, tail each alone on a 64- / 128-byte line (128 covers the
+ *           adjacent-line prefetcher of many x86 parts).
+ * Claim L2.1.fourlines: 256 slots of 8 bytes are 2048 bytes = 32 lines, not 4.
+ */
+struct mn_runq_packed {
+    uint32_t head;                       /* L2.1.headtail: next slot to take; thieves CAS */
+    uint32_t tail;                       /* next slot to fill; written by owner only */
+    struct mn_g *runq[MN_RUNQ_SLOTS];    /* ring */
+    struct mn_g *runnext;                /* next G to run, ahead of runq */
+};
+struct mn_runq_pad64 {
+    alignas(64) uint32_t head;
+    alignas(64) uint32_t tail;
+    alignas(64) struct mn_g *runq[MN_RUNQ_SLOTS];
+    struct mn_g *runnext;
+};
+struct mn_runq_pad128 {
+    alignas(128) uint32_t head;
+    alignas(128) uint32_t tail;
+    alignas(128) struct mn_g *runq[MN_RUNQ_SLOTS];
+    struct mn_g *runnext;
+};
+MN_STATIC_ASSERT(offsetof(struct mn_runq_packed, tail) - offsetof(struct mn_runq_packed, head) == 4,
+                 "packed: runqtail right after runqhead, as in Go");
+MN_STATIC_ASSERT(offsetof(struct mn_runq_pad64, tail) / 64 != offsetof(struct mn_runq_pad64, head) / 64,
+                 "pad64: head and tail on different 64-byte lines");
+MN_STATIC_ASSERT(offsetof(struct mn_runq_pad64, runq) / 64 != offsetof(struct mn_runq_pad64, tail) / 64,
+                 "pad64: runq starts on its own line");
+MN_STATIC_ASSERT(offsetof(struct mn_runq_pad128, tail) - offsetof(struct mn_runq_pad128, head) >= 128,
+                 "pad128: head and tail 128 bytes apart");
+MN_STATIC_ASSERT(sizeof(((struct mn_runq_packed *)0)->runq) == 2048,
+                 "L2.1.runq: 256 slots of 8 bytes = 2048 bytes = 32 lines");
+
+/* Per-P counters: written by the P's owner only (owner_inc), read by anyone. */
+struct mn_pstats {
+    uint64_t spawns, g_allocs, g_reuses, g_exits;
+    uint64_t steals, stolen_gs, globrunq_takes, parks, schedticks;
+    uint64_t idle_ns;
+    uint64_t lat_bins[MN_LAT_BINS];
+    uint64_t lat_n, lat_sum_ns;
+};
+
+struct mn_p {
+    /* read-mostly line: set at init */
+    int32_t id;
+    int32_t pad;                  /* 0, 64, 128: which runq layout is in use */
+    uint32_t *runqhead;           /* -> rq.<layout>.head */
+    uint32_t *runqtail;           /* -> rq.<layout>.tail */
+    struct mn_g **runq;           /* -> rq.<layout>.runq */
+    struct mn_g **runnext;        /* -> rq.<layout>.runnext; CAS by anyone */
+    int32_t cpu;                  /* CPU for bind_p */
+    int32_t node;                 /* NUMA node of cpu */
+    /* owner-written */
+    uint32_t status;              /* MN_P*; atomic */
+    uint32_t schedtick;           /* incremented on every schedule() pick */
+    uint32_t syscalltick;         /* incremented on every mn_syscall_enter */
+    uint32_t sysmontick;          /* sysmon's last seen syscalltick */
+    uint64_t sysmonwhen;          /* when sysmon first saw that syscalltick */
+    struct mn_p *link;            /* idle list (sched.lock) */
+    struct mn_m *m;               /* M holding it */
+    uint64_t goidcache, goidcacheend; /* batch of G ids (Go: 16 at a time) */
+    uint64_t idle_since;          /* nanotime when put on the idle list */
+    struct mn_g *gfree;           /* dead Gs with stacks (gfput/gfget) */
+    int32_t gfree_n;
+    union {
+        struct mn_runq_packed packed;
+        struct mn_runq_pad64 pad64;
+        struct mn_runq_pad128 pad128;
+    } rq;                         /* L2.1.*: the run queue in one of three layouts */
+    alignas(64) struct mn_pstats st;
+};
+
+/* ==== Scheduler ====================================================================== */
+
+struct mn_timer {
+    uint64_t when;
+    struct mn_g *gp;
+};
+
+struct mn_sched {
+    struct mn_lock lock;          /* "sched.lock": idle lists, global runq, STW */
+    struct mn_config cfg;
+    int32_t gomaxprocs;           /* atomic read */
+    struct mn_p *allp[MN_MAX_PROCS];
+    int32_t nallp;                /* Ps ever allocated */
+
+    struct mn_m *midle;           /* idle Ms */
+    int32_t nmidle;
+    int32_t mcount;               /* Ms created and not exited */
+    int32_t mnext;                /* next M id */
+    struct mn_m *allm;
+    int32_t nmsys;                /* Ms in a syscall (atomic) */
+    int32_t nmspinning;           /* atomic */
+
+    struct mn_p *pidle;           /* idle Ps */
+    int32_t npidle;               /* atomic */
+
+    struct mn_g *runqhead;        /* global run queue */
+    struct mn_g *runqtail;
+    int64_t runqsize;             /* atomic read */
+
+    struct mn_lock gflock;        /* global G free list */
+    struct mn_g *gfree;
+    int32_t ngfree;
+
+    struct mn_lock stklock;       /* stack arenas */
+    void *arenas;                 /* list of arena mappings (first word links) */
+    char *arena_cur[64];          /* per node: next free block */
+    char *arena_end[64];
+    long guard_budget;            /* mprotect guards still allowed */
+    int guard_mode;               /* 0 madv_guard, 1 mprotect, 2 canary only */
+    struct mn_lock privlock;      /* MN_STK_PRIVATE live list */
+    struct mn_g *privg;
+
+    struct mn_lock timerlock;
+    struct mn_timer *timers;      /* min-heap by when */
+    int32_t ntimers, timercap;
+    uint64_t timer_next;          /* atomic: earliest when, UINT64_MAX none */
+    int32_t timers_pending;       /* sleeping Gs not yet readied (atomic) */
+
+    uint32_t gcwaiting;           /* atomic: stop-the-world requested */
+    int32_t stopwait;             /* Ps still to stop (sched.lock) */
+    struct mn_note stopnote;
+    struct mn_mutex worldsema;    /* one stop-the-world at a time */
+
+    int exiting;                  /* main G returned / mn_fini (sched.lock, atomic read) */
+    int ran;                      /* mn_run called */
+    int main_status;
+    struct mn_note main_done;
+
+    pthread_t sysmon;
+    int sysmon_started;
+    struct mn_note sysmon_note;
+    uint32_t sysmon_sleeping;     /* atomic: sysmon in a long sleep */
+
+    uint64_t goidgen;             /* atomic: G id batches */
+    uint64_t start_ns;
+    uint64_t handoffs, stw;       /* atomic */
+    uint64_t stack_mmaps, stack_munmaps; /* atomic */
+    uint32_t mxcsr_fpucw[2];      /* FP control words new Gs start with */
+};
+
+extern struct mn_sched *mn_sched;  /* NULL when no runtime exists */
+
+/* ==== Cross-file functions (mn_ + Go's name) ========================================== */
+
+/* proc.c */
+struct mn_m *mn_getm(void);
+struct mn_g *mn_getg(void);
+void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg);
+void mn_goready(struct mn_g *gp);
+void mn_casgstatus(struct mn_g *gp, uint32_t from, uint32_t to);
+
+/* stack.c */
+int mn_stack_init(void);
+void mn_stack_fini(void);
+struct mn_g *mn_gfget(struct mn_p *pp);
+int mn_galloc(struct mn_p *pp, struct mn_g **out);
+int mn_galloc_main(struct mn_g **out);
+void mn_gfree(struct mn_p *pp, struct mn_g *gp);
+void mn_gfpurge(struct mn_p *pp);
+int mn_signals_init(void);
+void mn_signals_fini(void);
+int mn_m_altstack(struct mn_m *mp);
+void mn_check_canary(struct mn_g *gp);
+
+/* ctx_<abi>.S */
+void mn_ctx_swap(void **save_sp, void *new_sp);
+void mn_ctx_entry(void);
+void *mn_ctx_make(char *stack_hi, void (*start)(struct mn_g *), struct mn_g *gp,
+                  const uint32_t fpcw[2]);
+
+/* sync.c */
+void mn_prof_reset(void);
+struct mn_mutex_prof *mn_prof_register(const char *name);
+
+#endif
