@@ -1,0 +1,35 @@
+#!/bin/sh
+# /init of the NUMA test guest (tests/numa-guest/run.sh packs it): mount /dev, /proc and
+# /sys, run the checks with the expectations run.sh put on the kernel command line
+# (mnnodes= mndist= mncpus= mnsched=), print their exit status, power off.
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+for w in $(cat /proc/cmdline); do
+    case $w in
+    mnnodes=*) NODES=${w#mnnodes=} ;;
+    mndist=*) DIST=${w#mndist=} ;;
+    mncpus=*) CPUS=${w#mncpus=} ;;
+    mnsched=*) SCHED=${w#mnsched=} ;;
+    esac
+done
+echo "NUMA-GUEST-BEGIN nodes=$NODES"
+/bin/guest_check "$NODES" "$DIST" "$CPUS"
+echo "NUMA-GUEST-RC guest_check $?"
+if [ -x /bin/guest_sched ]; then
+    /bin/guest_sched "$SCHED"
+    echo "NUMA-GUEST-RC guest_sched $?"
+fi
+if [ -x /bench/bench ]; then
+    MN_NUMA_CHASE_BYTES=2097152 /bench/bench --benchmark_filter='^(numa|chan/numa)/' \
+        --benchmark_repetitions=1 --benchmark_min_time=0.02 --warm_ms=0 --counters=none \
+        --benchmark_out=/tmp/chase.json --benchmark_out_format=json >/dev/null 2>/tmp/bench.err
+    echo "NUMA-GUEST-RC bench $?"
+    while read -r line; do echo "BENCH-ERR $line"; done </tmp/bench.err
+    echo "NUMA-JSON-BEGIN"
+    cat /tmp/chase.json
+    echo "NUMA-JSON-END"
+fi
+echo "NUMA-GUEST-END"
+poweroff -f

@@ -1,0 +1,27 @@
+# ==== tests/numa.mk: NUMA on multi-node QEMU guests (issue 8, claims N3.*, T10.remote) ====
+#
+#   make test-numa                      boot a 2-node and a 4-node guest (TCG), run the NUMA
+#                                       checks and the NUMA bench rows inside, check results
+#   make test-numa NUMA_GUEST_CASES=2node
+#
+# What runs in the guests: tests/numa-guest/run.sh (its header says what each case is).
+# Needs the Debian packages below; as root they are installed on demand (.ci/run runs as
+# root), otherwise the one apt-get line is printed.  The single-node facts are tested on
+# the host by runtime/tests/test_numa.c under `make test-runtime`.
+#
+# test-numa joins `make test` only where qemu-system-x86_64 exists or can be installed
+# (root), so a developer without QEMU still runs the rest of `make test`.
+
+NUMA_GUEST_DEPS  = qemu-system-x86 busybox-static libnuma-dev
+NUMA_GUEST_CASES ?= 2node 4node
+NUMA_GUEST_PREREQS := $(BENCH_BIN) $(if $(filter libmn,$(BENCH_RUNTIME)),$(LIBMN))
+
+.PHONY: test-numa
+test-numa: $(NUMA_GUEST_PREREQS)
+	@$(ENSURE) $(NUMA_GUEST_DEPS)
+	@BUILD=$(BUILD) CC=$(CC) BENCH_BIN=$(BENCH_BIN) PYTHON=$(PYTHON) \
+	  tests/numa-guest/run.sh $(NUMA_GUEST_CASES)
+
+ifneq ($(shell command -v qemu-system-x86_64 >/dev/null 2>&1 || [ "$$(id -u)" = 0 ] && echo y),)
+TEST_TARGETS += test-numa
+endif
