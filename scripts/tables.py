@@ -971,10 +971,14 @@ def load_go(paths):
         if os.path.exists(gp):
             gr = Run()
             gr.load(gp, display=display_path(gp))
-            reason = gr.context.get("go_na") or gr.context.get("error")
+            status = str(gr.context.get("go_status", ""))
+            reason = (status if status.startswith("n/a") else None) \
+                or gr.context.get("go_na") or gr.context.get("error")
             if not gr.series and reason:
                 return None, na_text(reason)
             return gr, na_text(reason) if reason else None
+    if shutil.which("go"):
+        return None, "n/a: no Go run next to this results file (scripts/run-go-bench writes it)"
     return None, GO_ABSENT
 
 

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import tomllib
 import unittest
+import unittest.mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = os.path.dirname(HERE)
@@ -272,6 +273,13 @@ class TestNAPropagation(unittest.TestCase):
         run = load_run(self.d, gb_row("r", {"ns_per_op": 1}), {"numa_nodes": "2"})
         self.assertEqual(evaluate(nodes, run)["verdict"], "confirmed")
 
+    def test_go_status_from_file(self):
+        p = write_json(self.d, "r.json", gb_row("r", {"ns_per_op": 1}))
+        write_json(self.d, "r.go.json", [], {"go_status": "n/a: go 1.11 too old (need >= 1.19)"})
+        go_run, reason = tables.load_go([p])
+        self.assertIsNone(go_run)
+        self.assertEqual(reason, "n/a: go 1.11 too old (need >= 1.19)")
+
     def test_go_column(self):
         claim = dict(self.claim, go=[{"label": "spawn",
                                       "ours": {"row": "r", "counter": "ns_per_op"},
@@ -372,7 +380,8 @@ class TestFixtures(unittest.TestCase):
             self.assertIn("n/a: 1 NUMA node", n3)
 
     def test_skips_run_go_absent(self):
-        with tempfile.TemporaryDirectory() as out:
+        with tempfile.TemporaryDirectory() as out, \
+                unittest.mock.patch.dict(os.environ, {"PATH": "/nonexistent"}):
             self.assertEqual(tables.main(["--out", out, "--no-go-source",
                                           os.path.join(FIX, "skips.json")]), 0)
             t1 = read(os.path.join(out, "T1.md"))
