@@ -115,8 +115,7 @@ static void bm_spawn_g(struct bench_state *st)
 
 BENCH_REGISTER(.name = "spawn/g",
                .summary = "G create+run+exit in batches of 1000, 1 P / all Ps, reuse_g on/off",
-               .claims = "T1.create.g,P4.1.pool",
-               .fn = bm_spawn_g,
+               .claims = "T1.create.g,P4.1.pool", .fn = bm_spawn_g,
                .args = {BENCH_ARG("procs", BENCH_V(1, BENCH_ALL)),
                         BENCH_ARG("reuse", BENCH_V(1, 0))},
                .real_time = true);
@@ -148,6 +147,4 @@ static void bm_spawn_pthread(struct bench_state *st)
 
 BENCH_REGISTER(.name = "spawn/pthread",
                .summary = "pthread_create + pthread_join of a thread that returns at once",
-               .claims = "T1.create.pthread",
-               .fn = bm_spawn_pthread,
-               .real_time = true);
+               .claims = "T1.create.pthread", .fn = bm_spawn_pthread, .real_time = true);

@@ -11,10 +11,9 @@
  *   stack/pthread_parked/n:1000/stack:{default,65536}  n pthreads each blocked in
  *                      FUTEX_WAIT; bytes_per_thread = RSS delta / n (user-space only: the
  *                      16 KiB kernel stack, slab and page tables are not in RSS).
- *   max/g              parked Gs (default config, one P) until 1M (full: 10M; smoke: 2000), or RSS grew
- *                      by 50% of MemAvailable at start, or mn_go fails.
- *   max/pthread        parked pthreads (default attributes) until 30k (full: 100k; smoke: 100), the
- *                      memory cap, or pthread_create fails.
+ *   max/g              parked Gs (default config, one P) until 1M (full: 10M; smoke: 2000), or RSS
+ * grew by 50% of MemAvailable at start, or mn_go fails. max/pthread        parked pthreads (default
+ * attributes) until 30k (full: 100k; smoke: 100), the memory cap, or pthread_create fails.
  *   Excluded: runtime start-up; the teardown after the last RSS reading is timed but not
  *   reported.
  *
@@ -24,9 +23,9 @@
  *   bytes_per_g / bytes_per_thread   RSS delta per parked task, bytes
  *   stack_bytes        configured stack size: the runtime's stack_bytes (reserved, not
  *                      committed) or MN_SMALL_STACK_BYTES; the pthread attr's stack size
- *   ns_per_g / ns_per_thread         wall-clock time to create and park one (for max/g, max/pthread)
- *   reached            tasks alive at the last reading (max rows; = n in the parked rows)
- *   The stopping limit of the max rows is in the label after the claims: "T1.max.g;limit=...",
+ *   ns_per_g / ns_per_thread         wall-clock time to create and park one (for max/g,
+ * max/pthread) reached            tasks alive at the last reading (max rows; = n in the parked
+ * rows) The stopping limit of the max rows is in the label after the claims: "T1.max.g;limit=...",
  *   one of: cap <N>, memory cap, ENOMEM, vm.max_map_count, threads-max, pid_max,
  *   RLIMIT_NPROC, EAGAIN.
  *
@@ -141,15 +140,15 @@ static inline void ign(int rc)
 
 struct gpark {
     struct bench_state *st;
-    long n;              /* Gs to park (upper cap for max/g) */
-    long long mem_cap;   /* stop when RSS grew by this many bytes (0 = no check) */
-    bool probe;          /* max/g: stop at a limit instead of failing */
+    long n;            /* Gs to park (upper cap for max/g) */
+    long long mem_cap; /* stop when RSS grew by this many bytes (0 = no check) */
+    bool probe;        /* max/g: stop at a limit instead of failing */
     struct mn_chan *c;
     struct mn_wg wg;
     atomic_long parked;
     long reached;
     long long rss0, rss1;
-    double ns;           /* create+park time, ns */
+    double ns; /* create+park time, ns */
     const char *limit;
     int err;
 };
@@ -243,8 +242,9 @@ static void bm_stack_g_parked(struct bench_state *st)
     long long need = n * (small ? 2048LL + 1024 : 8192LL + 1024);
     if (avail > 0 && need > avail / 2) {
         char msg[160];
-        snprintf(msg, sizeof msg, "n/a: memory cap (needs ~%lld MiB, 50%% of MemAvailable = %lld MiB)",
-                 need >> 20, (avail / 2) >> 20);
+        snprintf(msg, sizeof msg,
+                 "n/a: memory cap (needs ~%lld MiB, 50%% of MemAvailable = %lld MiB)", need >> 20,
+                 (avail / 2) >> 20);
         bench_skip(st, msg);
         return;
     }
@@ -267,14 +267,11 @@ static void bm_stack_g_parked(struct bench_state *st)
 
 BENCH_REGISTER(.name = "stack/g_parked",
                .summary = "RSS per parked G (blocked in chan recv), default and small stacks",
-               .claims = "T1.stack.g",
-               .fn = bm_stack_g_parked,
+               .claims = "T1.stack.g", .fn = bm_stack_g_parked,
                .args = {BENCH_ARG_QFS("n", BENCH_V(100000, 1000000), BENCH_V(100000, 1000000),
                                       BENCH_V(1000)),
                         BENCH_ARG("small", BENCH_V(0, 1))},
-               .real_time = true,
-               .iterations = 1,
-               .repetitions = 1);
+               .real_time = true, .iterations = 1, .repetitions = 1);
 
 static void bm_max_g(struct bench_state *st)
 {
@@ -302,16 +299,13 @@ static void bm_max_g(struct bench_state *st)
 
 BENCH_REGISTER(.name = "max/g",
                .summary = "parked Gs until 1M (full: 10M), 50% of MemAvailable, or failure",
-               .claims = "T1.max.g",
-               .fn = bm_max_g,
-               .real_time = true,
-               .iterations = 1,
+               .claims = "T1.max.g", .fn = bm_max_g, .real_time = true, .iterations = 1,
                .repetitions = 1);
 
 /* ==== Parked pthreads (stack/pthread_parked, max/pthread) ================================== */
 
 struct tpark {
-    atomic_int go;     /* 0 = stay parked, 1 = exit */
+    atomic_int go; /* 0 = stay parked, 1 = exit */
     atomic_long parked;
 };
 
@@ -428,13 +422,10 @@ static void bm_stack_pthread_parked(struct bench_state *st)
 
 BENCH_REGISTER(.name = "stack/pthread_parked",
                .summary = "RSS per parked pthread (futex wait), default and 64 KiB stacks",
-               .claims = "T1.stack.pthread",
-               .fn = bm_stack_pthread_parked,
+               .claims = "T1.stack.pthread", .fn = bm_stack_pthread_parked,
                .args = {BENCH_ARG_QFS("n", BENCH_V(1000), BENCH_V(1000), BENCH_V(50)),
                         BENCH_ARG("stack", BENCH_V(BENCH_DEFAULT, 65536))},
-               .real_time = true,
-               .iterations = 1,
-               .repetitions = 1);
+               .real_time = true, .iterations = 1, .repetitions = 1);
 
 static void bm_max_pthread(struct bench_state *st)
 {
@@ -453,8 +444,8 @@ static void bm_max_pthread(struct bench_state *st)
     const char *limit = NULL;
     while (bench_keep_running(st)) {
         struct tpark t = {0};
-        got = tpark_run(&t, tids, cap, 0, avail > 0 ? avail / 2 : 1LL << 30, &rss0, &rss1, &ns,
-                        st, &limit);
+        got = tpark_run(&t, tids, cap, 0, avail > 0 ? avail / 2 : 1LL << 30, &rss0, &rss1, &ns, st,
+                        &limit);
     }
     free(tids);
     char lim[64];
@@ -474,8 +465,5 @@ static void bm_max_pthread(struct bench_state *st)
 
 BENCH_REGISTER(.name = "max/pthread",
                .summary = "parked pthreads until 30k (full: 100k), 50% of MemAvailable, or failure",
-               .claims = "T1.max.pthread",
-               .fn = bm_max_pthread,
-               .real_time = true,
-               .iterations = 1,
+               .claims = "T1.max.pthread", .fn = bm_max_pthread, .real_time = true, .iterations = 1,
                .repetitions = 1);

@@ -139,10 +139,8 @@ static void bm_switch_g_yield(struct bench_state *st)
 
 BENCH_REGISTER(.name = "switch/g_yield",
                .summary = "two Gs yielding (mn_gosched) to each other on one P",
-               .claims = "T1.switch.g",
-               .fn = bm_switch_g_yield,
-               .args = {BENCH_ARG("procs", BENCH_V(1))},
-               .real_time = true);
+               .claims = "T1.switch.g", .fn = bm_switch_g_yield,
+               .args = {BENCH_ARG("procs", BENCH_V(1))}, .real_time = true);
 
 /* ==== switch/g_chan ===================================================================== */
 
@@ -215,10 +213,8 @@ static void bm_switch_g_chan(struct bench_state *st)
 
 BENCH_REGISTER(.name = "switch/g_chan",
                .summary = "unbuffered channel ping-pong between two Gs (1 P; 2 Ps bound)",
-               .claims = "T1.switch.g",
-               .fn = bm_switch_g_chan,
-               .args = {BENCH_ARG("procs", BENCH_V(1, 2))},
-               .real_time = true);
+               .claims = "T1.switch.g", .fn = bm_switch_g_chan,
+               .args = {BENCH_ARG("procs", BENCH_V(1, 2))}, .real_time = true);
 
 /* ==== Thread peers: futex and pipe ======================================================= */
 
@@ -232,7 +228,7 @@ static long futex(atomic_int *uaddr, int op, int val)
 struct thr_arg {
     atomic_int word;
     atomic_int ready;
-    int cpu;          /* index into the mask for the partner */
+    int cpu;            /* index into the mask for the partner */
     int p2c[2], c2p[2]; /* pipes: parent-to-child, child-to-parent */
     bool use_pipe;
 };
@@ -326,17 +322,13 @@ static void bm_switch_pipe(struct bench_state *st)
 
 BENCH_REGISTER(.name = "switch/pthread_futex",
                .summary = "two pthreads passing a token through a futex, 1 CPU or 2 CPUs",
-               .claims = "T1.switch.pthread",
-               .fn = bm_switch_pthread_futex,
-               .args = {BENCH_ARG("cpus", BENCH_V(1, 2))},
-               .real_time = true);
+               .claims = "T1.switch.pthread", .fn = bm_switch_pthread_futex,
+               .args = {BENCH_ARG("cpus", BENCH_V(1, 2))}, .real_time = true);
 
 BENCH_REGISTER(.name = "switch/pipe",
                .summary = "two pthreads ping-ponging one byte through two pipes, 1 or 2 CPUs",
-               .claims = "T1.switch.pthread",
-               .fn = bm_switch_pipe,
-               .args = {BENCH_ARG("cpus", BENCH_V(1, 2))},
-               .real_time = true);
+               .claims = "T1.switch.pthread", .fn = bm_switch_pipe,
+               .args = {BENCH_ARG("cpus", BENCH_V(1, 2))}, .real_time = true);
 
 /* ==== User-level peers: ucontext and Boost.Context fcontext ============================= */
 
@@ -371,9 +363,7 @@ static void bm_switch_ucontext(struct bench_state *st)
 
 BENCH_REGISTER(.name = "switch/ucontext",
                .summary = "glibc swapcontext between two contexts on one thread (peer)",
-               .claims = "T1.switch.g",
-               .fn = bm_switch_ucontext,
-               .real_time = true);
+               .claims = "T1.switch.g", .fn = bm_switch_ucontext, .real_time = true);
 
 /* Boost.Context's C-callable core (boost/context/detail/fcontext.hpp, declared there
  * extern "C" inside a namespace, so the symbols are plain C names); linked from
@@ -409,6 +399,4 @@ static void bm_switch_fcontext(struct bench_state *st)
 
 BENCH_REGISTER(.name = "switch/fcontext",
                .summary = "Boost.Context jump_fcontext between two contexts (peer, floor)",
-               .claims = "T1.switch.g",
-               .fn = bm_switch_fcontext,
-               .real_time = true);
+               .claims = "T1.switch.g", .fn = bm_switch_fcontext, .real_time = true);

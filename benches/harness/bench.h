@@ -21,7 +21,8 @@
  * arg outermost) of its argument values, named `<name>/<arg>:<val>/...` as required by
  * benches/FORMAT.md.  Argument values are chosen per preset: `quick` (the default, what
  * `make bench` runs), `full`, and `smoke` (make test's smoke run); an arg whose .full or
- * .smoke list is empty uses .quick there.  Values BENCH_ALL and BENCH_DEFAULT print as `all` and `default` in row names.
+ * .smoke list is empty uses .quick there.  Values BENCH_ALL and BENCH_DEFAULT print as `all` and
+ * `default` in row names.
  *
  * ---- The timed loop -------------------------------------------------------------------
  *
@@ -75,12 +76,12 @@ extern "C" {
 
 /* struct bench_vals - a list of argument values; build it with BENCH_V(...). */
 struct bench_vals {
-    int n;                    /* number of values; 0 = none (for .full: same as .quick) */
+    int n; /* number of values; 0 = none (for .full: same as .quick) */
     long v[BENCH_MAX_VALS];
 };
-#define BENCH_V(...)                                                                       \
-    {                                                                                      \
-        .n = (int)(sizeof((long[]){__VA_ARGS__}) / sizeof(long)), .v = { __VA_ARGS__ }    \
+#define BENCH_V(...)                                                                               \
+    {                                                                                              \
+        .n = (int)(sizeof((long[]){__VA_ARGS__}) / sizeof(long)), .v = { __VA_ARGS__ }             \
     }
 
 /* struct bench_arg - one named argument and its values under each preset. */
@@ -93,10 +94,19 @@ struct bench_arg {
 };
 /* BENCH_ARG("procs", BENCH_V(1, 2)): the same values in both presets.
  * BENCH_ARG_QF("n", BENCH_V(1000), BENCH_V(1000, 10000)): quick values, then full values. */
-#define BENCH_ARG(nm, q) {.name = (nm), .quick = q}
-#define BENCH_ARG_QF(nm, q, f) {.name = (nm), .quick = q, .full = f}
+#define BENCH_ARG(nm, q)                                                                           \
+    {                                                                                              \
+        .name = (nm), .quick = q                                                                   \
+    }
+#define BENCH_ARG_QF(nm, q, f)                                                                     \
+    {                                                                                              \
+        .name = (nm), .quick = q, .full = f                                                        \
+    }
 /* BENCH_ARG_QFS(name, quick, full, smoke): also the values the smoke test uses. */
-#define BENCH_ARG_QFS(nm, q, f, s) {.name = (nm), .quick = q, .full = f, .smoke = s}
+#define BENCH_ARG_QFS(nm, q, f, s)                                                                 \
+    {                                                                                              \
+        .name = (nm), .quick = q, .full = f, .smoke = s                                            \
+    }
 
 /* ==== Definitions ===================================================================== */
 
@@ -112,13 +122,13 @@ struct bench_def {
     const char *claims;  /* claim IDs, comma separated ("T1.switch.g"); the row label */
     void (*fn)(struct bench_state *st);
     struct bench_arg args[BENCH_MAX_ARGS];
-    bool real_time;      /* time in wall-clock time: required when >1 OS thread works */
-    bool manual_time;    /* the bench reports time itself with bench_set_iteration_time */
-    long iterations;     /* fixed iteration count (0 = let the library size it), e.g. 1
-                            for a bench whose single iteration is a whole experiment */
-    int repetitions;     /* fixed repetitions (0 = the preset's / command line's) */
-    double min_time_s;   /* minimum timed seconds (0 = library default, 0.5 s) */
-    bool quick_skip;     /* register under --preset=full only */
+    bool real_time;           /* time in wall-clock time: required when >1 OS thread works */
+    bool manual_time;         /* the bench reports time itself with bench_set_iteration_time */
+    long iterations;          /* fixed iteration count (0 = let the library size it), e.g. 1
+                                 for a bench whose single iteration is a whole experiment */
+    int repetitions;          /* fixed repetitions (0 = the preset's / command line's) */
+    double min_time_s;        /* minimum timed seconds (0 = the preset's / command line's) */
+    bool quick_skip;          /* not under --preset=quick (full and smoke run it) */
     void (*context_fn)(void); /* called once before the runs when an instance of this
                                  bench is selected; may call bench_context */
 };
@@ -130,19 +140,19 @@ void bench_register(const struct bench_def *def);
 #define BENCH_CAT_2(a, b) a##b
 #define BENCH_CAT_(a, b) BENCH_CAT_2(a, b)
 /* BENCH_REGISTER(.name = ..., .fn = ..., ...) - register a bench at program start. */
-#define BENCH_REGISTER(...)                                                                \
-    static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {__VA_ARGS__};      \
-    __attribute__((constructor)) static void BENCH_CAT_(bench_reg_, __LINE__)(void)       \
-    {                                                                                      \
-        bench_register(&BENCH_CAT_(bench_def_, __LINE__));                                \
+#define BENCH_REGISTER(...)                                                                        \
+    static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {__VA_ARGS__};                \
+    __attribute__((constructor)) static void BENCH_CAT_(bench_reg_, __LINE__)(void)                \
+    {                                                                                              \
+        bench_register(&BENCH_CAT_(bench_def_, __LINE__));                                         \
     }
 
 /* ==== Running ========================================================================= */
 
 /* Public so the loop test can be inlined; fields other than left are private. */
 struct bench_state {
-    int64_t left;  /* iterations left in the current batch (fast path) */
-    void *impl;    /* private: the harness's per-run data */
+    int64_t left; /* iterations left in the current batch (fast path) */
+    void *impl;   /* private: the harness's per-run data */
 };
 
 /* bench__next - slow path of bench_keep_running; private. */

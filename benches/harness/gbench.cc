@@ -61,7 +61,8 @@
 #define BENCH_BUILD_FLAGS "n/a: not built by make"
 #endif
 
-namespace {
+namespace
+{
 
 // ==== Presets (data) ======================================================================
 struct preset {
@@ -134,8 +135,8 @@ void run_instance(benchmark::State &gs, const instance *inst)
     static int last_index = 0;
     if (g_progress && inst->index != last_index) {
         last_index = inst->index;
-        std::fprintf(stderr, "bench %d of %d: %s (elapsed %.1f s)\n", inst->index,
-                     g_ninstances, inst->name.c_str(), (now_ns() - g_t_start) / 1e9);
+        std::fprintf(stderr, "bench %d of %d: %s (elapsed %.1f s)\n", inst->index, g_ninstances,
+                     inst->name.c_str(), (now_ns() - g_t_start) / 1e9);
     }
     char tname[16];
     std::snprintf(tname, sizeof tname, "%s", inst->name.c_str());
@@ -317,8 +318,8 @@ long bench_arg(bench_state *st, const char *name)
     for (auto &a : impl_of(st)->inst->args)
         if (a.first == name)
             return a.second;
-    std::fprintf(stderr, "fatal: bench %s has no argument '%s'\n",
-                 impl_of(st)->inst->def->name, name);
+    std::fprintf(stderr, "fatal: bench %s has no argument '%s'\n", impl_of(st)->inst->def->name,
+                 name);
     std::abort();
 }
 
@@ -463,8 +464,7 @@ int main(int argc, char **argv)
                 if (!std::strcmp(a + 9, p.name))
                     g_preset = &p;
             if (!g_preset) {
-                std::fprintf(stderr, "error: unknown preset '%s' (quick, full, smoke)\n",
-                             a + 9);
+                std::fprintf(stderr, "error: unknown preset '%s' (quick, full, smoke)\n", a + 9);
                 return 2;
             }
         } else {
@@ -536,7 +536,8 @@ int main(int argc, char **argv)
         for (auto &in : insts)
             if (in.index)
                 std::printf("%-48s %-28s %s\n", in.name.c_str(),
-                            in.def->claims ? in.def->claims : "", in.def->summary ? in.def->summary : "");
+                            in.def->claims ? in.def->claims : "",
+                            in.def->summary ? in.def->summary : "");
         return 0;
     }
 

@@ -17,8 +17,8 @@ extern "C" {
 
 /* The default event list: hardware events through PAPI presets where a PMU exists, and
  * perf software events that work on any Linux host. */
-#define BENCH_CTR_DEFAULT                                                                  \
-    "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_L1_DCM,PAPI_TLB_DM,perf::CONTEXT-SWITCHES,"            \
+#define BENCH_CTR_DEFAULT                                                                          \
+    "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_L1_DCM,PAPI_TLB_DM,perf::CONTEXT-SWITCHES,"                    \
     "perf::CPU-MIGRATIONS,perf::PAGE-FAULTS"
 
 /* bench_ctr_setup - resolve the comma-separated event list (NULL: BENCH_CTR_DEFAULT,
@@ -29,12 +29,12 @@ extern "C" {
  * number of usable events, or -EINVAL when the list is malformed (empty item, > 16). */
 int bench_ctr_setup(const char *list);
 
-int bench_ctr_count(void);           /* usable events */
-const char *bench_ctr_name(int i);   /* name of usable event i, as requested */
-const char *bench_ctr_names_csv(void);  /* usable events, comma separated */
-const char *bench_ctr_na_json(void); /* {"EVENT": "reason", ...} for the dropped ones */
-const char *bench_ctr_backend(void); /* which backend counts what, one line */
-const char *bench_papi_version(void); /* "7.0.0.0", or "n/a: <reason>" */
+int bench_ctr_count(void);             /* usable events */
+const char *bench_ctr_name(int i);     /* name of usable event i, as requested */
+const char *bench_ctr_names_csv(void); /* usable events, comma separated */
+const char *bench_ctr_na_json(void);   /* {"EVENT": "reason", ...} for the dropped ones */
+const char *bench_ctr_backend(void);   /* which backend counts what, one line */
+const char *bench_papi_version(void);  /* "7.0.0.0", or "n/a: <reason>" */
 
 /* bench_ctr_start - open and enable the events on every thread of this process (one set
  * per thread in /proc/self/task, inherited by threads created later).  Cheap to call

@@ -20,6 +20,5 @@ static void bm_harness_empty(struct bench_state *st)
 }
 
 BENCH_REGISTER(.name = "harness/empty",
-               .summary = "empty loop body: the harness's per-iteration overhead",
-               .claims = "",
+               .summary = "empty loop body: the harness's per-iteration overhead", .claims = "",
                .fn = bm_harness_empty);

@@ -53,13 +53,13 @@ struct event {
 
 static struct event events[BENCH_CTR_MAX];
 static int nevents;
-static int papi_ok;                  /* PAPI_library_init succeeded */
-static char papi_why[256];           /* why PAPI cannot count hardware events */
+static int papi_ok;        /* PAPI_library_init succeeded */
+static char papi_why[256]; /* why PAPI cannot count hardware events */
 static char papi_ver[64] = "n/a: not initialised";
 static char na_json[2048] = "{}";
 static char names_csv[BENCH_CTR_MAX * 66];
 static char backend_line[256];
-static int exclude_kernel;           /* perf_event_paranoid forbids kernel counting */
+static int exclude_kernel; /* perf_event_paranoid forbids kernel counting */
 
 /* Per-run state: per thread, PAPI event set and perf fds. */
 static int ntasks;
@@ -102,8 +102,8 @@ static void na_add(const char *name, const char *why)
         return;
     na_json[len - 1] = 0; /* drop '}' */
     len--;
-    snprintf(na_json + len, sizeof na_json - len, "%s\"%s\": \"%s\"}", len > 1 ? ", " : "",
-             name, why);
+    snprintf(na_json + len, sizeof na_json - len, "%s\"%s\": \"%s\"}", len > 1 ? ", " : "", name,
+             why);
 }
 
 static void papi_init_once(void)
@@ -190,11 +190,11 @@ int bench_ctr_setup(const char *list)
             continue;
         }
         snprintf(why, sizeof why, "%s",
-                 papi_why[0] ? papi_why
+                 papi_why[0]          ? papi_why
                  : rc == PAPI_ECNFLCT ? "conflict"
-                 : rc == PAPI_EPERM ? "perf_event_paranoid"
-                 : !papi_ok ? "PAPI unusable"
-                            : PAPI_strerror(rc));
+                 : rc == PAPI_EPERM   ? "perf_event_paranoid"
+                 : !papi_ok           ? "PAPI unusable"
+                                      : PAPI_strerror(rc));
         if (!strncmp(tok, "perf::", 6)) {
             for (size_t k = 0; k < sizeof perf_sw / sizeof perf_sw[0]; k++) {
                 if (strcasecmp(tok + 6, perf_sw[k].name))
@@ -221,8 +221,7 @@ int bench_ctr_setup(const char *list)
     }
     for (int i = 0; i < nevents; i++) {
         size_t len = strlen(names_csv);
-        snprintf(names_csv + len, sizeof names_csv - len, "%s%.63s", i ? "," : "",
-                 events[i].name);
+        snprintf(names_csv + len, sizeof names_csv - len, "%s%.63s", i ? "," : "", events[i].name);
     }
     snprintf(backend_line, sizeof backend_line,
              "%d via PAPI, %d via perf_event_open; per thread of /proc/self/task with "
@@ -262,7 +261,8 @@ static int papi_open_task(pid_t tid)
     int es = PAPI_NULL;
     if (PAPI_create_eventset(&es) != PAPI_OK)
         return PAPI_NULL;
-    if (PAPI_assign_eventset_component(es, 0) != PAPI_OK || PAPI_attach(es, (unsigned long)tid) != PAPI_OK)
+    if (PAPI_assign_eventset_component(es, 0) != PAPI_OK ||
+        PAPI_attach(es, (unsigned long)tid) != PAPI_OK)
         goto fail;
     PAPI_option_t opt;
     memset(&opt, 0, sizeof opt);
@@ -346,8 +346,7 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
                 continue;
             uint64_t r[3];
             if (read(fd, r, sizeof r) == (ssize_t)sizeof r && r[2] > 0)
-                vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2]
-                                       : (double)r[0];
+                vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2] : (double)r[0];
             close(fd);
         }
     }

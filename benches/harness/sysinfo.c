@@ -29,8 +29,8 @@ static int read_line(const char *path, char *buf, size_t n)
     return 0;
 }
 
-static void add_file(void (*add)(const char *, const char *), const char *key,
-                     const char *path, const char *missing)
+static void add_file(void (*add)(const char *, const char *), const char *key, const char *path,
+                     const char *missing)
 {
     char buf[512];
     if (read_line(path, buf, sizeof buf) == 0)
