@@ -178,7 +178,7 @@ func TestParkedCountsStackOfEveryGoroutine(t *testing.T) {
 func TestLayoutFromDWARF(t *testing.T) {
 	l, err := readPLayout()
 	if err != nil {
-		t.Skipf("no DWARF in the test binary: %v", err)
+		t.Skipf("%v (go test links run-mode binaries with -w; make test-go builds with go test -c)", err)
 	}
 	c := l.counters()
 	if c["runq_entries"] != 256 || c["runq_bytes"] != 256*8 {

@@ -66,6 +66,9 @@ type bench struct {
 	// environment (GODEBUG=schedtrace for the sweep); the parent samples its stderr.
 	child    bool
 	childEnv []string
+	// minBenchtime raises -benchtime for this row (the sweep needs several schedtrace
+	// samples inside every repetition).
+	minBenchtime time.Duration
 	// skip, when non-nil, returns a reason ("n/a: ...") not to run on this host.
 	skip func() string
 }
@@ -223,7 +226,11 @@ func measure(b *bench, pr preset, reps int) []map[string]interface{} {
 	}
 	n := b.fixedN
 	if n == 0 {
-		n = calibrate(b, pr.benchtime)
+		d := pr.benchtime
+		if d < b.minBenchtime {
+			d = b.minBenchtime
+		}
+		n = calibrate(b, d)
 	}
 	var lines []map[string]interface{}
 	for rep := 0; rep < reps; rep++ {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"time"
 )
 
 // registry lists every row in run order, with the argument sets of preset pr. Row names
@@ -63,14 +64,15 @@ func registry(pr preset) []*bench {
 		max = 2 * ncpu
 	}
 	trace := []string{fmt.Sprintf("GODEBUG=schedtrace=%d", pr.schedtrace)}
+	minTime := 6 * time.Duration(pr.schedtrace) * time.Millisecond
 	for p := 1; p <= max; p++ {
 		add(&bench{name: fmt.Sprintf("go/procs/sweep/procs:%d", p), procs: p,
-			claims: "T5.idle,T5.grunq,N3.3.sched", child: true, childEnv: trace,
+			claims: "T5.idle,T5.grunq,N3.3.sched", child: true, childEnv: trace, minBenchtime: minTime,
 			summary: "spawn-heavy + blocking channel workload; schedtrace-sampled",
 			run:     runSweep})
 	}
 	add(&bench{name: "go/procs/sweep/resize", procs: max, claims: "T5.resize,T5.idle,T5.grunq",
-		child: true, childEnv: trace,
+		child: true, childEnv: trace, minBenchtime: minTime,
 		summary: fmt.Sprintf("sweep workload while GOMAXPROCS flips 1<->%d every %v", max, resizeEvery),
 		run:     func(n int64) result { return runSweepResize(n, max) }})
 
