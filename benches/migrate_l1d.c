@@ -37,6 +37,7 @@
  *                     runs the thread, ~1 ms when another process keeps that CPU busy.
  *   forced_moves      sched_setaffinity calls the loop made (total)
  *   verified_moves    of those, the ones after which sched_getcpu() was the target
+ *   work_ns_per_op    ns_per_op minus move_ns_per_op: the passes alone, refills included
  *   move_ns_per_op    ns per pass spent inside those calls (the syscall and the switch,
  *                     not the cache refill that follows)
  *   ws_bytes          the working set in bytes
@@ -45,8 +46,9 @@
  * How to read
  *   Throughput loss per migration (T6.per), from one run's rows:
  *     loss_ns = (ns_per_op[rate:R] - ns_per_op[rate:0]) * iterations[R] / migrations[R]
- *   i.e. the extra time the sweep costs per migration; subtract move_ns_per_op *
- *   iterations / migrations to keep only the refill of the working set on the new CPU.
+ *   i.e. the extra time the sweep costs per migration; the same formula on
+ *   work_ns_per_op keeps only the refill of the working set on the new CPU (the move
+ *   itself can wait ~1 ms for a busy target CPU and then dominates ns_per_op).
  *   At 5 or 20 moves per second a refill of an L1-sized set (~400 lines) is lost in the
  *   noise of millions of passes per second, which is why rates 100 and 1000 are here.
  *   With a PMU, PAPI_L1_DCM per pass vs rate gives the document's hit-rate curve.
@@ -260,6 +262,7 @@ static void bm_migrate_hot(struct bench_state *st, int level)
         bench_set_per_op_ns(st, "ns_per_line", (double)(r.ws / LINE));
         bench_set_counter(st, "forced_moves", (double)r.forced, BENCH_C_PLAIN);
         bench_set_counter(st, "move_ns_per_op", r.move_ns / (double)it, BENCH_C_PLAIN);
+        bench_set_counter(st, "work_ns_per_op", (el - r.move_ns) / (double)it, BENCH_C_PLAIN);
         bench_set_counter(st, "ws_bytes", (double)r.ws, BENCH_C_PLAIN);
         double mig = r.have_migrations ? (double)r.migrations : (double)r.verified;
         bench_set_counter(st, "migrations", mig, BENCH_C_PLAIN);
