@@ -1,0 +1,471 @@
+/*
+ * test_sched.c - the scheduler as a whole: spawn stress with stealing, GOMAXPROCS resize
+ * under load, every mechanism switch on and off giving the same results, init/run/fini
+ * repeated without leaks, syscall hand-off, sleep, wait groups, the G mutex and its
+ * profile, and the fatal messages (deadlock, stack overflow).  Behaviour and values only.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "mn_export.h"
+#include "testutil.h"
+
+/* ---- the chapter-1 example ----------------------------------------------------------- */
+
+static struct mn_chan *res;
+static void square(void *arg)
+{
+    int64_t v = (int64_t)(intptr_t)arg;
+    v *= v;
+    cr_assert_eq(mn_chan_send(res, &v), 0);
+}
+
+static int squares_main(void *arg)
+{
+    (void)arg;
+    cr_assert_eq(mn_chan_make(&res, sizeof(int64_t), 100), 0);
+    for (intptr_t i = 0; i < 1000; i++)
+        cr_assert_eq(mn_go(square, (void *)i), 0);
+    int64_t sum = 0, v;
+    for (int i = 0; i < 1000; i++) {
+        cr_assert_eq(mn_chan_recv(res, &v, NULL), 0);
+        sum += v;
+    }
+    cr_assert_eq(mn_chan_free(res), 0);
+    return (int)(sum % 1000000007);
+}
+
+Test(sched, squares_example_1000_gs)
+{
+    for (int p = 1; p <= 2; p++) {
+        struct mn_config c = cfg_procs(p);
+        cr_assert_eq(run_cfg(&c, squares_main, NULL), (int)(332833500LL % 1000000007));
+    }
+}
+
+/* ---- stealing stress: one producer spawns 1M Gs ------------------------------------------ */
+
+#define NSPAWN 1000000
+static atomic_long ran;
+static struct mn_wg swg;
+
+static void tiny(void *arg)
+{
+    atomic_fetch_add(&ran, (long)(intptr_t)arg);
+    mn_wg_done(&swg);
+}
+
+static int spawn_main(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    struct mn_stats st0;
+    cr_assert_eq(mn_stats_read(&st0), 0);
+    atomic_store(&ran, 0);
+    mn_wg_init(&swg);
+    mn_wg_add(&swg, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(mn_go(tiny, (void *)(intptr_t)1), 0);
+    cr_assert_eq(mn_wg_wait(&swg), 0);
+    cr_assert_eq(atomic_load(&ran), n, "every G ran exactly once");
+    struct mn_stats st;
+    cr_assert_eq(mn_stats_read(&st), 0);
+    cr_assert_eq(st.spawns - st0.spawns, (uint64_t)n);
+    return 0;
+}
+
+Test(sched, steal_stress_1M_gs, .timeout = 180)
+{
+    struct mn_config c = cfg_procs(2);
+    run_cfg(&c, spawn_main, (void *)(intptr_t)NSPAWN);
+}
+
+/* ---- GOMAXPROCS resize under load --------------------------------------------------------- */
+
+static struct mn_chan *work;
+static atomic_long done_items;
+
+static void worker(void *arg)
+{
+    (void)arg;
+    int64_t v;
+    bool ok;
+    for (;;) {
+        cr_assert_eq(mn_chan_recv(work, &v, &ok), 0);
+        if (!ok)
+            break;
+        for (int i = 0; i < (int)(v % 5); i++)
+            mn_gosched();
+        atomic_fetch_add(&done_items, 1);
+    }
+    mn_wg_done(&swg);
+}
+
+static void spawner(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int i = 0; i < n; i++) {
+        mn_wg_add(&swg, 1);
+        cr_assert_eq(mn_go(tiny, (void *)(intptr_t)1), 0);
+        if (i % 16 == 0)
+            mn_gosched();
+    }
+    mn_wg_done(&swg);
+}
+
+static int resize_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&done_items, 0);
+    atomic_store(&ran, 0);
+    mn_wg_init(&swg);
+    cr_assert_eq(mn_gomaxprocs(0), 1);
+    cr_assert_eq(mn_chan_make(&work, sizeof(int64_t), 8), 0);
+    mn_wg_add(&swg, 8 + 2);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(mn_go(worker, NULL), 0);
+    cr_assert_eq(mn_go(spawner, (void *)(intptr_t)20000), 0);
+    cr_assert_eq(mn_go(spawner, (void *)(intptr_t)20000), 0);
+    int sizes[] = {2, 1, 2, 3, 1, 2, 1};
+    int prev = 1;
+    for (int64_t i = 0; i < 70000; i++) {
+        cr_assert_eq(mn_chan_send(work, &i), 0);
+        if (i % 10000 == 5000) {
+            int n = sizes[(i / 10000) % 7];
+            cr_assert_eq(mn_gomaxprocs(n), prev, "returns the previous value");
+            cr_assert_eq(mn_gomaxprocs(0), n);
+            prev = n;
+        }
+    }
+    cr_assert_eq(mn_chan_close(work), 0);
+    cr_assert_eq(mn_wg_wait(&swg), 0);
+    cr_assert_eq(atomic_load(&done_items), 70000, "no work item lost");
+    cr_assert_eq(atomic_load(&ran), 40000, "no spawned G lost");
+    cr_assert_eq(mn_chan_free(work), 0);
+    struct mn_stats st;
+    cr_assert_eq(mn_stats_read(&st), 0);
+    cr_assert_eq(st.stw, 7);
+    cr_assert_eq(mn_gomaxprocs(-1), -EINVAL);
+    cr_assert_eq(mn_gomaxprocs(MN_MAX_PROCS + 1), -EINVAL);
+    return 0;
+}
+
+Test(sched, T5_resize_under_load, .timeout = 120)
+{
+    struct mn_config c = cfg_procs(1);
+    run_cfg(&c, resize_main, NULL);
+    cr_assert_eq(mn_gomaxprocs(0), -EINVAL, "no runtime");
+}
+
+/* ---- every switch on and off gives the same results ---------------------------------------- */
+
+static int mixed_main(void *arg)
+{
+    (void)arg;
+    int64_t total = 0;
+    total += squares_main(NULL);
+    spawn_main((void *)(intptr_t)20000);
+    total += atomic_load(&ran);
+    return (int)(total % 1000000007);
+}
+
+Test(sched, switches_same_results, .timeout = 180)
+{
+    struct mn_config base = cfg_procs(2);
+    int want = run_cfg(&base, mixed_main, NULL);
+    for (int k = 0; k < 9; k++) {
+        struct mn_config c = cfg_procs(k % 2 + 1);
+        switch (k) {
+        case 0: c.pad_runq = 0; break;
+        case 1: c.pad_runq = 64; break;
+        case 2: c.pad_runq = 128; break;
+        case 3: c.bind_p = true; break;
+        case 4: c.reuse_g = false; break;
+        case 5: c.small_stacks = true; break;
+        case 6: c.sched_latency = true; break;
+        case 7: c.numa_local = true; break;
+        case 8: c.stack_bytes = 256 * 1024; break;
+        }
+        cr_assert_eq(run_cfg(&c, mixed_main, NULL), want, "switch case %d", k);
+    }
+}
+
+/* ---- init/run/fini many times, no leaks ----------------------------------------------------- */
+
+static int small_main(void *arg)
+{
+    spawn_main((void *)(intptr_t)100);
+    if (arg)
+        cr_assert_eq(mn_gomaxprocs(1), 2);
+    return 7;
+}
+
+Test(sched, init_run_fini_100_no_leaks, .timeout = 120)
+{
+    struct mn_config c = cfg_procs(2);
+    cr_assert_eq(run_cfg(&c, small_main, NULL), 7); /* warm up libc */
+    int threads = count_dir("/proc/self/task"), fds = count_dir("/proc/self/fd");
+    int maps = count_lines("/proc/self/maps");
+    for (int i = 0; i < 100; i++) {
+        c = cfg_procs(1 + i % 2);
+        c.pad_runq = (i % 3) * 64;
+        c.reuse_g = i % 4 != 0;
+        c.small_stacks = i % 5 == 0;
+        cr_assert_eq(run_cfg(&c, small_main, (void *)(intptr_t)(i % 2)), 7);
+    }
+    cr_assert_eq(count_dir("/proc/self/task"), threads, "threads");
+    cr_assert_eq(count_dir("/proc/self/fd"), fds, "fds");
+    cr_assert_eq(count_lines("/proc/self/maps"), maps, "mappings");
+}
+
+Test(sched, lifecycle_errors)
+{
+    cr_assert_eq(mn_run(small_main, NULL), -EINVAL, "not initialised");
+    cr_assert_eq(mn_fini(), -EINVAL);
+    struct mn_config c = cfg_procs(MN_MAX_PROCS + 1);
+    cr_assert_eq(mn_init(&c), -EINVAL);
+    c = cfg_procs(1);
+    c.pad_runq = 32;
+    cr_assert_eq(mn_init(&c), -EINVAL);
+    c = cfg_procs(1);
+    c.stack_bytes = 1000;
+    cr_assert_eq(mn_init(&c), -EINVAL);
+    c = cfg_procs(1);
+    cr_assert_eq(mn_init(&c), 0);
+    cr_assert_eq(mn_init(&c), -EBUSY);
+    cr_assert_eq(mn_go(tiny, NULL), -EPERM, "not on a G");
+    cr_assert_eq(mn_run(small_main, NULL), 7);
+    cr_assert_eq(mn_run(small_main, NULL), -EALREADY);
+    cr_assert_eq(mn_fini(), 0);
+}
+
+Test(sched, config_env_overrides)
+{
+    struct mn_config c;
+    setenv("MN_GOMAXPROCS", "3", 1);
+    setenv("MN_PAD_RUNQ", "128", 1);
+    setenv("MN_REUSE_G", "0", 1);
+    cr_assert_eq(mn_config_init(&c), 0);
+    cr_assert_eq(c.gomaxprocs, 3);
+    cr_assert_eq(c.pad_runq, 128);
+    cr_assert_not(c.reuse_g);
+    setenv("MN_GOMAXPROCS", "lots", 1);
+    cr_assert_eq(mn_config_init(&c), -EINVAL);
+    unsetenv("MN_GOMAXPROCS");
+    unsetenv("MN_PAD_RUNQ");
+    unsetenv("MN_REUSE_G");
+    cr_assert_eq(mn_config_init(&c), 0);
+    cr_assert_eq(c.gomaxprocs, 0);
+    cr_assert(c.reuse_g);
+    cr_assert_eq(c.stack_bytes, 64 * 1024);
+}
+
+/* ---- syscall hand-off ------------------------------------------------------------------------ */
+
+static int pfd[2];
+static atomic_int other_ran;
+
+static void blocker(void *arg)
+{
+    (void)arg;
+    char b;
+    mn_syscall_enter();
+    /* blocks until the other G writes: possible on GOMAXPROCS=1 only if our P was
+     * handed off to another M while we sit in read() */
+    cr_assert_eq(read(pfd[0], &b, 1), 1);
+    mn_syscall_exit();
+    mn_wg_done(&swg);
+}
+
+static void unblocker(void *arg)
+{
+    (void)arg;
+    atomic_store(&other_ran, 1);
+    cr_assert_eq(write(pfd[1], "x", 1), 1);
+    mn_wg_done(&swg);
+}
+
+static int syscall_main(void *arg)
+{
+    (void)arg;
+    cr_assert_eq(pipe(pfd), 0);
+    mn_wg_init(&swg);
+    mn_wg_add(&swg, 2);
+    cr_assert_eq(mn_go(blocker, NULL), 0);
+    mn_gosched(); /* let the blocker enter its syscall */
+    cr_assert_eq(mn_go(unblocker, NULL), 0);
+    cr_assert_eq(mn_wg_wait(&swg), 0);
+    cr_assert(atomic_load(&other_ran));
+    struct mn_stats st;
+    cr_assert_eq(mn_stats_read(&st), 0);
+    cr_assert_geq(st.handoffs, 1, "sysmon must have retaken the P");
+    close(pfd[0]);
+    close(pfd[1]);
+    return 0;
+}
+
+Test(sched, syscall_handoff, .timeout = 30)
+{
+    struct mn_config c = cfg_procs(1);
+    run_cfg(&c, syscall_main, NULL);
+}
+
+/* ---- sleep, wait group, mutex --------------------------------------------------------------- */
+
+static void sleeper(void *arg)
+{
+    uint64_t ns = (uint64_t)(intptr_t)arg;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    mn_sleep_ns(ns);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    uint64_t el = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)(b.tv_nsec - a.tv_nsec);
+    cr_assert_geq(el, ns, "slept at least as long as asked");
+    mn_wg_done(&swg);
+}
+
+static int sleep_main(void *arg)
+{
+    (void)arg;
+    mn_wg_init(&swg);
+    mn_wg_add(&swg, 20);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(mn_go(sleeper, (void *)(intptr_t)(100000 * (i % 5 + 1))), 0);
+    cr_assert_eq(mn_wg_wait(&swg), 0);
+    return 0;
+}
+
+Test(sched, sleep_and_waitgroup, .timeout = 30)
+{
+    for (int p = 1; p <= 2; p++) {
+        struct mn_config c = cfg_procs(p);
+        run_cfg(&c, sleep_main, NULL);
+    }
+}
+
+static struct mn_mutex mu;
+static long counter;
+
+static void locker(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int i = 0; i < n; i++) {
+        mn_mutex_lock(&mu);
+        long v = counter;
+        mn_gosched(); /* hold the lock across a switch: forces contention */
+        counter = v + 1;
+        mn_mutex_unlock(&mu);
+    }
+    mn_wg_done(&swg);
+}
+
+static int mutex_main(void *arg)
+{
+    (void)arg;
+    mn_mutex_init(&mu, "test.mu");
+    counter = 0;
+    mn_wg_init(&swg);
+    mn_wg_add(&swg, 8);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(mn_go(locker, (void *)(intptr_t)500), 0);
+    cr_assert_eq(mn_wg_wait(&swg), 0);
+    cr_assert_eq(counter, 4000, "mutual exclusion");
+    struct mn_mutex_prof rows[16];
+    int n = mn_mutex_profile(rows, 16);
+    bool found = false, sched_lock = false;
+    for (int i = 0; i < n && i < 16; i++) {
+        if (strcmp(rows[i].name, "test.mu") == 0) {
+            found = true;
+            cr_assert_eq(rows[i].acquisitions, 4000, "one acquisition per lock call");
+            cr_assert_gt(rows[i].contentions, 0);
+            cr_assert_leq(rows[i].contentions, 4000);
+        }
+        if (strcmp(rows[i].name, "sched.lock") == 0)
+            sched_lock = rows[i].acquisitions > 0;
+    }
+    cr_assert(found);
+    cr_assert(sched_lock, "the scheduler lock reports through the same profile");
+    return 0;
+}
+
+Test(sched, P4_2_mutex_profile, .timeout = 60)
+{
+    for (int p = 1; p <= 2; p++) {
+        struct mn_config c = cfg_procs(p);
+        run_cfg(&c, mutex_main, NULL);
+    }
+}
+
+/* ---- fatal messages ---------------------------------------------------------------------- */
+
+static int deadlock_main(void *arg)
+{
+    (void)arg;
+    struct mn_chan *c;
+    cr_assert_eq(mn_chan_make(&c, 4, 0), 0);
+    int v;
+    int rc = mn_chan_recv(c, &v, NULL); /* nobody will ever send */
+    (void)rc;
+    return 0;
+}
+
+static int deadlock_procs;
+static void deadlock_child(void)
+{
+    struct mn_config c = cfg_procs(deadlock_procs);
+    if (mn_init(&c) == 0 && mn_run(deadlock_main, NULL) >= 0)
+        _exit(0);
+}
+
+Test(fatal, deadlock_message, .timeout = 60)
+{
+    char buf[512];
+    for (deadlock_procs = 1; deadlock_procs <= 2; deadlock_procs++) {
+        int st = run_child(deadlock_child, buf, sizeof buf);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %x, stderr: %s", st, buf);
+        cr_assert_not_null(strstr(buf, "fatal: all goroutines are asleep - deadlock!"), "%s", buf);
+    }
+}
+
+static int depth_sink;
+static int recurse(int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    depth_sink += pad[0];
+    return n > 0 ? recurse(n - 1) + pad[0] : 0;
+}
+
+static void overflow_g(void *arg)
+{
+    (void)arg;
+    recurse(1 << 20);
+}
+
+static int overflow_main(void *arg)
+{
+    (void)arg;
+    cr_assert_eq(mn_go(overflow_g, NULL), 0);
+    mn_sleep_ns(10000000000ull);
+    return 0;
+}
+
+static bool overflow_small;
+static void overflow_child(void)
+{
+    struct mn_config c = cfg_procs(1);
+    c.small_stacks = overflow_small;
+    if (mn_init(&c) == 0 && mn_run(overflow_main, NULL) >= 0)
+        _exit(0);
+}
+
+Test(fatal, stack_overflow_message, .timeout = 60)
+{
+    char buf[512];
+    for (int k = 0; k < 2; k++) {
+        overflow_small = k;
+        int st = run_child(overflow_child, buf, sizeof buf);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "small=%d status %x, stderr: %s", k, st, buf);
+        cr_assert_not_null(strstr(buf, "fatal: G "), "%s", buf);
+        cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
+    }
+}

@@ -1,0 +1,90 @@
+/* testutil.h - helpers shared by the runtime's Criterion tests. */
+#ifndef MN_TESTUTIL_H
+#define MN_TESTUTIL_H
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <time.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mn.h"
+
+/* run_cfg - mn_init(cfg), mn_run(fn, arg), mn_fini(); asserts each step; returns fn's result. */
+static inline int run_cfg(const struct mn_config *cfg, int (*fn)(void *), void *arg)
+{
+    int rc = mn_init(cfg);
+    cr_assert_eq(rc, 0, "mn_init: %s", strerror(-rc));
+    int r = mn_run(fn, arg);
+    cr_assert_geq(r, 0, "mn_run: %s", strerror(-r));
+    cr_assert_eq(mn_fini(), 0);
+    return r;
+}
+
+/* cfg_procs - defaults with GOMAXPROCS n. */
+static inline struct mn_config cfg_procs(int n)
+{
+    struct mn_config c;
+    cr_assert_eq(mn_config_init(&c), 0);
+    c.gomaxprocs = n;
+    return c;
+}
+
+/* count_dir - entries in a /proc directory (threads, fds). */
+static inline int count_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static inline int count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    if (!f)
+        return -1;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+/* run_child - run fn in a forked child with stderr captured; returns the exit status
+ * (as from waitpid) and fills buf with what the child wrote to stderr. */
+static inline int run_child(void (*fn)(void), char *buf, size_t len)
+{
+    int pfd[2];
+    cr_assert_eq(pipe(pfd), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(pfd[0]);
+        dup2(pfd[1], 2);
+        alarm(60);
+        fn();
+        _exit(0);
+    }
+    close(pfd[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got < len - 1 && (r = read(pfd[0], buf + got, len - 1 - got)) > 0)
+        got += (size_t)r;
+    buf[got] = 0;
+    close(pfd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return st;
+}
+
+#endif
