@@ -13,11 +13,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #define SYSNODE "/sys/devices/system/node"
 
@@ -302,4 +308,84 @@ Test(numa, run_on_node_pins_to_its_cpus)
                 cr_assert_eq(mn_numa_cpu_node(c), t->node[i].id);
     }
     cr_assert_eq(sched_setaffinity(0, sizeof old, &old), 0);
+}
+
+/* A container whose seccomp profile refuses the memory-policy calls with EPERM while
+ * get_mempolicy (what numa_available() uses) works.  Criterion runs each test in a fresh
+ * process, so the topology is first read here, under the filter. */
+Test(numa, container_eperm_probe_turns_placement_off)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mbind, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_set_mempolicy, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_move_pages, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+    cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0, "seccomp: %s",
+                 strerror(errno));
+    const struct mn_numa_topo *t = mn_numa_topology();
+    cr_assert(t->libnuma, "numa_available() still says yes");
+    cr_assert_eq(t->mbind_errno, EPERM);
+    cr_assert_eq(t->set_mempolicy_errno, EPERM);
+    cr_assert_eq(t->move_pages_errno, EPERM);
+    cr_assert_eq(t->placement_ok, false);
+    cr_assert_eq(mn_numa_placement_ok(), 0);
+    cr_assert_str_eq(t->why_not, "n/a: mbind: Operation not permitted");
+    int id = mn_numa_node_of_cpu(0);
+    char buf[8192] __attribute__((aligned(4096)));
+    cr_assert_eq(mn_numa_bind(buf, sizeof buf, id), -ENOSYS);
+    cr_assert_eq(mn_numa_mbind(buf, sizeof buf, id, true), -ENOSYS);
+    void *p;
+    cr_assert_eq(mn_numa_alloc(&p, 4096, id, false), -ENOSYS);
+    int st[2];
+    cr_assert_eq(mn_numa_page_nodes(buf, 2, st), -ENOSYS);
+    /* topology and numastat still work: they only read /sys */
+    cr_assert_geq(t->nnodes, 1);
+    struct mn_numastat_snap snap;
+    cr_assert_eq(mn_numastat_snapshot(&snap), 0);
+}
+
+/* A process started with an affinity mask smaller than the machine (taskset, a cpuset):
+ * nodes keep all their CPUs, and the allowed ones are counted apart. */
+Test(numa, affinity_subset_counts_allowed_cpus)
+{
+    int first = -1;
+    for (int c = 0; c < MN_NUMA_MAX_CPUS && first < 0; c++) {
+        char cpus[MN_NUMA_MAX_CPUS] = {0};
+        int ids[MN_NUMA_MAX_NODES], n = sys_node_ids(ids, MN_NUMA_MAX_NODES);
+        for (int i = 0; i < n; i++)
+            sys_cpulist(ids[i], cpus, MN_NUMA_MAX_CPUS);
+        if (cpus[c])
+            first = c;
+    }
+    cr_assert_geq(first, 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0); /* before the first read */
+    const struct mn_numa_topo *t = mn_numa_topology();
+    int allowed = 0, total = 0;
+    for (int i = 0; i < t->nnodes; i++) {
+        allowed += t->node[i].ncpus_allowed;
+        total += t->node[i].ncpus;
+        if (t->node[i].id == mn_numa_cpu_node(first)) {
+            cr_assert_eq(t->node[i].ncpus_allowed, 1);
+            cr_assert_eq(t->node[i].first_cpu_allowed, first);
+            int c = -1;
+            cr_assert_eq(mn_numa_node_cpus(t->node[i].id, true, &c, 1), 1);
+            cr_assert_eq(c, first);
+        } else {
+            cr_assert_eq(t->node[i].ncpus_allowed, 0);
+            cr_assert_eq(t->node[i].first_cpu_allowed, -1);
+        }
+    }
+    cr_assert_eq(allowed, 1);
+    cr_assert_eq(total, t->ncpus, "every CPU still listed under its node");
 }
