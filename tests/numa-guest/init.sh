@@ -6,6 +6,8 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 for w in $(cat /proc/cmdline); do
     case $w in
     mnnodes=*) NODES=${w#mnnodes=} ;;
@@ -17,6 +19,10 @@ done
 echo "NUMA-GUEST-BEGIN nodes=$NODES"
 /bin/guest_check "$NODES" "$DIST" "$CPUS"
 echo "NUMA-GUEST-RC guest_check $?"
+if [ -x /bin/test_numa ]; then
+    /bin/test_numa --jobs=1
+    echo "NUMA-GUEST-RC test_numa $?"
+fi
 if [ -x /bin/guest_sched ]; then
     /bin/guest_sched "$SCHED"
     echo "NUMA-GUEST-RC guest_sched $?"

@@ -7,6 +7,7 @@
 #
 # Builds into $BUILD/numa-guest (BUILD defaults to build):
 #   guest_check   static: runtime/src/numa.c + tests/numa-guest/guest_check.c + libnuma.a
+#   test_numa     the host's Criterion unit test (with its libraries), when built
 #   guest_sched   static, only when $BUILD/libmn.a has the scheduler (mn_init): numa_local
 #                 places each P's stacks on its node
 #   bench         $BENCH_BIN (default $BUILD/benches/bench) with its shared libraries, only
@@ -68,6 +69,13 @@ fi
 
 # ---- initramfs ---------------------------------------------------------------------------
 R=$OUT/root
+# copy_with_libs BIN DEST - put a dynamic binary at $R/DEST with its libraries and loader.
+copy_with_libs() {
+    mkdir -p "$R$(dirname "$2")" && cp "$1" "$R$2"
+    for lib in $(ldd "$1" | awk '/=> \//{print $3} /^[[:space:]]*\/lib/{print $1}'); do
+        mkdir -p "$R$(dirname "$lib")" && cp -L "$lib" "$R$lib"
+    done
+}
 rm -rf "$R" && mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/tmp"
 cp "$BUSYBOX" "$R/bin/busybox"
 for a in sh mount cat echo poweroff grep sleep; do ln -s busybox "$R/bin/$a"; done
@@ -76,11 +84,15 @@ cp "$OUT/guest_check" "$R/bin/"
 HAVE_BENCH=0
 if [ -x "$BENCH_BIN" ] && "$BENCH_BIN" --list 2>/dev/null | grep -q '^numa/chase/'; then
     HAVE_BENCH=1
-    mkdir -p "$R/bench"
-    cp "$BENCH_BIN" "$R/bench/bench"
-    for lib in $(ldd "$BENCH_BIN" | awk '/=> \//{print $3} /^[[:space:]]*\/lib/{print $1}'); do
-        mkdir -p "$R$(dirname "$lib")" && cp -L "$lib" "$R$lib"
-    done
+    copy_with_libs "$BENCH_BIN" /bench/bench
+fi
+# The host's Criterion test of numa.c, run again on a multi-node kernel (its expectations come
+# from /sys, so there they assert the multi-node facts).
+HAVE_UNIT=0
+UNIT=$BUILD/runtime/tests/test_numa
+if [ -x "$UNIT" ]; then
+    HAVE_UNIT=1
+    copy_with_libs "$UNIT" /bin/test_numa
 fi
 cp tests/numa-guest/init.sh "$R/init" && chmod +x "$R/init"
 (cd "$R" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null) | gzip -1 >"$OUT/initramfs.cpio.gz"
@@ -121,10 +133,13 @@ for case in $CASES; do
         -nographic -nodefaults -no-reboot -serial stdio -monitor none </dev/null >"$log" 2>&1 \
         || echo "numa-guest: qemu exited with $? (124 = timeout)" >>"$log"
     tr -d '\r' <"$log" >"$log.txt"
-    grep -E '^(CHECK|CHASE|SCHED|NUMA-GUEST-RC)' "$log.txt" | sed "s/^/  [$case] /" || true
+    grep -E '^(CHECK|CHASE|SCHED|NUMA-GUEST-RC|\[====\])' "$log.txt" | sed "s/^/  [$case] /" || true
     ok=1
     grep -q '^NUMA-GUEST-RC guest_check 0$' "$log.txt" || ok=0
     if grep -q '^CHECK .* FAIL' "$log.txt"; then ok=0; fi
+    if [ "$HAVE_UNIT" = 1 ]; then
+        grep -q '^NUMA-GUEST-RC test_numa 0$' "$log.txt" || { ok=0; grep -i 'fail\|assert' "$log.txt" | head -5; }
+    fi
     if grep -q '^NUMA-GUEST-RC guest_sched' "$log.txt"; then
         grep -q '^NUMA-GUEST-RC guest_sched 0$' "$log.txt" || ok=0
     fi
