@@ -353,5 +353,12 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
     for (int i = 0; i < nevents; i++)
         if (events[i].bk == BK_PAPI && !papi_seen[i])
             vals[i] = -1;
-    (void)tasks_truncated;
+    if (tasks_truncated) {
+        static int warned;
+        if (!warned++)
+            fprintf(stderr,
+                    "warning: counters: more than %d threads at timing start; the "
+                    "rest were not counted\n",
+                    MAX_TASKS);
+    }
 }
