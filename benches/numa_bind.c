@@ -65,9 +65,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NB_GS 32              /* Gs per round */
-#define NB_DATA (16 * 1024)   /* bytes of stack data per G (default stacks are 64 KiB) */
-#define NB_PASSES 4           /* read passes over the data per G */
+#define NB_GS 32            /* Gs per round */
+#define NB_DATA (16 * 1024) /* bytes of stack data per G (default stacks are 64 KiB) */
+#define NB_PASSES 4         /* read passes over the data per G */
 
 /* ==== shared: numastat counters ======================================================== */
 
@@ -184,13 +184,10 @@ static void bm_numa_bind(struct bench_state *st)
     bench_do_not_optimize(&r.sink);
 }
 
-BENCH_REGISTER(
-    .name = "numa/bind",
-    .summary = "G data on G stacks, all Ps bound to CPUs, numa_local off vs on",
-    .claims = "N3.2.latency,N3.2.remote,N3.3.foreign",
-    .fn = bm_numa_bind,
-    .args = {BENCH_ARG("local", BENCH_V(0, 1))},
-    .real_time = true);
+BENCH_REGISTER(.name = "numa/bind",
+               .summary = "G data on G stacks, all Ps bound to CPUs, numa_local off vs on",
+               .claims = "N3.2.latency,N3.2.remote,N3.3.foreign", .fn = bm_numa_bind,
+               .args = {BENCH_ARG("local", BENCH_V(0, 1))}, .real_time = true);
 
 /* ==== chan/numa ======================================================================== */
 
@@ -303,10 +300,8 @@ out:
     sched_setaffinity(0, sizeof old, &old);
 }
 
-BENCH_REGISTER(
-    .name = "chan/numa",
-    .summary = "channel capacity sweep with the two Ps on different nodes, numastat deltas",
-    .claims = "T10.remote",
-    .fn = bm_chan_numa,
-    .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024))},
-    .real_time = true);
+BENCH_REGISTER(.name = "chan/numa",
+               .summary =
+                   "channel capacity sweep with the two Ps on different nodes, numastat deltas",
+               .claims = "T10.remote", .fn = bm_chan_numa,
+               .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024))}, .real_time = true);

@@ -160,8 +160,8 @@ static char *get_buffer(struct bench_state *st, int cpu, int mem, int thp, int k
     int rc = mn_numa_alloc(&p, bytes, mem, thp);
     if (rc) {
         char why[128];
-        snprintf(why, sizeof why, "n/a: cannot allocate %zu MiB on node %d: %s", bytes >> 20,
-                 mem, strerror(-rc));
+        snprintf(why, sizeof why, "n/a: cannot allocate %zu MiB on node %d: %s", bytes >> 20, mem,
+                 strerror(-rc));
         bench_skip(st, why);
         return NULL;
     }
@@ -276,37 +276,32 @@ __attribute__((constructor)) static void numa_chase_context(void)
 {
     char buf[4096];
     const struct mn_numa_topo *t = mn_numa_topology();
-    int off = snprintf(buf, sizeof buf,
-                       "{\"nodes\":%d,\"mem_nodes\":%d,\"placement\":\"%s\","
-                       "\"numa_balancing\":%d,\"node\":[",
-                       t->nnodes, t->nnodes_mem, t->placement_ok ? "ok" : t->why_not,
-                       t->numa_balancing);
+    int off =
+        snprintf(buf, sizeof buf,
+                 "{\"nodes\":%d,\"mem_nodes\":%d,\"placement\":\"%s\","
+                 "\"numa_balancing\":%d,\"node\":[",
+                 t->nnodes, t->nnodes_mem, t->placement_ok ? "ok" : t->why_not, t->numa_balancing);
     for (int i = 0; i < t->nnodes && off < (int)sizeof buf - 128; i++)
         off += snprintf(buf + off, sizeof buf - (size_t)off,
-                        "%s{\"id\":%d,\"cpus\":%d,\"mem_bytes\":%llu}", i ? "," : "",
-                        t->node[i].id, t->node[i].ncpus,
-                        (unsigned long long)t->node[i].mem_total);
+                        "%s{\"id\":%d,\"cpus\":%d,\"mem_bytes\":%llu}", i ? "," : "", t->node[i].id,
+                        t->node[i].ncpus, (unsigned long long)t->node[i].mem_total);
     snprintf(buf + off, sizeof buf - (size_t)off, "]}");
     bench_context("numa_topology", buf);
 }
 
-BENCH_REGISTER(
-    .name = "numa/chase",
-    .summary = "dependent pointer chase, CPU on node cpu, memory on node mem, 4K or THP",
-    .claims = "N3.3.penalty,N3.2.latency",
-    .fn = bm_numa_chase,
-    .args = {BENCH_ARG_QFS("cpu", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                           BENCH_V(0, 1)),
-             BENCH_ARG_QFS("mem", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                           BENCH_V(0, 1)),
-             BENCH_ARG_QFS("thp", BENCH_V(0, 1), BENCH_V(0, 1), BENCH_V(0))});
+BENCH_REGISTER(.name = "numa/chase",
+               .summary = "dependent pointer chase, CPU on node cpu, memory on node mem, 4K or THP",
+               .claims = "N3.3.penalty,N3.2.latency", .fn = bm_numa_chase,
+               .args = {BENCH_ARG_QFS("cpu", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
+                                      BENCH_V(0, 1)),
+                        BENCH_ARG_QFS("mem", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
+                                      BENCH_V(0, 1)),
+                        BENCH_ARG_QFS("thp", BENCH_V(0, 1), BENCH_V(0, 1), BENCH_V(0))});
 
-BENCH_REGISTER(
-    .name = "numa/bw",
-    .summary = "read bandwidth, one thread on node cpu, memory on node mem",
-    .claims = "N3.3.penalty",
-    .fn = bm_numa_bw,
-    .args = {BENCH_ARG_QFS("cpu", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                           BENCH_V(0, 1)),
-             BENCH_ARG_QFS("mem", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                           BENCH_V(0, 1))});
+BENCH_REGISTER(.name = "numa/bw",
+               .summary = "read bandwidth, one thread on node cpu, memory on node mem",
+               .claims = "N3.3.penalty", .fn = bm_numa_bw,
+               .args = {BENCH_ARG_QFS("cpu", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
+                                      BENCH_V(0, 1)),
+                        BENCH_ARG_QFS("mem", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
+                                      BENCH_V(0, 1))});

@@ -36,22 +36,22 @@ extern "C" {
 
 /* struct mn_numa_node - one node present in /sys/devices/system/node. */
 struct mn_numa_node {
-    int id;                 /* kernel node ID (may have gaps) */
-    int ncpus;              /* CPUs of the node (online), any cpuset */
-    int ncpus_allowed;      /* of those, CPUs in this process's affinity mask */
-    int first_cpu_allowed;  /* lowest allowed CPU ID of the node, -1 when none */
-    uint64_t mem_total;     /* bytes (numa_node_size64); 0 for a memoryless node */
-    uint64_t mem_free;      /* bytes free when the topology was read */
-    bool mem_allowed;       /* node is in this process's cpuset mems_allowed */
+    int id;                /* kernel node ID (may have gaps) */
+    int ncpus;             /* CPUs of the node (online), any cpuset */
+    int ncpus_allowed;     /* of those, CPUs in this process's affinity mask */
+    int first_cpu_allowed; /* lowest allowed CPU ID of the node, -1 when none */
+    uint64_t mem_total;    /* bytes (numa_node_size64); 0 for a memoryless node */
+    uint64_t mem_free;     /* bytes free when the topology was read */
+    bool mem_allowed;      /* node is in this process's cpuset mems_allowed */
 };
 
 /* struct mn_numa_topo - the whole host, as read once at first use. */
 struct mn_numa_topo {
-    bool libnuma;           /* numa_available() >= 0 */
-    int nnodes;             /* nodes listed in node[] (count, not an ID) */
-    int max_node_id;        /* numa_max_node(): highest ID, >= nnodes - 1 */
-    int nnodes_mem;         /* nodes with memory that the cpuset allows */
-    int ncpus;              /* CPUs mapped to some node */
+    bool libnuma;    /* numa_available() >= 0 */
+    int nnodes;      /* nodes listed in node[] (count, not an ID) */
+    int max_node_id; /* numa_max_node(): highest ID, >= nnodes - 1 */
+    int nnodes_mem;  /* nodes with memory that the cpuset allows */
+    int ncpus;       /* CPUs mapped to some node */
     struct mn_numa_node node[MN_NUMA_MAX_NODES];
     int dist[MN_NUMA_MAX_NODES][MN_NUMA_MAX_NODES]; /* SLIT distance between node[i] and
                                                        node[j] (by index); 10 = local;
@@ -122,10 +122,10 @@ MN_WUR int mn_numa_page_nodes(const void *addr, size_t npages, int *status);
 
 /* struct mn_numa_where - where the pages of a range are, summarised. */
 struct mn_numa_where {
-    size_t pages;                           /* pages queried */
-    size_t on[MN_NUMA_MAX_NODES];           /* pages on node[i] (by index) */
-    size_t failed;                          /* pages whose status was a negative errno */
-    int first_errno;                        /* the first such status, as a negative errno */
+    size_t pages;                 /* pages queried */
+    size_t on[MN_NUMA_MAX_NODES]; /* pages on node[i] (by index) */
+    size_t failed;                /* pages whose status was a negative errno */
+    int first_errno;              /* the first such status, as a negative errno */
 };
 /* mn_numa_where - summarise mn_numa_page_nodes over [addr, addr+bytes) (addr page
  * aligned; bytes rounded up to 4 KiB pages).  Errors as mn_numa_page_nodes, -ENOMEM. */
@@ -146,7 +146,7 @@ struct mn_numastat {
 
 /* struct mn_numastat_snap - every listed node's counters at one instant. */
 struct mn_numastat_snap {
-    int nnodes;                                /* = topology nnodes */
+    int nnodes;                                 /* = topology nnodes */
     struct mn_numastat node[MN_NUMA_MAX_NODES]; /* by index, as topology node[] */
 };
 

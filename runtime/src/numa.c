@@ -152,7 +152,8 @@ fail:
 static void mask_set(unsigned long *mask, int id)
 {
     memset(mask, 0, MASK_WORDS * sizeof(unsigned long));
-    mask[(unsigned)id / (8 * sizeof(unsigned long))] |= 1UL << ((unsigned)id % (8 * sizeof(unsigned long)));
+    mask[(unsigned)id / (8 * sizeof(unsigned long))] |=
+        1UL << ((unsigned)id % (8 * sizeof(unsigned long)));
 }
 
 /* probe_calls - try mbind, get/set_mempolicy and move_pages on a scratch page. */
@@ -347,10 +348,10 @@ int mn_numa_slit_json(char *buf, size_t len)
     ensure();
     size_t off = 0;
     int w;
-#define PUT(...)                                                                           \
-    do {                                                                                   \
-        w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0, __VA_ARGS__); \
-        off += (size_t)w;                                                                  \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0, __VA_ARGS__);       \
+        off += (size_t)w;                                                                          \
     } while (0)
     if (len == 0)
         buf = NULL;

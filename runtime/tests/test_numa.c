@@ -36,8 +36,7 @@ static int sys_node_ids(int *ids, int max)
     if (!d)
         return 0;
     while ((e = readdir(d)))
-        if (!strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9' &&
-            n < max)
+        if (!strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9' && n < max)
             ids[n++] = atoi(e->d_name + 4);
     closedir(d);
     for (int i = 1; i < n; i++)
@@ -267,8 +266,8 @@ Test(numa, numastat_delta_and_shares)
     struct mn_numastat_snap a = {.nnodes = 2}, b = {.nnodes = 2}, per;
     struct mn_numastat d;
     a.node[0] = (struct mn_numastat){.numa_hit = 100, .local_node = 90, .other_node = 10};
-    b.node[0] = (struct mn_numastat){.numa_hit = 160, .local_node = 120, .other_node = 40,
-                                     .numa_foreign = 3};
+    b.node[0] = (struct mn_numastat){
+        .numa_hit = 160, .local_node = 120, .other_node = 40, .numa_foreign = 3};
     a.node[1] = (struct mn_numastat){.numa_hit = 50, .numa_miss = 7};
     b.node[1] = (struct mn_numastat){.numa_hit = 40, .numa_miss = 10}; /* reset: clamped */
     mn_numastat_delta(&a, &b, &per, &d);

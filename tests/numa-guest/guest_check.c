@@ -83,8 +83,8 @@ static void check_topology(const struct mn_numa_topo *t)
     int ok = t->libnuma && t->nnodes == exp_n;
     for (int i = 0; ok && i < exp_n; i++)
         ok = t->node[i].id == exp_id[i] && t->node[i].mem_total > 0 && t->node[i].mem_allowed;
-    check("topology.nodes", ok, "nodes %d (expected %d), max id %d, memory nodes %d",
-          t->nnodes, exp_n, t->max_node_id, t->nnodes_mem);
+    check("topology.nodes", ok, "nodes %d (expected %d), max id %d, memory nodes %d", t->nnodes,
+          exp_n, t->max_node_id, t->nnodes_mem);
     ok = 1;
     for (int i = 0; ok && i < exp_n; i++) {
         int got[64];
@@ -108,8 +108,9 @@ static void check_topology(const struct mn_numa_topo *t)
     char json[1024];
     (void)mn_numa_slit_json(json, sizeof json);
     check("topology.distances", ok, "%s", json);
-    check("probe", t->placement_ok && !t->mbind_errno && !t->move_pages_errno &&
-                       !t->set_mempolicy_errno && t->numa_balancing == 0,
+    check("probe",
+          t->placement_ok && !t->mbind_errno && !t->move_pages_errno && !t->set_mempolicy_errno &&
+              t->numa_balancing == 0,
           "placement_ok %d mbind %d move_pages %d set_mempolicy %d numa_balancing %d '%s'",
           t->placement_ok, t->mbind_errno, t->move_pages_errno, t->set_mempolicy_errno,
           t->numa_balancing, t->why_not);
@@ -138,8 +139,8 @@ static void check_remote_alloc(const struct mn_numa_topo *t, int home)
         char name[64];
         snprintf(name, sizeof name, "alloc.cpu%d.mem%d", t->node[home].id, t->node[m].id);
         check(name, rc == 0 && w.on[m] == pages && w.failed == 0,
-              "rc %d, %zu of %zu pages on node %d (failed %zu, first errno %d)", rc, w.on[m],
-              pages, t->node[m].id, w.failed, w.first_errno);
+              "rc %d, %zu of %zu pages on node %d (failed %zu, first errno %d)", rc, w.on[m], pages,
+              t->node[m].id, w.failed, w.first_errno);
     }
 }
 
@@ -150,8 +151,8 @@ static void check_numa_local_bind(const struct mn_numa_topo *t)
     const size_t pages = 64;
     for (int m = 0; m < t->nnodes; m++) {
         struct mn_numa_where w = {0};
-        char *p = mmap(NULL, pages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        char *p =
+            mmap(NULL, pages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         int rc = p == MAP_FAILED ? -errno : 0;
         if (!rc) {
             (void)madvise(p, pages * PG, MADV_NOHUGEPAGE);
@@ -165,8 +166,8 @@ static void check_numa_local_bind(const struct mn_numa_topo *t)
             munmap(p, pages * PG);
         char name[64];
         snprintf(name, sizeof name, "numa_local.bind.node%d", t->node[m].id);
-        check(name, rc == 0 && w.on[m] == pages, "rc %d, %zu of %zu pages on node %d", rc,
-              w.on[m], pages, t->node[m].id);
+        check(name, rc == 0 && w.on[m] == pages, "rc %d, %zu of %zu pages on node %d", rc, w.on[m],
+              pages, t->node[m].id);
     }
     int ok = 1;
     for (int i = 0; i < t->nnodes; i++) {
@@ -222,8 +223,8 @@ static void check_numastat(const struct mn_numa_topo *t, int home)
     check("numastat.local_alloc_counts_local_node",
           h->numa_hit >= pages && h->local_node >= pages && h->other_node < pages,
           "%zu pages bound to the home node %d", pages, t->node[home].id);
-    check("numastat.shares", mn_numastat_remote_share(&tot) > 0.25 &&
-                                 mn_numastat_remote_share(&tot) < 0.75,
+    check("numastat.shares",
+          mn_numastat_remote_share(&tot) > 0.25 && mn_numastat_remote_share(&tot) < 0.75,
           "remote_share %.3f (about half the pages were remote)", mn_numastat_remote_share(&tot));
 }
 
