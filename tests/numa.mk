@@ -9,8 +9,8 @@
 # root), otherwise the one apt-get line is printed.  The single-node facts are tested on
 # the host by runtime/tests/test_numa.c under `make test-runtime`.
 #
-# test-numa joins `make test` only where qemu-system-x86_64 exists or can be installed
-# (root), so a developer without QEMU still runs the rest of `make test`.
+# test-numa joins `make test` only where QEMU and busybox-static are installed or can be
+# (root), so a developer without them still runs the rest of `make test`.
 
 NUMA_GUEST_DEPS  = qemu-system-x86 busybox-static libnuma-dev
 NUMA_GUEST_CASES ?= 2node 4node
@@ -23,6 +23,9 @@ test-numa: $(NUMA_GUEST_PREREQS)
 	@BUILD=$(BUILD) CC=$(CC) BENCH_BIN=$(BENCH_BIN) PYTHON=$(PYTHON) \
 	  tests/numa-guest/run.sh $(NUMA_GUEST_CASES)
 
-ifneq ($(shell command -v qemu-system-x86_64 >/dev/null 2>&1 || [ "$$(id -u)" = 0 ] && echo y),)
+NUMA_GUEST_READY := $(shell { command -v qemu-system-x86_64 && \
+    dpkg-query -W -f='$${Status}' busybox-static | grep -q 'ok installed'; } >/dev/null 2>&1 \
+    || [ "$$(id -u)" = 0 ] && echo y)
+ifneq ($(NUMA_GUEST_READY),)
 TEST_TARGETS += test-numa
 endif
