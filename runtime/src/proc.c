@@ -41,11 +41,16 @@
  *   - a spinning M that finds nothing: releases its P to the idle list, decrements
  *     nmspinning, and THEN re-checks every P's runq; if any is non-empty it takes an idle P
  *     back and spins again.  Only then it parks on its futex (stopm).
- * Barriers: the ready side writes the runq, then (seq-cst) reads npidle/nmspinning; the
- * parking side writes nmspinning (seq-cst decrement), then reads the runqs.  With
- * sequentially consistent atomics on both sides, at least one of them sees the other's
- * write (Dekker), so a G is never left queued while every M sleeps.  Spinning is also
- * capped: a new M spins only while 2*nmspinning < GOMAXPROCS - npidle.
+ * Barriers: the parking side makes its P idle and decrements nmspinning with locked
+ * read-modify-writes (full barriers) before it re-reads the runqs.  The ready side puts
+ * the G on its OWN P's runq with a release store and then reads npidle/nmspinning with
+ * plain loads, exactly as Go (runqput's StoreRel, wakep's atomic.Load; on x86 a load may
+ * pass the earlier store).  In that window an idle P can miss the new G and stay idle,
+ * but the G is never lost: it sits on the queue of a P whose M is running and will take
+ * it itself (pidleput throws if a P with queued Gs is ever made idle).  Gs readied by a
+ * thread without a P go to the global queue under sched.lock, which the parking side
+ * takes before it parks, so those are always seen.  Spinning is also capped: a new M
+ * spins only while 2*nmspinning < GOMAXPROCS - npidle.
  *
  * ==== Switches (struct mn_config; claim IDs they serve) ==================================
  *   gomaxprocs    number of Ps (T5.*, T5.resize via mn_gomaxprocs / procresize).
@@ -123,12 +128,18 @@ MN_NOINLINE struct mn_g *mn_getg(void)
     return mp ? mp->curg : NULL;
 }
 
-/* mn_casgstatus - move gp from one status to another; throws on an illegal transition. */
+/* mn_casgstatus - move gp from one status to another; throws on an illegal transition.
+ * Every transition is made by the one party that owns the G at that moment (the M
+ * running it, the M that took it off a queue, the waker holding the wait object's lock),
+ * so a checked load and a release store suffice; Go needs a CAS only because its GC
+ * scans stacks concurrently. */
 void mn_casgstatus(struct mn_g *gp, uint32_t from, uint32_t to)
 {
-    if (mn_unlikely(!cas_sc(&gp->status, from, to)))
-        mn_throw("casgstatus: G %lu: from %u to %u, but status is %u",
-                 (unsigned long)gp->goid, from, to, ld_sc(&gp->status));
+    uint32_t cur = ld_relaxed(&gp->status);
+    if (mn_unlikely(cur != from))
+        mn_throw("casgstatus: G %lu: from %u to %u, but status is %u", (unsigned long)gp->goid,
+                 from, to, cur);
+    st_rel(&gp->status, to);
 }
 
 static inline uint64_t lat_stamp(void)
@@ -178,10 +189,9 @@ static bool runqputslow(struct mn_p *pp, struct mn_g *gp, uint32_t h, uint32_t t
 static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
 {
     if (next) {
-        struct mn_g *old = ld_relaxed(pp->runnext);
-        while (!__atomic_compare_exchange_n(pp->runnext, &old, gp, false, __ATOMIC_SEQ_CST,
-                                            __ATOMIC_RELAXED))
-            ;
+        /* Go loops on a CAS; an exchange does the same in one step (a thief that CASes
+         * runnext to NULL meanwhile just leaves us nothing to kick). */
+        struct mn_g *old = xchg(pp->runnext, gp);
         if (old == NULL)
             return true;
         gp = old; /* kick the old runnext to the tail */
@@ -191,7 +201,7 @@ static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
         uint32_t t = *pp->runqtail;
         if (t - h < MN_RUNQ_SLOTS) {
             st_relaxed(&pp->runq[t % MN_RUNQ_SLOTS], gp);
-            st_sc(pp->runqtail, t + 1); /* seq-cst: pairs with wakep's loads (essay) */
+            st_rel(pp->runqtail, t + 1); /* makes the slot visible to thieves */
             return true;
         }
         if (mn_sched == NULL)
@@ -853,12 +863,14 @@ static void after_switch(struct mn_m *mp)
         break;
     }
     case MN_OP_GOSCHED:
+        /* Go's goschedImpl puts the G on the global queue under sched.lock.  We put it at
+         * the tail of the local runq instead, which keeps the switch path free of locks
+         * (issue 2); other Ps can still steal it, and the 61-tick global check keeps the
+         * global queue from starving. */
         MN_TRACE(MN_EV_G_YIELD, mp->p->id, gp->goid, 0);
         mn_casgstatus(gp, MN_GRUNNING, MN_GRUNNABLE);
         gp->ready_ns = lat_stamp();
-        mn_lock(&s->lock);
-        globrunqput(gp);
-        mn_unlock(&s->lock);
+        runqput(mp->p, gp, false);
         break;
     case MN_OP_GOEXIT:
         goexit0(mp, gp);
