@@ -63,8 +63,12 @@
  *   reuse_g       dead Gs and their stacks are kept on per-P free lists (P4.1.pool); off:
  *                 one mmap per spawn, one munmap per exit.
  *   stack_bytes, small_stacks  stack size / 2 KiB slab stacks (T1.stack.g, T1.max.g).
- *   numa_local    P's node = its CPU's node; stacks from node-bound arenas; stealing
- *                 prefers same-node victims (N3.*).
+ *   numa_local    P's node = its CPU's node; each P's struct and the stack arenas of Gs
+ *                 it creates are bound to that node (mbind, MPOL_PREFERRED, before first
+ *                 touch); stealing tries same-node victims first (N3.*).  Trade-off: a G
+ *                 stolen by a P of another node keeps its stack on the creator's node, so
+ *                 its stack accesses are remote; numa/bind reports the resulting share.
+ *                 Off: no placement at all (first touch decides).
  *   sched_latency record runqput-to-run latency per P (T3.latency, N3.3.sched).
  *   schedtrace_ms, trace_path  Go's schedtrace line and a Chrome trace (T5.*, P4.4.trace).
  */
@@ -1378,19 +1382,31 @@ static int allowed_cpus(int *cpus, int max)
     return n ? n : 1;
 }
 
+/* palloc - a new P.  Each P gets its own page-aligned mapping, so that with numa_local
+ * its pages can be bound to its node before anything touches them (a heap block would
+ * share pages with other data).  Freed by pfree. */
 static struct mn_p *palloc(int id, int pad)
 {
-    struct mn_p *pp = aligned_alloc(128, (sizeof(struct mn_p) + 127) & ~(size_t)127);
-    if (!pp)
-        return NULL;
-    p_init(pp, id, pad);
     int cpus[MN_MAX_PROCS];
     int n = allowed_cpus(cpus, MN_MAX_PROCS);
-    pp->cpu = cpus[id % n];
-    pp->node = mn_numa_node_of_cpu(pp->cpu);
+    int cpu = cpus[id % n];
+    int node = mn_numa_node_of_cpu(cpu);
+    void *mem = mmap(NULL, sizeof(struct mn_p), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
     if (mn_sched->cfg.numa_local)
-        (void)mn_numa_bind(pp, sizeof *pp, pp->node); /* best effort: page may be shared */
+        (void)mn_numa_bind(mem, sizeof(struct mn_p), node); /* best effort */
+    struct mn_p *pp = mem;
+    p_init(pp, id, pad);
+    pp->cpu = cpu;
+    pp->node = node;
     return pp;
+}
+
+static void pfree(struct mn_p *pp)
+{
+    munmap(pp, sizeof(struct mn_p));
 }
 
 /* procresize - change the number of Ps to n with the world stopped and sched.lock held.
@@ -1642,7 +1658,7 @@ fail_sig:
     mn_signals_fini();
 fail:
     for (int i = 0; i < s->nallp; i++)
-        free(s->allp[i]);
+        pfree(s->allp[i]);
     mn_stack_fini();
     free(s);
     mn_sched = NULL;
@@ -1734,7 +1750,7 @@ int mn_fini(void)
     mn_signals_fini();
     mn_stack_fini();
     for (int i = 0; i < s->nallp; i++)
-        free(s->allp[i]);
+        pfree(s->allp[i]);
     free(s->timers);
     mn_sched = NULL;
     free(s);
