@@ -28,8 +28,9 @@
  *   Harness counters (PAPI_L1_DCM, ...) where a PMU exists; this KVM guest has none.
  *
  * How to read
- *   separate_lines is the cost of an increment that stays in the core's L1 (about one
- *   cycle per dependent add on a store-forwarded value).  same_line adds a coherence miss
+ *   separate_lines is the cost of an increment that stays in the core's L1: a chain of
+ *   load, add, store on one address, which cores that forward or rename stores (AMD Zen,
+ *   recent Intel) run at about one cycle per increment.  same_line adds a coherence miss
  *   whenever the partner wrote the line since our last write: the ratio
  *   same_line / separate_lines is the false-sharing penalty for a line written by two CPUs
  *   at full rate.  A run-queue whose head and tail share a line is written far less often

@@ -62,8 +62,12 @@
  *   remove the part caused by head and tail sharing a line, and since every put, get and
  *   steal reads both head and tail, that part is small next to the true sharing of the
  *   slots and of head itself.  Compare steals_per_s too: a layout that makes the owner
- *   faster by letting thieves steal less has not reduced latency.  The document's figures
- *   are for the full scheduler; benches/sched_latency.c measures that.
+ *   faster by letting thieves steal less has not reduced latency.  Padding can also make
+ *   the owner slower: Go's runqput/runqget/runqgrab each read both head and tail, so with
+ *   the two fields on separate lines two contended lines bounce between the CPUs instead
+ *   of one.  The document's figures are for the full scheduler; benches/sched_latency.c
+ *   measures that.  The row's real_time is per iteration (put + get + its share of the
+ *   refill puts); ns_per_op divides it by owner_ops_per_iter.
  *
  * Confounders and host conditions
  *   stealers:N needs N+1 CPUs in the affinity mask, else `n/a: needs N+1 CPUs`.  Thieves
@@ -71,6 +75,13 @@
  *   steal_attempts_per_s across rows.  vCPU placement on the host (SMT siblings or not)
  *   sets the coherence cost and is invisible to the guest.  Run-to-run spread of
  *   cross-CPU figures is larger than within-run spread: use ratios from one run.
+ *   The runtime's runqput publishes tail with a sequentially consistent store (an xchg on
+ *   x86, for wakep's sake), so every owner put, refills included, is a locked operation on
+ *   the tail line; Go uses a release store there.  The thieves do nothing but steal, which
+ *   is harsher than Go's spinning Ms (they also poll timers, the global queue and netpoll
+ *   between victims), and steal half the queue each time, so the owner refills often:
+ *   owner_ops_per_iter shows how much.  The smoke preset's 1 ms runs are too short for
+ *   the owner/thief interplay to settle; read only quick or full results.
  */
 #include "bench.h"
 #include "mn_export.h"
