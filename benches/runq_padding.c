@@ -96,9 +96,9 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#define RQ_TARGET 128      /* Gs the owner keeps queued (half the ring) */
-#define RQ_CHECK 16        /* owner iterations between refills */
-#define RQ_POOL 4096       /* fake Gs cycled through (power of two) */
+#define RQ_TARGET 128 /* Gs the owner keeps queued (half the ring) */
+#define RQ_CHECK 16   /* owner iterations between refills */
+#define RQ_POOL 4096  /* fake Gs cycled through (power of two) */
 #define RQ_MAX_THIEVES 8
 
 static const int rq_pads[] = {0, 64, 128};
@@ -162,8 +162,7 @@ static void bm_runq_layout(struct bench_state *st)
     bench_set_counter(st, "runq_slot_bytes", (double)l.runq_slot_bytes, BENCH_C_PLAIN);
     bench_set_counter(st, "runq_bytes", (double)l.runq_bytes, BENCH_C_PLAIN);
     bench_set_counter(st, "runq_lines", (double)l.runq_lines, BENCH_C_PLAIN);
-    bench_set_counter(st, "headtail_same_line", l.headtail_same_line ? 1.0 : 0.0,
-                      BENCH_C_PLAIN);
+    bench_set_counter(st, "headtail_same_line", l.headtail_same_line ? 1.0 : 0.0, BENCH_C_PLAIN);
 }
 
 BENCH_REGISTER(.name = "runq/layout",
@@ -178,20 +177,20 @@ struct rq_run;
 struct rq_thief {
     pthread_t t;
     struct rq_run *r;
-    int cpu;             /* index into the start-up affinity mask */
+    int cpu; /* index into the start-up affinity mask */
     int pin_rc;
-    struct mn_p *mine;   /* where stolen Gs go */
-    uint64_t attempts;   /* mn_x_runqsteal calls */
-    uint64_t steals;     /* calls that returned a G */
-    uint64_t stolen_gs;  /* Gs moved */
-    char pad[64];        /* keep thieves' counters off each other's lines */
+    struct mn_p *mine;  /* where stolen Gs go */
+    uint64_t attempts;  /* mn_x_runqsteal calls */
+    uint64_t steals;    /* calls that returned a G */
+    uint64_t stolen_gs; /* Gs moved */
+    char pad[64];       /* keep thieves' counters off each other's lines */
 };
 
 struct rq_run {
-    struct mn_p *pp;     /* the owner's P */
-    atomic_int ready;    /* thieves pinned and waiting */
-    atomic_int go;       /* start */
-    atomic_int stop;     /* the owner's loop has ended */
+    struct mn_p *pp;  /* the owner's P */
+    atomic_int ready; /* thieves pinned and waiting */
+    atomic_int go;    /* start */
+    atomic_int stop;  /* the owner's loop has ended */
 };
 
 static void *rq_thief_main(void *arg)
@@ -315,12 +314,10 @@ static void bm_runq_op(struct bench_state *st)
                           BENCH_C_PLAIN);
         bench_set_counter(st, "stolen_gs_per_s", win_s > 0 ? (double)stolen / win_s : 0,
                           BENCH_C_PLAIN);
-        bench_set_counter(st, "steal_attempts_per_s",
-                          win_s > 0 ? (double)attempts / win_s : 0, BENCH_C_PLAIN);
-        bench_set_counter(st, "empty_gets_per_iter", (double)empty / (double)iters,
+        bench_set_counter(st, "steal_attempts_per_s", win_s > 0 ? (double)attempts / win_s : 0,
                           BENCH_C_PLAIN);
-        bench_set_counter(st, "p_addr_mod128", (double)((uintptr_t)r.pp % 128),
-                          BENCH_C_PLAIN);
+        bench_set_counter(st, "empty_gets_per_iter", (double)empty / (double)iters, BENCH_C_PLAIN);
+        bench_set_counter(st, "p_addr_mod128", (double)((uintptr_t)r.pp % 128), BENCH_C_PLAIN);
     }
     mn_x_p_free(r.pp);
     free(gs);

@@ -81,13 +81,13 @@ struct sl_run {
     struct bench_state *st;
     enum sl_kind kind;
     struct mn_wg wg;
-    atomic_uint_fast64_t sum;   /* spawn: checksum of child arguments */
-    uint64_t want;              /* spawn: expected checksum */
+    atomic_uint_fast64_t sum;    /* spawn: checksum of child arguments */
+    uint64_t want;               /* spawn: expected checksum */
     struct mn_chan *ping, *pong; /* pingpong */
-    uint64_t iters;             /* timed iterations */
+    uint64_t iters;              /* timed iterations */
     uint64_t bins[MN_LAT_BINS];
     uint64_t lat_n, lat_sum_ns;
-    uint64_t steals;            /* successful steals during the timed loop */
+    uint64_t steals; /* successful steals during the timed loop */
 };
 
 static struct sl_run *sl_cur;
@@ -164,8 +164,8 @@ static void sl_roundtrip(struct sl_run *r, uint64_t i)
     if ((rc = mn_chan_recv(r->pong, &v, &ok)) != 0)
         sl_die("mn_chan_recv", rc);
     if (!ok || v != i + 1) {
-        fprintf(stderr, "sched_latency: pingpong got %llu, want %llu\n",
-                (unsigned long long)v, (unsigned long long)(i + 1));
+        fprintf(stderr, "sched_latency: pingpong got %llu, want %llu\n", (unsigned long long)v,
+                (unsigned long long)(i + 1));
         abort();
     }
 }

@@ -89,10 +89,10 @@ Test(layout, L2_1_headtail_padded_blocks_hold_nothing_else)
         size_t others[] = {l.off_runq, l.off_runq + l.runq_bytes - 1, l.off_runnext,
                            l.off_schedtick, l.off_status};
         for (size_t k = 0; k < sizeof(others) / sizeof(others[0]); k++) {
-            cr_assert_neq(others[k] / (size_t)pad, head, "pad %d: offset %zu in head's block",
-                          pad, others[k]);
-            cr_assert_neq(others[k] / (size_t)pad, tail, "pad %d: offset %zu in tail's block",
-                          pad, others[k]);
+            cr_assert_neq(others[k] / (size_t)pad, head, "pad %d: offset %zu in head's block", pad,
+                          others[k]);
+            cr_assert_neq(others[k] / (size_t)pad, tail, "pad %d: offset %zu in tail's block", pad,
+                          others[k]);
         }
     }
 }
@@ -213,8 +213,7 @@ Test(runq, same_trace_under_every_layout)
     for (int i = 1; i < NPADS; i++) {
         cr_assert_eq(t[i].n, t[0].n);
         for (size_t k = 0; k < t[0].n; k++)
-            cr_assert_eq(t[i].ids[k], t[0].ids[k], "pad %d differs from pad 0 at %zu", pads[i],
-                         k);
+            cr_assert_eq(t[i].ids[k], t[0].ids[k], "pad %d differs from pad 0 at %zu", pads[i], k);
     }
 }
 
@@ -223,14 +222,14 @@ Test(runq, same_trace_under_every_layout)
 /* G_CHECK* - assertions for code running on a G: Criterion's cr_assert unwinds with
  * longjmp to the test's own stack, which is not safe from a G's stack on another M, so these
  * print the failed condition and abort (Criterion reports the test as crashed). */
-#define G_CHECK_MSG(cond, ...)                                                               \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "%s:%d: G check failed: %s: ", __FILE__, __LINE__, #cond);      \
-            fprintf(stderr, " " __VA_ARGS__);                                                \
-            fputc('\n', stderr);                                                             \
-            abort();                                                                         \
-        }                                                                                    \
+#define G_CHECK_MSG(cond, ...)                                                                     \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: G check failed: %s: ", __FILE__, __LINE__, #cond);             \
+            fprintf(stderr, " " __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                                   \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 #define G_CHECK(cond, ...) G_CHECK_MSG(cond, __VA_ARGS__)
 #define G_CHECK_EQ(a, b, ...) G_CHECK_MSG((a) == (b), __VA_ARGS__)
@@ -378,8 +377,8 @@ Test(workload, chain_identical_under_every_layout, .timeout = 120)
         want += r * 1000 + CH_N;
     for (int procs = 1; procs <= 2; procs++)
         for (int i = 0; i < NPADS; i++)
-            cr_assert_eq(run_with(pads[i], procs, false, ch_main, NULL), want,
-                         "pad %d procs %d", pads[i], procs);
+            cr_assert_eq(run_with(pads[i], procs, false, ch_main, NULL), want, "pad %d procs %d",
+                         pads[i], procs);
 }
 
 Test(workload, spawn_tree_identical_under_every_layout, .timeout = 120)
@@ -392,8 +391,8 @@ Test(workload, spawn_tree_identical_under_every_layout, .timeout = 120)
     cr_assert_eq(nodes, 1555);
     for (int procs = 1; procs <= 2; procs++)
         for (int i = 0; i < NPADS; i++)
-            cr_assert_eq(run_with(pads[i], procs, false, tr_main, NULL),
-                         nodes * 100000 + depths, "pad %d procs %d", pads[i], procs);
+            cr_assert_eq(run_with(pads[i], procs, false, tr_main, NULL), nodes * 100000 + depths,
+                         "pad %d procs %d", pads[i], procs);
 }
 
 Test(workload, config_reports_the_layout, .timeout = 60)
@@ -415,7 +414,7 @@ static int lat_main(void *arg)
     for (int i = 0; i < MN_LAT_BINS; i++)
         total += bins[i];
     G_CHECK_EQ(total, n, "bins sum to %llu, n = %llu", (unsigned long long)total,
-                 (unsigned long long)n);
+               (unsigned long long)n);
     /* 1000 spawned Gs each went through runqput once before first running. */
     G_CHECK_GE(n, 1000);
     return 1;
