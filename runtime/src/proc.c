@@ -468,6 +468,8 @@ static struct mn_p *releasep(struct mn_m *mp)
 
 static void *mstart(void *arg);
 
+#define M_STACK_BYTES (256 * 1024) /* g0: the scheduler and signal handlers run here */
+
 /* newm - create an M (thread) that starts with P pp.  mcount was already counted by the
  * caller.  0 or -EAGAIN/-ENOMEM; on failure pp goes back to the idle list. */
 static int newm(struct mn_p *pp, bool spinning)
@@ -480,9 +482,18 @@ static int newm(struct mn_p *pp, bool spinning)
     mp->nextp = pp;
     mp->spinning = spinning;
     mp->bound_cpu = -1;
+    /* The M's g0 stack is ours, not glibc's: glibc caches the stacks of joined threads,
+     * and mn_fini promises to leave no mapping behind. */
+    mp->g0stack = mmap(NULL, M_STACK_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mp->g0stack == MAP_FAILED) {
+        free(mp);
+        goto fail;
+    }
+    (void)mprotect(mp->g0stack, 4096, PROT_NONE); /* guard page */
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstack(&attr, mp->g0stack, M_STACK_BYTES);
     mn_lock(&s->lock);
     mp->id = s->mnext++;
     mp->fastrand = 0x9e3779b97f4a7c15ull * (uint64_t)(mp->id + 1) ^ mn_nanotime();
@@ -498,6 +509,7 @@ static int newm(struct mn_p *pp, bool spinning)
     mn_lock(&s->lock);
     s->allm = mp->alllink; /* we were the head: nobody else inserts without the lock */
     mn_unlock(&s->lock);
+    munmap(mp->g0stack, M_STACK_BYTES);
     free(mp);
 fail:
     mn_lock(&s->lock);
@@ -1743,6 +1755,7 @@ int mn_fini(void)
         pthread_join(m->thread, NULL);
         if (m->altstack)
             munmap(m->altstack, 64 * 1024);
+        munmap(m->g0stack, M_STACK_BYTES);
         free(m);
     }
     if (s->cfg.trace_path)

@@ -107,6 +107,7 @@ struct mn_m {
     uint64_t fastrand;
     int bound_cpu;              /* CPU this thread is pinned to, or -1 */
     void *altstack;             /* signal stack, for the stack-overflow message */
+    void *g0stack;              /* the thread's own stack (mmap, unmapped by mn_fini) */
 };
 
 /* ==== P ============================================================================= */
