@@ -58,6 +58,12 @@ uint32_t mn_x_runqlen(struct mn_p *pp);       /* queued Gs, runnext not counted 
  * "canary" (small stacks, or guards over the map-count budget). */
 const char *mn_x_stack_guard_mode(void);
 
+/* Fault injection for the error paths: the next n calls of that kind fail with err
+ * (a positive errno).  MN_X_FAIL_THREAD: pthread_create of a new M; MN_X_FAIL_STACK: the
+ * mmap of a new G stack.  n = 0 disarms. */
+enum mn_x_fault { MN_X_FAIL_THREAD, MN_X_FAIL_STACK };
+void mn_x_inject(enum mn_x_fault what, int n, int err);
+
 #ifdef __cplusplus
 }
 #endif

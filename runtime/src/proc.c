@@ -502,7 +502,12 @@ static int newm(struct mn_p *pp, bool spinning)
     mp->alllink = s->allm;
     s->allm = mp;
     mn_unlock(&s->lock);
-    rc = -pthread_create(&mp->thread, &attr, mstart, mp);
+    if (mn_unlikely(mn_x_fail_n[MN_X_FAIL_THREAD] > 0)) {
+        mn_x_fail_n[MN_X_FAIL_THREAD]--;
+        rc = -mn_x_fail_err[MN_X_FAIL_THREAD];
+    } else {
+        rc = -pthread_create(&mp->thread, &attr, mstart, mp);
+    }
     pthread_attr_destroy(&attr);
     if (rc == 0)
         return 0;
@@ -1937,6 +1942,14 @@ struct mn_g *mn_x_runqget(struct mn_p *pp)
 struct mn_g *mn_x_runqsteal(struct mn_p *dst, struct mn_p *src, bool stealnext)
 {
     return runqsteal(dst, src, stealnext);
+}
+
+int mn_x_fail_n[2], mn_x_fail_err[2];
+
+void mn_x_inject(enum mn_x_fault what, int n, int err)
+{
+    mn_x_fail_n[what] = n;
+    mn_x_fail_err[what] = err;
 }
 
 uint32_t mn_x_runqlen(struct mn_p *pp)

@@ -274,6 +274,7 @@ extern struct mn_sched *mn_sched;  /* NULL when no runtime exists */
 /* ==== Cross-file functions (mn_ + Go's name) ========================================== */
 
 /* proc.c */
+extern int mn_x_fail_n[2], mn_x_fail_err[2]; /* mn_x_inject */
 struct mn_m *mn_getm(void);
 struct mn_g *mn_getg(void);
 void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg);

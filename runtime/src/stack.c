@@ -105,6 +105,10 @@ static bool guard(char *block)
 
 static void *map_stack(size_t bytes, int node)
 {
+    if (mn_unlikely(mn_x_fail_n[MN_X_FAIL_STACK] > 0)) {
+        mn_x_fail_n[MN_X_FAIL_STACK]--;
+        return NULL;
+    }
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)

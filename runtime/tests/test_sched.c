@@ -473,3 +473,28 @@ Test(fatal, stack_overflow_message, .timeout = 60)
         cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
     }
 }
+
+/* ---- resource errors come back from mn_go as negative errno ----------------------------- */
+
+static int errors_main(void *arg)
+{
+    (void)arg;
+    /* GOMAXPROCS 2 and one M: spawning wakes a second M, which cannot be created */
+    mn_x_inject(MN_X_FAIL_THREAD, 1, EAGAIN);
+    cr_assert_eq(mn_go(tiny, NULL), -EAGAIN, "pthread_create EAGAIN");
+    mn_x_inject(MN_X_FAIL_THREAD, 0, 0);
+    /* reuse_g off: every spawn maps a stack */
+    mn_x_inject(MN_X_FAIL_STACK, 1, ENOMEM);
+    cr_assert_eq(mn_go(tiny, NULL), -ENOMEM, "stack mmap ENOMEM");
+    mn_x_inject(MN_X_FAIL_STACK, 0, 0);
+    /* the runtime still works afterwards */
+    spawn_main((void *)(intptr_t)100);
+    return 0;
+}
+
+Test(sched, go_returns_eagain_and_enomem)
+{
+    struct mn_config c = cfg_procs(2);
+    c.reuse_g = false;
+    run_cfg(&c, errors_main, NULL);
+}
