@@ -15,11 +15,13 @@ extern "C" {
 
 #define BENCH_CTR_MAX 16
 
-/* The default event list: hardware events through PAPI presets where a PMU exists, and
+/* The default event list: hardware events through PAPI presets where a PMU exists (L1D
+ * accesses and loads give T3.l1hit / T6.l1d their hit-rate denominator; the CPU offers
+ * one or the other or neither, and the missing ones are dropped with the reason), and
  * perf software events that work on any Linux host. */
 #define BENCH_CTR_DEFAULT                                                                          \
-    "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_L1_DCM,PAPI_TLB_DM,perf::CONTEXT-SWITCHES,"                    \
-    "perf::CPU-MIGRATIONS,perf::PAGE-FAULTS"
+    "PAPI_TOT_CYC,PAPI_TOT_INS,PAPI_L1_DCM,PAPI_L1_DCA,PAPI_LD_INS,PAPI_TLB_DM,"                   \
+    "perf::CONTEXT-SWITCHES,perf::CPU-MIGRATIONS,perf::PAGE-FAULTS"
 
 /* bench_ctr_setup - resolve the comma-separated event list (NULL: BENCH_CTR_DEFAULT,
  * "" or "none": no events).  Each event is tried through PAPI, and perf:: software events
