@@ -10,6 +10,7 @@
 #
 #   make bench            deps, optimised build, quick preset, results JSON, tables, plots
 #   make bench PRESET=full
+#   make bench WITH_GO=1  also install Debian's golang-go when go is missing (the Go column)
 #   make bench-bin        only build $(BENCH_BIN)
 #   make test-benches     smoke run of every bench (part of make test)
 
@@ -71,6 +72,7 @@ $(BENCH_BIN): $(BENCH_OBJS) $(BENCH_MN)
 # ==== make bench ===========================================================================
 bench:
 	@$(ENSURE) $(DEPS_BENCH)
+	@if [ -n "$(WITH_GO)" ] && ! command -v go >/dev/null 2>&1; then $(ENSURE) golang-go; fi
 	@$(MAKE) --no-print-directory OPT=-O2 $(BENCH_BIN)
 	@PYTHON=$(PYTHON) scripts/run-bench --bin $(BENCH_BIN) --preset $(PRESET)
 

@@ -140,6 +140,20 @@ class Series:
             return None
         return float(v)
 
+    def label_fields(self):
+        """key=value items after the claims in the label (FORMAT.md: `T1.max.g;limit=cap 1000000`)."""
+        out = {}
+        for part in self.label.split(";")[1:]:
+            if "=" in part:
+                k, v = part.split("=", 1)
+                out[k.strip()] = v.strip()
+        return out
+
+    def cap(self):
+        """N when the row stopped at the harness cap (label `limit=cap N`), else None."""
+        m = re.fullmatch(r"cap\s+([0-9]+)", self.label_fields().get("limit", ""))
+        return int(m.group(1)) if m else None
+
     def has(self, counter):
         return any(self._get(r, counter) is not None for r in self.iters + list(self.aggs.values()))
 
@@ -382,10 +396,15 @@ class CheckResult:
         self.rows, self.records = list(rows), list(records)
 
 
-def judge(check, m, doc_value):
+def judge(check, m, doc_value, at_least=False):
+    """Verdict for measured m.  at_least: m is a lower bound (the row stopped at the harness
+    cap), so the true value is >= m: reaching a threshold meets an `above` claim (>=, not >)
+    and the claim is refuted only where every value >= m refutes it; otherwise n/a."""
     test = check.get("test", "equal")
     if m is None or not math.isfinite(m):
         return "n/a: value not finite"
+    if at_least:
+        return judge_at_least(check, m, doc_value)
     if test == "equal":
         tol = float(check.get("tolerance", 0))
         ok = abs(m - doc_value) <= tol * abs(doc_value) + 1e-9 * max(1.0, abs(doc_value))
@@ -400,6 +419,24 @@ def judge(check, m, doc_value):
     return "confirmed" if ok else "refuted"
 
 
+def judge_at_least(check, m, doc_value):
+    test = check.get("test", "equal")
+    short = "n/a: stopped at the harness cap, below the claim"
+    if test == "above":
+        return "confirmed" if m >= float(check["threshold"]) else short
+    if test == "below":
+        return "refuted" if m >= float(check["threshold"]) else short
+    if test == "between":
+        if m >= float(check["hi"]):
+            return "refuted"
+        return "confirmed" if m >= float(check["lo"]) else short
+    if test == "equal":
+        tol = float(check.get("tolerance", 0))
+        hi = doc_value + tol * abs(doc_value) + 1e-9 * max(1.0, abs(doc_value))
+        return "refuted" if m > hi else "n/a: stopped at the harness cap"
+    raise Malformed(f"claims: unknown test {test!r}")
+
+
 def doc_target(check):
     """The number an `equal` test compares with (None for thresholds)."""
     if check.get("test", "equal") != "equal":
@@ -409,15 +446,16 @@ def doc_target(check):
     return float(check["value"])
 
 
-def test_text(check, kind="ratio"):
-    """How the claim's test reads, in the unit of the measured value."""
+def test_text(check, kind="ratio", at_least=False):
+    """How the claim's test reads, in the unit of the measured value (at_least: the value is
+    a lower bound, see judge)."""
     test = check.get("test", "equal")
     f = lambda k: fmt_value(float(check[k]), kind)
     if test == "equal":
         tol = float(check.get("tolerance", 0))
         return f"= {fmt_value(doc_target(check), kind)}" + (f" ±{tol * 100:.0f}%" if tol else "")
     if test == "above":
-        return f"> {f('threshold')}"
+        return f"{'>=' if at_least else '>'} {f('threshold')}"
     if test == "below":
         return f"< {f('threshold')}"
     return f"in [{f('lo')}, {f('hi')})"
@@ -551,8 +589,14 @@ class Evaluator:
                     out.append(CheckResult(label, verdict, measured, ratio, [name, den_name], recs))
                 else:
                     st = self.value(claim, self.run, name, check)
-                    verdict = judge(check, st.median, target)
-                    measured = f"{label}: {fmt_stat(st)} (claim {test_text(check, st.kind)})"
+                    series = self.run.series[name]
+                    cap = series.cap()
+                    at_least = cap is not None and st.median >= cap
+                    verdict = judge(check, st.median, target, at_least)
+                    limit = series.label_fields().get("limit")
+                    shown = ("at least " if at_least else "") + fmt_stat(st)
+                    measured = (f"{label}: {shown}" + (f" (limit: {limit})" if limit else "")
+                                + f" (claim {test_text(check, st.kind, at_least)})")
                     recs = [self.record(claim, "check", label, name, check.get("counter"), st,
                                         verdict, {"doc_value": repr_num(target)})]
                     out.append(CheckResult(label, verdict, measured, "", [name], recs))
@@ -704,6 +748,26 @@ class Evaluator:
                                     "", extra))
         return lines, recs
 
+    def go_show(self, claim, spec):
+        """A Go peer row shown beside the claim, not judged (e.g. Go's compiled P layout next
+        to the runtime2.go source check); cites the Go version of the .go.json."""
+        label, gname = spec.get("label", spec["row"]), spec["row"]
+        if self.go_run is None:
+            reason = self.go_reason or GO_ABSENT
+            return f"{label}: {reason}", self.record(claim, "go", label, gname,
+                                                     spec.get("counter"), None, reason)
+        ver = self.go_run.context.get("go_version") or "Go of unknown version"
+        try:
+            st = self.value(claim, self.go_run, gname, spec, judged=False)
+        except NA as e:
+            reason = na_text(e)
+            if reason == "n/a: bench not in this run":
+                reason = "n/a: not in the Go run"
+            return f"{label}: {reason}", self.record(claim, "go", label, gname,
+                                                     spec.get("counter"), None, reason)
+        return (f"{label} ({ver}, `{gname}`): {fmt_stat(st)}",
+                self.record(claim, "go", label, gname, spec.get("counter"), st))
+
     def claim(self, claim):
         results = []
         for chk in claim.get("check", []):
@@ -721,6 +785,10 @@ class Evaluator:
             lines, recs = self.go(claim, entry)
             gos += lines
             grecs += recs
+        for spec in claim.get("go_show", []):
+            line, rec = self.go_show(claim, spec)
+            gos.append(line)
+            grecs.append(rec)
         kind = claim.get("kind")
         if kind == "behavioural":
             verdict = "not a measurement"
@@ -823,7 +891,9 @@ def header(run, go_run, go_reason, title):
 
 
 def render_table(tdef, results, claims_by_id, run, go_run, go_reason, layout=None):
-    has_go = any(claims_by_id[r["id"]].get("go") for r in results)
+    def wants_go(c):
+        return bool(c.get("go") or c.get("go_show"))
+    has_go = any(wants_go(claims_by_id[r["id"]]) for r in results)
     cols = ["Claim", "What", "Document", "Measured here", "Ratio"]
     if has_go:
         cols.append("Go (this host)")
@@ -835,7 +905,7 @@ def render_table(tdef, results, claims_by_id, run, go_run, go_reason, layout=Non
         cells = [r["id"], md_cell(r["what"]), md_cell(r["doc"]), md_lines(r["measured"]),
                  md_lines(r["ratio"])]
         if has_go:
-            cells.append(md_lines(r["go"]) if claims_by_id[r["id"]].get("go") else "-")
+            cells.append(md_lines(r["go"]) if wants_go(claims_by_id[r["id"]]) else "-")
         cells += [md_cell(r["verdict"]), md_lines(f"`{x}`" for x in r["rows"])]
         out.append("| " + " | ".join(cells) + " |")
     out.append("")
@@ -860,7 +930,10 @@ LAYOUT_COUNTERS = ["off_runqhead", "off_runqtail", "off_runq", "off_runnext", "r
                    "runq_lines", "headtail_same_line"]
 
 
-def render_layout(run, go_src):
+GO_LAYOUT_ROW = "go/runq/layout"
+
+
+def render_layout(run, go_src, go_run=None):
     out = ["## P layout (offsets in bytes, cache line = offset / 64)", ""]
     out.append("| Layout | " + " | ".join(LAYOUT_COUNTERS) + " |")
     out.append("|" + "---|" * (len(LAYOUT_COUNTERS) + 1))
@@ -868,8 +941,12 @@ def render_layout(run, go_src):
     matches = expand(run, "runq/layout/pad:*")
     if not matches:
         out.append("| n/a: bench not in this run |" + " |" * len(LAYOUT_COUNTERS))
-    for name, _ in matches:
-        s = run.series[name]
+    rows = [(name, run.series[name], f"`{name}`") for name, _ in matches]
+    if go_run is not None and GO_LAYOUT_ROW in go_run.series:
+        ver = go_run.context.get("go_version") or "Go of unknown version"
+        rows.append((GO_LAYOUT_ROW, go_run.series[GO_LAYOUT_ROW],
+                     f"`{GO_LAYOUT_ROW}` (Go's compiled P, {ver})"))
+    for name, s, title in rows:
         cells = []
         for ctr in LAYOUT_COUNTERS:
             if s.error:
@@ -884,7 +961,7 @@ def render_layout(run, go_src):
                          "bench_row": name, "counter": ctr, "unit": "count",
                          "median": repr_num(v), "cv": "", "min": "", "max": "", "n": "",
                          "doc_value": "", "ratio": "", "verdict": ""})
-        out.append(f"| `{name}` | " + " | ".join(md_cell(c) for c in cells) + " |")
+        out.append(f"| {md_cell(title)} | " + " | ".join(md_cell(c) for c in cells) + " |")
     out.append("")
     if go_src.root:
         fields = go_src.p_fields()
@@ -971,9 +1048,11 @@ def load_go(paths):
         if os.path.exists(gp):
             gr = Run()
             gr.load(gp, display=display_path(gp))
-            status = str(gr.context.get("go_status", ""))
-            reason = (status if status.startswith("n/a") else None) \
-                or gr.context.get("go_na") or gr.context.get("error")
+            # go_na (goparse's n/a documents), else go_status unless "ok", else error.
+            status = str(gr.context.get("go_status", "") or "").strip()
+            reason = (gr.context.get("go_na")
+                      or (status if status and status.lower() != "ok" else None)
+                      or gr.context.get("error"))
             if not gr.series and reason:
                 return None, na_text(reason)
             return gr, na_text(reason) if reason else None
@@ -1019,7 +1098,8 @@ def build(args):
     outputs = {}
     for t in data["table"]:
         rs = per_table[t["id"]]
-        layout, lrecs = (render_layout(run, go_src) if t["id"] == "L2" else (None, []))
+        layout, lrecs = (render_layout(run, go_src, go_run) if t["id"] == "L2"
+                         else (None, []))
         outputs[f"{t['id']}.md"] = render_table(t, rs, claims_by_id, run, go_run, go_reason,
                                                layout)
         outputs[f"{t['id']}.csv"] = render_csv([x for r in rs for x in r["records"]] + lrecs)

@@ -293,6 +293,162 @@ class TestNAPropagation(unittest.TestCase):
         self.assertEqual(r["go"], ["spawn: Go 2 ns, ours/Go 2"])
 
 
+def claims_data():
+    with open(os.path.join(SCRIPTS, "claims.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+def real_claim(cid):
+    """A claim exactly as scripts/claims.toml states it."""
+    return next(c for c in claims_data()["claim"] if c["id"] == cid)
+
+
+class TestCapAndGoReason(unittest.TestCase):
+    """Rows stopped at the harness cap (label `limit=cap N`), the Go n/a reason keys, the
+    claims data's T4 readings and Go's compiled layout in the L2 table."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def max_run(self, name, reached, label):
+        return load_run(self.d, gb_row(name, {"reached": reached}, label=label))
+
+    def test_label_fields_and_cap(self):
+        run = self.max_run("max/g", 1000000, "T1.max.g;limit=cap 1000000")
+        s = run.series["max/g"]
+        self.assertEqual(s.label_fields(), {"limit": "cap 1000000"})
+        self.assertEqual(s.cap(), 1000000)
+        run = self.max_run("max/g", 10, "T1.max.g;limit=memory cap")
+        self.assertIsNone(run.series["max/g"].cap())
+        run = self.max_run("max/g", 10, "T1.max.g")
+        self.assertEqual((run.series["max/g"].label_fields(), run.series["max/g"].cap()),
+                         ({}, None))
+
+    def test_max_g_cap_reached_meets_millions(self):
+        claim = real_claim("T1.max.g")
+        r = evaluate(claim, self.max_run("max/g", 1000000, "T1.max.g;limit=cap 1000000"))
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertIn("at least 1,000,000", r["measured"][0])
+        self.assertIn("(limit: cap 1000000)", r["measured"][0])
+        self.assertIn("(claim >= 1,000,000)", r["measured"][0])
+        # the same count without the cap in the label is not "above" a million
+        r = evaluate(claim, self.max_run("max/g", 1000000, "T1.max.g;limit=memory cap"))
+        self.assertEqual(r["verdict"], "refuted")
+        self.assertIn("(limit: memory cap)", r["measured"][0])
+        self.assertIn("(claim > 1,000,000)", r["measured"][0])
+        # a smoke-sized cap below the threshold decides nothing
+        r = evaluate(claim, self.max_run("max/g", 2000, "T1.max.g;limit=cap 2000"))
+        self.assertTrue(r["verdict"].startswith("n/a: stopped at the harness cap"), r["verdict"])
+
+    def test_max_pthread_cap_reading(self):
+        claim = real_claim("T1.max.pthread")
+        for reached, label, want in (
+                (5000, "T1.max.pthread;limit=cap 5000", "confirmed"),
+                (30000, "T1.max.pthread;limit=cap 30000", "refuted"),
+                (100, "T1.max.pthread;limit=cap 100", "n/a: stopped at the harness cap"),
+                (4000, "T1.max.pthread;limit=pid_max", "confirmed"),
+                (500, "T1.max.pthread;limit=vm.max_map_count", "refuted")):
+            r = evaluate(claim, self.max_run("max/pthread", reached, label))
+            self.assertTrue(r["verdict"].startswith(want), (reached, label, r["verdict"]))
+            self.assertIn("(limit: " + label.split("limit=")[1] + ")", r["measured"][0])
+
+    def test_cap_in_rendered_table(self):
+        p = write_json(self.d, "r.json",
+                       gb_row("max/g", {"reached": 1000000, "bytes_per_g": 4096},
+                              label="T1.max.g;limit=cap 1000000"))
+        out = os.path.join(self.d, "out")
+        self.assertEqual(tables.main(["--out", out, "--no-go-source", p]), 0)
+        row = next(l for l in read(os.path.join(out, "T1.md")).splitlines()
+                   if l.startswith("| T1.max.g |"))
+        self.assertIn("(limit: cap 1000000)", row)
+        self.assertEqual(row.split(" | ")[-2], "confirmed")
+
+    def write_go(self, context, rows=()):
+        p = write_json(self.d, "r.json", gb_row("r", {"ns_per_op": 1}))
+        write_json(self.d, "r.go.json", list(rows), context)
+        return p
+
+    def test_go_na_reason_first(self):
+        p = self.write_go({"go_na": "n/a: go not installed", "go_status": "n/a: other",
+                           "error": "n/a: third"})
+        self.assertEqual(tables.load_go([p]), (None, "n/a: go not installed"))
+        p = self.write_go({"go_status": "n/a: go 1.11 too old (need >= 1.19)",
+                           "error": "boom"})
+        self.assertEqual(tables.load_go([p]), (None, "n/a: go 1.11 too old (need >= 1.19)"))
+        p = self.write_go({"go_status": "gobench failed"})  # not "ok": the reason
+        self.assertEqual(tables.load_go([p]), (None, "n/a: gobench failed"))
+        p = self.write_go({"go_status": "ok", "error": "build failed"})
+        self.assertEqual(tables.load_go([p]), (None, "n/a: build failed"))
+        p = self.write_go({"go_status": "ok", "go_version": "go1.19"},
+                          gb_row("go/r", {"ns_per_op": 2}))
+        go_run, reason = tables.load_go([p])
+        self.assertIsNotNone(go_run)
+        self.assertIsNone(reason)
+
+    def test_go_na_document_from_goparse(self):
+        """The file run-go-bench writes without go reaches the tables' header and Go cells."""
+        import goparse
+        p = write_json(self.d, "r.json", gb_row("r", {"ns_per_op": 1}))
+        doc = goparse.na_document("n/a: go not installed", {"preset": "quick"})
+        with open(os.path.join(self.d, "r.go.json"), "w") as f:
+            json.dump(doc, f)
+        go_run, reason = tables.load_go([p])
+        self.assertIsNone(go_run)
+        self.assertEqual(reason, "n/a: go not installed")
+        out = os.path.join(self.d, "out")
+        self.assertEqual(tables.main(["--out", out, "--no-go-source", p]), 0)
+        t1 = read(os.path.join(out, "T1.md"))
+        self.assertIn("- Go (this host): n/a: go not installed", t1)
+
+    def test_t4_mmap_whole_row_counts(self):
+        claim = dict(real_claim("T4.mmap"), table="T4")
+        run = load_run(self.d, gb_row("pin/touch/ws_kib:64/bind:1", {"mmaps": 0, "mmaps_run": 8})
+                       + gb_row("pin/touch/ws_kib:64/bind:0", {"mmaps": 0, "mmaps_run": 12}))
+        r = evaluate(claim, run)
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertTrue(r["ratio"][0].startswith("0.667"), r["ratio"])
+
+    def test_t4_walk_reason_from_pin_walk_rows(self):
+        claim = dict(real_claim("T4.walk"), table="T4")
+        rows = (gb_row("pin/walk/bind:0", error="n/a: no PMU")
+                + gb_row("pin/walk/bind:1", error="n/a: no PMU"))
+        r = evaluate(claim, load_run(self.d, rows, {"pmu": "absent"}))
+        self.assertEqual(r["verdict"], "n/a: no PMU")
+        self.assertEqual(r["rows"], ["pin/walk/bind:1", "pin/walk/bind:0"])
+        why = "n/a: walk depth is no portable PMU event"
+        rows = gb_row("pin/walk/bind:0", error=why) + gb_row("pin/walk/bind:1", error=why)
+        r = evaluate(claim, load_run(self.d, rows, {"pmu": "present"}))
+        self.assertEqual(r["verdict"], why)
+
+    def test_t4_local_note(self):
+        note = real_claim("T4.local").get("note", "")
+        self.assertIn("task-switch", note)
+        self.assertIn("sender", note)
+        self.assertIn("receiver", note)
+
+    def test_go_layout_row_beside_source_check(self):
+        run = load_run(self.d, gb_row("runq/layout/pad:0",
+                                      {"headtail_same_line": 1, "runq_lines": 32}, reps=1))
+        go = load_run(self.d, gb_row("go/runq/layout",
+                                     {"off_runqhead": 400, "off_runqtail": 404,
+                                      "headtail_same_line": 1, "runq_lines": 33}),
+                      {"go_version": "go1.19.8"}, name="r.go.json")
+        for cid, want in (("L2.1.headtail", "head and tail on one line (go1.19.8, "
+                                            "`go/runq/layout`): 1"),
+                          ("L2.1.fourlines", "runq (go1.19.8, `go/runq/layout`): 33")):
+            r = evaluate(dict(real_claim(cid), table="L2"), run, go_run=go, go_reason="")
+            self.assertTrue(any(want in g for g in r["go"]), (cid, r["go"]))
+            r = evaluate(dict(real_claim(cid), table="L2"), run)
+            self.assertTrue(all(g.endswith("n/a: go not installed") for g in r["go"]), r["go"])
+        lines, _ = tables.render_layout(run, tables.GoSource(None), go)
+        self.assertTrue(any(l.startswith("| `go/runq/layout` (Go's compiled P, go1.19.8) | "
+                                         "400 (line 6) | 404 (line 6) |") for l in lines), lines)
+
+
 class TestUnits(unittest.TestCase):
     def test_format(self):
         f = tables.fmt_value
