@@ -25,8 +25,8 @@
  *   sched_lock_contentions, sched_lock_wait_ns_mean, sched_lock_acquisitions
  *                      the same for the scheduler's own global-queue lock ("sched.lock"),
  *                      per op where the name says so: the P4.2 view of scheduler-lock
- *                      contention caused by this workload (the mn_gosched calls go through
- *                      the global queue)
+ *                      contention caused by this workload (parking waiters, idle Ps and
+ *                      the global queue take it)
  *   mismatch           iterations - sum of shard counters: 0 unless mutual exclusion
  *                      failed (a runtime bug)
  *

@@ -4,10 +4,12 @@
  *
  * Workload (one iteration = one task)
  *   The main G spawns tasks (mn_go: spawn-heavy).  Each task does ~1000 dependent
- *   multiply-adds (about a microsecond), then sends its result on one unbuffered channel
- *   (blocking channel traffic: a send parks until one of 4 receiver Gs takes it).  The
- *   receivers count completions into a wait group; the main G waits for it every 64 tasks,
- *   so at most 64 tasks are in flight.
+ *   multiply-adds, yields once (mn_gosched; Go's Gosched goes through the global run
+ *   queue, this runtime's to the tail of the local one), does ~1000 more (about 2 us of work in all on a current x86 core), then sends
+ *   its result on one unbuffered channel (blocking channel traffic: the send parks until
+ *   one of 4 receiver Gs takes it).  At most 256 tasks are in flight: the spawner takes a
+ *   token from a buffered channel of 256 before each spawn and blocks when none is left;
+ *   a receiver gives one back per result.  The last task completes inside the timed loop.
  *
  * Rows
  *   procs/sweep/procs:<n>  n = 1 .. 2 x CPUs of the affinity mask (at most 12 values,
@@ -37,9 +39,12 @@
  *   On a host with C CPUs, throughput should rise up to n = C and then stay flat or fall
  *   (more Ms than CPUs only adds OS context switches).  The idle share falls as work per P
  *   rises; the document's "> 30% idle means over-provisioned" is a reading of this column
- *   at n > C.  A global run queue that stays long means Ps cannot keep up (too few Ps) -
- *   here tasks yield to the global queue only through spills and blocked sends, so expect
- *   small values; the table states what this host shows next to the document's 200.
+ *   at n > C.  The document reads a global run queue that stays above 200 as too few Ps.
+ *   In this closed loop the backlog is the 256-task window, which fits one P's 256-slot
+ *   local queue, so Gs reach the global queue only when a queue overflows or a GOMAXPROCS
+ *   change moves them there (the resize row); a window above 256 would spill the excess
+ *   to the global queue at every GOMAXPROCS, so a long global queue measures the backlog
+ *   the program creates, not only a shortage of Ps.
  *   handoffs count Ps taken from Ms in syscalls; this workload makes none, so 0 is the
  *   expected value (a check that the counter is not spuriously incremented).
  *
@@ -58,8 +63,10 @@
 #include <time.h>
 
 #define SW_RECEIVERS 4
-#define SW_BATCH 64
-#define SW_WORK 1000
+#define SW_WINDOW 256 /* tasks in flight at most */
+#ifndef SW_WORK
+#define SW_WORK 2000 /* multiply-adds per task, half before and half after a yield */
+#endif
 #define SW_RESIZE_EVERY 1024
 
 static inline void ign(int rc)
@@ -125,7 +132,8 @@ struct sw_arg {
     struct bench_state *st;
     bool resize;
     int maxprocs;          /* resize: walk 1 .. maxprocs */
-    struct mn_chan *c;
+    struct mn_chan *c;      /* results: unbuffered */
+    struct mn_chan *window; /* SW_WINDOW tokens: the spawner blocks when all are taken */
     struct mn_wg tasks, receivers;
     atomic_long completed;
     long spawned;
@@ -142,7 +150,10 @@ static void sw_task(void *p)
     struct sw_arg *a = p;
     uint64_t x = mn_goid();
 
-    for (int i = 0; i < SW_WORK; i++)
+    for (int i = 0; i < SW_WORK / 2; i++)
+        x = x * 6364136223846793005u + 1442695040888963407u;
+    mn_gosched();
+    for (int i = 0; i < SW_WORK / 2; i++)
         x = x * 6364136223846793005u + 1442695040888963407u;
     if (mn_chan_send(a->c, &x) < 0)
         a->err = -EPIPE, a->err_what = "mn_chan_send";
@@ -152,9 +163,11 @@ static void sw_receiver(void *p)
 {
     struct sw_arg *a = p;
     uint64_t v;
+    char tok;
     bool ok;
 
     while (mn_chan_recv(a->c, &v, &ok) == 0 && ok) {
+        ign(mn_chan_recv(a->window, &tok, NULL)); /* frees a slot for the spawner */
         atomic_fetch_add_explicit(&a->completed, 1, memory_order_relaxed);
         mn_wg_done(&a->tasks);
     }
@@ -172,10 +185,15 @@ static int next_procs(long k, int max)
 static int sw_main(void *p)
 {
     struct sw_arg *a = p;
-    int rc, inflight = 0;
+    int rc;
     int64_t total;
+    char tok = 0;
 
     if ((rc = mn_chan_make(&a->c, sizeof(uint64_t), 0)) < 0) {
+        a->err = rc, a->err_what = "mn_chan_make";
+        return 0;
+    }
+    if ((rc = mn_chan_make(&a->window, 1, SW_WINDOW)) < 0) {
         a->err = rc, a->err_what = "mn_chan_make";
         return 0;
     }
@@ -196,18 +214,17 @@ static int sw_main(void *p)
                 a->err = rc, a->err_what = "mn_gomaxprocs";
             a->resizes++;
         }
+        ign(mn_chan_send(a->window, &tok)); /* blocks while SW_WINDOW tasks are in flight */
         mn_wg_add(&a->tasks, 1);
         if ((rc = mn_go(sw_task, a)) < 0) {
             mn_wg_done(&a->tasks);
+            ign(mn_chan_recv(a->window, &tok, NULL));
             a->err = rc, a->err_what = "mn_go";
             continue;
         }
         a->spawned++;
-        /* the last task completes inside the timed loop */
-        if (++inflight == SW_BATCH || a->spawned == total) {
+        if (a->spawned == total) /* the last task completes inside the timed loop */
             ign(mn_wg_wait(&a->tasks));
-            inflight = 0;
-        }
     }
     ign(mn_wg_wait(&a->tasks));
     ign(mn_stats_read(&a->s1));
@@ -218,6 +235,7 @@ static int sw_main(void *p)
     ign(mn_chan_close(a->c));
     ign(mn_wg_wait(&a->receivers));
     ign(mn_chan_free(a->c));
+    ign(mn_chan_free(a->window));
     return 0;
 }
 

@@ -541,7 +541,7 @@ Test(mutex, forced_contention_profile, .timeout = 60)
         cr_expect_leq(con, acq);
         cr_expect_gt(wait, 0, "contended calls waited, procs=%d", procs);
         cr_expect(sl_found, "the scheduler's global-queue lock reports as sched.lock");
-        cr_expect_gt(sl_after.acquisitions, 0, "mn_gosched takes sched.lock");
+        cr_expect_gt(sl_after.acquisitions, 0, "a run with parked Gs takes sched.lock");
         cr_log_info("procs=%d: %s acquisitions=%llu contentions=%llu wait_ns=%llu; "
                     "sched.lock acquisitions=%llu contentions=%llu",
                     procs, mu_name, (unsigned long long)acq, (unsigned long long)con,
