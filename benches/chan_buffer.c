@@ -141,9 +141,9 @@ struct cb_arg {
     struct mn_chan *c;
     struct mn_wg done;
     uint64_t received;
-    uint64_t steals;     /* over the timed loop */
-    struct hist *h;      /* latency rows */
-    int err;             /* first failed runtime call, as -errno */
+    uint64_t steals; /* over the timed loop */
+    struct hist *h;  /* latency rows */
+    int err;         /* first failed runtime call, as -errno */
     const char *err_what;
 };
 
@@ -251,8 +251,7 @@ static void bm_chan(struct bench_state *st, bool latency)
     bench_set_counter(st, "steals_per_msg", iters ? (double)a.steals / (double)iters : 0,
                       BENCH_C_PLAIN);
     if (latency && a.h->n > 0) {
-        bench_set_counter(st, "lat_mean_ns", (double)a.h->sum / (double)a.h->n,
-                          BENCH_C_PLAIN);
+        bench_set_counter(st, "lat_mean_ns", (double)a.h->sum / (double)a.h->n, BENCH_C_PLAIN);
         bench_set_counter(st, "lat_p50_ns", h_quantile(a.h, 0.50), BENCH_C_PLAIN);
         bench_set_counter(st, "lat_p99_ns", h_quantile(a.h, 0.99), BENCH_C_PLAIN);
     }
@@ -272,16 +271,14 @@ static void bm_chan_latency(struct bench_state *st)
 
 BENCH_REGISTER(.name = "chan/throughput",
                .summary = "one producer G, one consumer G: ns per message vs buffer capacity",
-               .claims = "T10.lat",
-               .fn = bm_chan_throughput,
+               .claims = "T10.lat", .fn = bm_chan_throughput,
                .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024)),
                         BENCH_ARG("procs", BENCH_V(1, 2))},
                .real_time = true);
 
 BENCH_REGISTER(.name = "chan/latency",
                .summary = "send-to-receive latency per message (mean, p50, p99) vs capacity",
-               .claims = "T10.lat",
-               .fn = bm_chan_latency,
+               .claims = "T10.lat", .fn = bm_chan_latency,
                .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024)),
                         BENCH_ARG("procs", BENCH_V(1, 2))},
                .real_time = true);

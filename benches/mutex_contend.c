@@ -204,15 +204,12 @@ static void bm_mutex_contend(struct bench_state *st)
     bench_set_per_op_ns(st, "ns_per_op", 1.0);
     bench_set_counter(st, "contentions", iters > 0 ? con / iters : 0, BENCH_C_PLAIN);
     bench_set_counter(st, "wait_ns_mean",
-                      con > 0 ? (double)(a->mu1.wait_ns - a->mu0.wait_ns) / con : 0,
-                      BENCH_C_PLAIN);
+                      con > 0 ? (double)(a->mu1.wait_ns - a->mu0.wait_ns) / con : 0, BENCH_C_PLAIN);
     bench_set_counter(st, "acquisitions", iters > 0 ? acq / iters : 0, BENCH_C_PLAIN);
     bench_set_counter(st, "sched_lock_acquisitions",
-                      iters > 0 ? (double)(a->sl1.acquisitions - a->sl0.acquisitions) / iters
-                                : 0,
+                      iters > 0 ? (double)(a->sl1.acquisitions - a->sl0.acquisitions) / iters : 0,
                       BENCH_C_PLAIN);
-    bench_set_counter(st, "sched_lock_contentions", iters > 0 ? sl_con / iters : 0,
-                      BENCH_C_PLAIN);
+    bench_set_counter(st, "sched_lock_contentions", iters > 0 ? sl_con / iters : 0, BENCH_C_PLAIN);
     bench_set_counter(st, "sched_lock_wait_ns_mean",
                       sl_con > 0 ? (double)(a->sl1.wait_ns - a->sl0.wait_ns) / sl_con : 0,
                       BENCH_C_PLAIN);
@@ -225,8 +222,7 @@ out:
 
 BENCH_REGISTER(.name = "mutex/contend",
                .summary = "n Gs locking one mn_mutex vs 16 shards; contention from the profile",
-               .claims = "P4.2.mutex",
-               .fn = bm_mutex_contend,
+               .claims = "P4.2.mutex", .fn = bm_mutex_contend,
                .args = {BENCH_ARG_QF("gs", BENCH_V(1, 4, 16, 64), BENCH_V(1, 2, 4, 8, 16, 64, 256)),
                         BENCH_ARG("shards", BENCH_V(1, 16))},
                .real_time = true);

@@ -5,11 +5,11 @@
  * Workload (one iteration = one task)
  *   The main G spawns tasks (mn_go: spawn-heavy).  Each task does ~1000 dependent
  *   multiply-adds, yields once (mn_gosched; Go's Gosched goes through the global run
- *   queue, this runtime's to the tail of the local one), does ~1000 more (about 2 us of work in all on a current x86 core), then sends
- *   its result on one unbuffered channel (blocking channel traffic: the send parks until
- *   one of 4 receiver Gs takes it).  At most 256 tasks are in flight: the spawner takes a
- *   token from a buffered channel of 256 before each spawn and blocks when none is left;
- *   a receiver gives one back per result.  The last task completes inside the timed loop.
+ *   queue, this runtime's to the tail of the local one), does ~1000 more (about 2 us of work in all
+ * on a current x86 core), then sends its result on one unbuffered channel (blocking channel
+ * traffic: the send parks until one of 4 receiver Gs takes it).  At most 256 tasks are in flight:
+ * the spawner takes a token from a buffered channel of 256 before each spawn and blocks when none
+ * is left; a receiver gives one back per result.  The last task completes inside the timed loop.
  *
  * Rows
  *   procs/sweep/procs:<n>  n = 1 .. 2 x CPUs of the affinity mask (at most 12 values,
@@ -91,8 +91,8 @@ struct sampler {
     pthread_t th;
     atomic_int stop;
     uint64_t n;
-    double idle_share_sum;  /* sum of idle_ps / gomaxprocs */
-    double gmp_sum;         /* sum of gomaxprocs */
+    double idle_share_sum; /* sum of idle_ps / gomaxprocs */
+    double gmp_sum;        /* sum of gomaxprocs */
     double globrunq_sum;
     int64_t globrunq_max;
 };
@@ -131,7 +131,7 @@ static void *sampler_run(void *p)
 struct sw_arg {
     struct bench_state *st;
     bool resize;
-    int maxprocs;          /* resize: walk 1 .. maxprocs */
+    int maxprocs;           /* resize: walk 1 .. maxprocs */
     struct mn_chan *c;      /* results: unbuffered */
     struct mn_chan *window; /* SW_WINDOW tokens: the spawner blocks when all are taken */
     struct mn_wg tasks, receivers;
@@ -257,12 +257,10 @@ static void sw_report(struct bench_state *st, struct sw_arg *a)
     }
     if (up > 0 && gmp_mean > 0)
         bench_set_counter(st, "idle_share_ns",
-                          (double)(a->s1.idle_ns - a->s0.idle_ns) / (gmp_mean * up),
-                          BENCH_C_PLAIN);
+                          (double)(a->s1.idle_ns - a->s0.idle_ns) / (gmp_mean * up), BENCH_C_PLAIN);
     bench_set_counter(st, "steals", iters ? (double)(a->s1.steals - a->s0.steals) / iters : 0,
                       BENCH_C_PLAIN);
-    bench_set_counter(st, "handoffs",
-                      iters ? (double)(a->s1.handoffs - a->s0.handoffs) / iters : 0,
+    bench_set_counter(st, "handoffs", iters ? (double)(a->s1.handoffs - a->s0.handoffs) / iters : 0,
                       BENCH_C_PLAIN);
     if (a->resize) {
         bench_set_counter(st, "resizes", (double)a->resizes, BENCH_C_PLAIN);
@@ -365,6 +363,4 @@ __attribute__((constructor)) static void sweep_register(void)
 
 BENCH_REGISTER(.name = "procs/sweep/resize",
                .summary = "the sweep workload while mn_gomaxprocs walks 1 .. 2 x CPUs and back",
-               .claims = "T5.resize,T5.idle,T5.grunq",
-               .fn = bm_procs_resize,
-               .real_time = true);
+               .claims = "T5.resize,T5.idle,T5.grunq", .fn = bm_procs_resize, .real_time = true);

@@ -55,20 +55,20 @@ int mn_trace_on;
 /* ==== Records and buffers ============================================================ */
 
 enum rec_kind {
-    R_P_BEGIN,  /* B "P" */
-    R_P_END,    /* E of "P"; aux = why */
-    R_G_BEGIN,  /* B "G <g>" */
-    R_G_END,    /* E of "G <g>"; aux = why */
-    R_CREATE,   /* i "create", args g */
-    R_UNBLOCK,  /* i "unblock", args g */
-    R_STEAL,    /* i "steal", args n = g, victim = aux */
-    R_IDLE,     /* i "idle" */
+    R_P_BEGIN, /* B "P" */
+    R_P_END,   /* E of "P"; aux = why */
+    R_G_BEGIN, /* B "G <g>" */
+    R_G_END,   /* E of "G <g>"; aux = why */
+    R_CREATE,  /* i "create", args g */
+    R_UNBLOCK, /* i "unblock", args g */
+    R_STEAL,   /* i "steal", args n = g, victim = aux */
+    R_IDLE,    /* i "idle" */
 };
 
 /* Why a span ended (the E event's "why" arg). */
 enum end_why { W_STOP, W_IDLE, W_BLOCK, W_YIELD, W_END, W_NEXT, W_CLOSE };
-static const char *const why_name[] = {"stop", "idle", "block", "yield", "end",
-                                        "next G started", "trace closed"};
+static const char *const why_name[] = {"stop", "idle",           "block",       "yield",
+                                       "end",  "next G started", "trace closed"};
 
 struct rec {
     uint64_t ts_ns; /* CLOCK_MONOTONIC, absolute */
@@ -81,10 +81,10 @@ struct rec {
 #define TRACE_BUF_RECS 2048
 
 struct tbuf {
-    atomic_flag lock;     /* held by the owner while appending, by flushers */
-    atomic_bool free;     /* no thread owns it; may be taken by a new thread */
-    int n;                /* records in rec[] (under lock) */
-    struct tbuf *next;    /* list of all buffers (under list_lock; never unlinked) */
+    atomic_flag lock;  /* held by the owner while appending, by flushers */
+    atomic_bool free;  /* no thread owns it; may be taken by a new thread */
+    int n;             /* records in rec[] (under lock) */
+    struct tbuf *next; /* list of all buffers (under list_lock; never unlinked) */
     struct rec rec[TRACE_BUF_RECS];
 };
 
@@ -98,14 +98,14 @@ struct pstate {
 #define NOP_TID MN_MAX_PROCS /* the "no P" track */
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tbuf *buf_list;          /* under list_lock */
+static struct tbuf *buf_list; /* under list_lock */
 static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
-static FILE *trace_file;               /* under file_lock; set/cleared by open/close */
-static uint64_t t0_ns;                 /* CLOCK_MONOTONIC at open */
-static uint64_t nwritten;              /* events written (under file_lock) */
-static atomic_bool active;             /* open and not yet closing */
-static atomic_int max_tid = -1;        /* highest P id seen (for thread-name metadata) */
-static atomic_bool nop_used;           /* the "no P" track was used */
+static FILE *trace_file;        /* under file_lock; set/cleared by open/close */
+static uint64_t t0_ns;          /* CLOCK_MONOTONIC at open */
+static uint64_t nwritten;       /* events written (under file_lock) */
+static atomic_bool active;      /* open and not yet closing */
+static atomic_int max_tid = -1; /* highest P id seen (for thread-name metadata) */
+static atomic_bool nop_used;    /* the "no P" track was used */
 static struct pstate pst[MN_MAX_PROCS];
 
 static pthread_key_t tbuf_key;
@@ -150,33 +150,40 @@ static void emit_json(const struct rec *r)
     fputs(nwritten++ ? ",\n" : "\n", f);
     switch ((enum rec_kind)r->kind) {
     case R_P_BEGIN:
-        fprintf(f, "{\"name\":\"P\",\"cat\":\"p\",\"ph\":\"B\",\"ts\":%.3f,\"pid\":1,"
-                   "\"tid\":%d}", ts, r->tid);
+        fprintf(f,
+                "{\"name\":\"P\",\"cat\":\"p\",\"ph\":\"B\",\"ts\":%.3f,\"pid\":1,"
+                "\"tid\":%d}",
+                ts, r->tid);
         break;
     case R_G_BEGIN:
-        fprintf(f, "{\"name\":\"G %" PRIu64 "\",\"cat\":\"g\",\"ph\":\"B\",\"ts\":%.3f,"
-                   "\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}",
+        fprintf(f,
+                "{\"name\":\"G %" PRIu64 "\",\"cat\":\"g\",\"ph\":\"B\",\"ts\":%.3f,"
+                "\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}",
                 r->g, ts, r->tid, r->g);
         break;
     case R_P_END:
     case R_G_END:
-        fprintf(f, "{\"ph\":\"E\",\"ts\":%.3f,\"pid\":1,\"tid\":%d,\"args\":{\"why\":\"%s\"}}",
-                ts, r->tid, why_name[r->aux]);
+        fprintf(f, "{\"ph\":\"E\",\"ts\":%.3f,\"pid\":1,\"tid\":%d,\"args\":{\"why\":\"%s\"}}", ts,
+                r->tid, why_name[r->aux]);
         break;
     case R_CREATE:
     case R_UNBLOCK:
-        fprintf(f, "{\"name\":\"%s\",\"cat\":\"g\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
-                   "\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}",
+        fprintf(f,
+                "{\"name\":\"%s\",\"cat\":\"g\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
+                "\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}",
                 r->kind == R_CREATE ? "create" : "unblock", ts, r->tid, r->g);
         break;
     case R_STEAL:
-        fprintf(f, "{\"name\":\"steal\",\"cat\":\"p\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
-                   "\"pid\":1,\"tid\":%d,\"args\":{\"n\":%" PRIu64 ",\"victim\":%" PRId64 "}}",
+        fprintf(f,
+                "{\"name\":\"steal\",\"cat\":\"p\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
+                "\"pid\":1,\"tid\":%d,\"args\":{\"n\":%" PRIu64 ",\"victim\":%" PRId64 "}}",
                 ts, r->tid, r->g, r->aux);
         break;
     case R_IDLE:
-        fprintf(f, "{\"name\":\"idle\",\"cat\":\"p\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
-                   "\"pid\":1,\"tid\":%d}", ts, r->tid);
+        fprintf(f,
+                "{\"name\":\"idle\",\"cat\":\"p\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
+                "\"pid\":1,\"tid\":%d}",
+                ts, r->tid);
         break;
     }
 }
@@ -244,8 +251,7 @@ static struct tbuf *tbuf_get(void)
 }
 
 /* put - append a record.  b's lock held. */
-static void put(struct tbuf *b, uint64_t ts, enum rec_kind kind, int tid, uint64_t g,
-                int64_t aux)
+static void put(struct tbuf *b, uint64_t ts, enum rec_kind kind, int tid, uint64_t g, int64_t aux)
 {
     if (b->n == TRACE_BUF_RECS)
         buf_flush(b);
@@ -417,15 +423,20 @@ void mn_trace_close(void)
     f = trace_file;
     fputs(nwritten++ ? ",\n" : "\n", f);
     fputs("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,"
-          "\"args\":{\"name\":\"mn runtime (Ps)\"}}", f);
+          "\"args\":{\"name\":\"mn runtime (Ps)\"}}",
+          f);
     for (int p = 0; p <= maxp; p++)
-        fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
-                   "\"args\":{\"name\":\"P%d\"}},\n"
-                   "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
-                   "\"args\":{\"sort_index\":%d}}", p, p, p, p);
+        fprintf(f,
+                ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
+                "\"args\":{\"name\":\"P%d\"}},\n"
+                "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
+                "\"args\":{\"sort_index\":%d}}",
+                p, p, p, p);
     if (atomic_load(&nop_used))
-        fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
-                   "\"args\":{\"name\":\"no P\"}}", NOP_TID);
+        fprintf(f,
+                ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":%d,"
+                "\"args\":{\"name\":\"no P\"}}",
+                NOP_TID);
     fputs("\n],\"displayTimeUnit\":\"ns\"}\n", f);
     fclose(f);
     trace_file = NULL;

@@ -28,12 +28,12 @@
  * cannot unwind the test, so failures are counted here and asserted by the test body. */
 static atomic_int g_fails;
 static char g_fail_msg[256];
-#define G_CHECK(cond)                                                                      \
-    do {                                                                                   \
-        if (!(cond) && atomic_fetch_add(&g_fails, 1) == 0)                                 \
-            snprintf(g_fail_msg, sizeof g_fail_msg, "%s:%d: %s", __FILE__, __LINE__, #cond); \
+#define G_CHECK(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond) && atomic_fetch_add(&g_fails, 1) == 0)                                         \
+            snprintf(g_fail_msg, sizeof g_fail_msg, "%s:%d: %s", __FILE__, __LINE__, #cond);       \
     } while (0)
-#define ASSERT_NO_G_FAILS()                                                                \
+#define ASSERT_NO_G_FAILS()                                                                        \
     cr_assert_eq(atomic_load(&g_fails), 0, "check on a G failed: %s", g_fail_msg)
 
 static char *tmp_path(const char *stem)
@@ -107,8 +107,8 @@ static void check_trace(const char *path, struct tcounts *c)
     cr_assert(asprintf(&cmd, "/usr/bin/python3 %s %s", py, path) > 0);
     f = popen(cmd, "r");
     cr_assert(f);
-    rc = fscanf(f, "%ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &c->b, &c->e, &c->i, &c->p,
-                &c->g, &c->tracks, &c->create, &c->unblock, &c->steal, &c->idle);
+    rc = fscanf(f, "%ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &c->b, &c->e, &c->i, &c->p, &c->g,
+                &c->tracks, &c->create, &c->unblock, &c->steal, &c->idle);
     cr_assert_eq(pclose(f), 0, "the trace file %s is not valid balanced trace JSON", path);
     cr_assert_eq(rc, 10, "checker output unreadable");
     unlink(py);
@@ -145,7 +145,7 @@ static void *script(void *arg)
     }
     MN_TRACE(MN_EV_P_START, p, 0, 0);
     MN_TRACE(MN_EV_G_START, p, g1, 0);
-    MN_TRACE(MN_EV_P_IDLE, p, 0, 0); /* ends G then P */
+    MN_TRACE(MN_EV_P_IDLE, p, 0, 0);   /* ends G then P */
     MN_TRACE(MN_EV_G_START, p, g2, 0); /* opens P implicitly; left open */
     return NULL;
 }
@@ -307,8 +307,8 @@ struct kv {
     long val;
 };
 
-static int parse_sched_line(const char *line, long *t_ms, struct kv *kv, int max_kv,
-                            long *perp, int max_perp, int *n_perp)
+static int parse_sched_line(const char *line, long *t_ms, struct kv *kv, int max_kv, long *perp,
+                            int max_perp, int *n_perp)
 {
     const char *s = line + strlen("SCHED ");
     char *end;
@@ -439,9 +439,9 @@ Test(schedtrace, lines_parse_by_field_name, .timeout = 60)
 
 struct mu_case {
     struct mn_mutex mu;
-    int inside;         /* G id holding the mutex, 0 none (checked under the mutex) */
-    long sections;      /* critical sections completed */
-    int violations;     /* another G found inside */
+    int inside;     /* G id holding the mutex, 0 none (checked under the mutex) */
+    long sections;  /* critical sections completed */
+    int violations; /* another G found inside */
     struct mn_wg wg;
 };
 
@@ -566,7 +566,7 @@ struct rs {
     atomic_long completed;
     atomic_long received;
     long spawned;
-    int bad_prev;       /* mn_gomaxprocs returned something other than the value in force */
+    int bad_prev; /* mn_gomaxprocs returned something other than the value in force */
     int last_set;
     uint64_t stw;
     int64_t goroutines_end;
