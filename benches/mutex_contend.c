@@ -27,6 +27,10 @@
  *                      per op where the name says so: the P4.2 view of scheduler-lock
  *                      contention caused by this workload (parking waiters, idle Ps and
  *                      the global queue take it)
+ *   acquisitions       profile lock calls per op: exactly 1 unless the profile loses
+ *                      counts.  When this was written it read ~0.97-0.99 at shards:16: the
+ *                      16 same-named mutexes share one profile record, which sync.c
+ *                      increments with a plain ++ (safe only for one mutex)
  *   mismatch           iterations - sum of shard counters: 0 unless mutual exclusion
  *                      failed (a runtime bug)
  *
