@@ -105,8 +105,10 @@ MN_WUR int mn_config_get(struct mn_config *out);
  * failed), -EAGAIN (a new M was needed and pthread_create failed). */
 MN_WUR int mn_go(void (*fn)(void *arg), void *arg);
 
-/* mn_gosched - yield the P: the calling G goes to the global run queue and another G runs
- * (as Go's runtime.Gosched).  From a G; a no-op on a plain thread. */
+/* mn_gosched - yield the P: the calling G goes to the tail of its P's local run queue and
+ * another G runs (Go's runtime.Gosched uses the global queue under sched.lock; the local
+ * queue keeps the switch free of locks, and other Ps can still steal the G).  From a G; a
+ * no-op on a plain thread. */
 void mn_gosched(void);
 
 /* mn_goexit - end the calling G now (as Go's runtime.Goexit).  From a G; does not return. */

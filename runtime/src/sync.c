@@ -135,7 +135,8 @@ static struct mn_mutex_prof *mu_prof(struct mn_mutex *mu)
 void mn_mutex_lock(struct mn_mutex *mu)
 {
     if (mn_likely(cas_sc(&mu->state, 0, MU_LOCKED))) {
-        mu_prof(mu)->acquisitions++; /* we hold the lock: plain increment is safe */
+        /* relaxed atomics: mutexes that share a name share the record */
+        __atomic_fetch_add(&mu_prof(mu)->acquisitions, 1, __ATOMIC_RELAXED);
         return;
     }
     struct mn_g *gp = mn_getg();
@@ -175,9 +176,9 @@ void mn_mutex_lock(struct mn_mutex *mu)
     /* the unlocker handed us the lock */
 acquired:;
     struct mn_mutex_prof *p = mu_prof(mu);
-    p->acquisitions++;
-    p->contentions++;
-    p->wait_ns += mn_nanotime() - t0;
+    __atomic_fetch_add(&p->acquisitions, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->contentions, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->wait_ns, mn_nanotime() - t0, __ATOMIC_RELAXED);
 }
 
 void mn_mutex_unlock(struct mn_mutex *mu)
