@@ -20,7 +20,7 @@ BENCH_T1_C     := $(wildcard benches/spawn_create.c benches/switch_pingpong.c be
 BENCH_TOPIC_C  := $(wildcard benches/*.c)
 BENCH_HARN_C   := $(wildcard benches/harness/*.c)
 BENCH_HARN_CC  := benches/harness/gbench.cc
-BENCH_HDRS     := $(wildcard benches/harness/*.h) runtime/include/mn.h runtime/include/mn_export.h
+BENCH_HDRS     := $(wildcard benches/harness/*.h) $(wildcard runtime/include/*.h)
 # BENCH_RUNTIME=stub forces the stand-in (harness work while the runtime does not build).
 BENCH_RUNTIME  ?= $(if $(wildcard runtime/src/proc.c),libmn,stub)
 ifeq ($(BENCH_RUNTIME),stub)
