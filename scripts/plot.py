@@ -150,6 +150,7 @@ T1_GROUPS = [
     ]),
     ("memory per parked task (B)", [
         ("our G, 100k", "stack/g_parked/n:100000/small:0", "bytes_per_g"),
+        ("our G, 100k, 2 KiB stacks", "stack/g_parked/n:100000/small:1", "bytes_per_g"),
         ("pthread, default stack", "stack/pthread_parked/n:1000/stack:default",
          "bytes_per_thread"),
         ("Go, 100k", "go/stack/parked/n:100000", "bytes_per_g"),
