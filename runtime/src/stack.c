@@ -169,6 +169,18 @@ static struct mn_g *arena_alloc(int node)
     return ginit(block, bb, s->cfg.small_stacks ? MN_STK_SMALL : MN_STK_ARENA, g, node);
 }
 
+/* private_add - put a G with a private block on the list mn_fini unmaps. */
+static void private_add(struct mn_g *gp)
+{
+    struct mn_sched *s = mn_sched;
+    mn_lock(&s->privlock);
+    gp->allnext = s->privg;
+    if (s->privg)
+        s->privg->allprev = gp;
+    s->privg = gp;
+    mn_unlock(&s->privlock);
+}
+
 /* mn_galloc - a fresh G and stack.  0, or -ENOMEM when mmap fails. */
 int mn_galloc(struct mn_p *pp, struct mn_g **out)
 {
@@ -184,12 +196,7 @@ int mn_galloc(struct mn_p *pp, struct mn_g **out)
             return -ENOMEM;
         bool g = !s->cfg.small_stacks && guard(block);
         gp = ginit(block, bb, MN_STK_PRIVATE, g, node);
-        mn_lock(&s->privlock);
-        gp->allnext = s->privg;
-        if (s->privg)
-            s->privg->allprev = gp;
-        s->privg = gp;
-        mn_unlock(&s->privlock);
+        private_add(gp);
     }
     if (!gp)
         return -ENOMEM;
@@ -202,19 +209,15 @@ int mn_galloc(struct mn_p *pp, struct mn_g **out)
  * growable stack. */
 int mn_galloc_main(struct mn_g **out)
 {
-    struct mn_sched *s = mn_sched;
     size_t bb = 1024 * 1024;
     char *block = map_stack(bb, -1);
     if (!block)
         return -ENOMEM;
-    bool g = s->guard_mode != GUARD_NONE ? guard(block) : madvise(block, pagesz, MADV_GUARD_INSTALL) == 0 || mprotect(block, pagesz, PROT_NONE) == 0;
+    /* guarded even in small-stack mode: one block, one mapping */
+    bool g = madvise(block, pagesz, MADV_GUARD_INSTALL) == 0 ||
+             mprotect(block, pagesz, PROT_NONE) == 0;
     struct mn_g *gp = ginit(block, bb, MN_STK_PRIVATE, g, -1);
-    mn_lock(&s->privlock);
-    gp->allnext = s->privg;
-    if (s->privg)
-        s->privg->allprev = gp;
-    s->privg = gp;
-    mn_unlock(&s->privlock);
+    private_add(gp);
     *out = gp;
     return 0;
 }
