@@ -12,8 +12,9 @@
  *            the head, thieves take half with a CAS on the head (runqget/runqsteal).
  *   runnext  a one-G slot ahead of runq: a G readied by the running G runs next and
  *            inherits the time slice (the ping-pong case).
- *   global run queue  a list under sched.lock: overflow of local runqs, yielded Gs, Gs
- *            readied by threads without a P.  Checked every 61st schedule() for fairness.
+ *   global run queue  a list under sched.lock: overflow of local runqs, Gs readied by
+ *            threads without a P (sysmon's timers), Gs of Ps removed by procresize.
+ *            Checked every 61st schedule() for fairness.
  *   spinning M  an M that holds a P and looks for work to steal instead of parking.
  *
  * Source: the structure, names and protocols follow proc.go at Go 1.19 (schedule,
@@ -22,7 +23,11 @@
  * Dmitry Vyukov's "Scalable Go Scheduler Design Doc" (2012, golang.org/s/go11sched).
  * Differences from Go: scheduling is cooperative (no preemption signal: a G that never
  * yields keeps its P; sysmon only retakes Ps from syscalls), there is no GC, no netpoller,
- * and timers live in one global heap fired by sysmon and by schedule().
+ * timers live in one global heap fired by sysmon and by schedule(), a yielding G goes to
+ * the tail of its local runq rather than the global queue (no lock on the switch path),
+ * and stacks do not grow (a guard page or canary turns overflow into a fatal message).
+ * The main G runs on its own 1 MiB stack, and mn_run's caller thread is not an M: it
+ * sleeps until the main G returns.
  *
  * ==== The parking problem ================================================================
  * Ms must not burn CPU when there is no work, yet a readied G must not wait while a P is
