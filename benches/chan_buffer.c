@@ -50,22 +50,6 @@
 
 /* ==== Helpers ============================================================================ */
 
-static inline void ign(int rc)
-{
-    (void)rc;
-}
-
-static void skip_rc(struct bench_state *st, const char *what, int rc)
-{
-    char msg[160];
-
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
-    bench_skip(st, msg);
-}
-
 static inline uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -184,7 +168,7 @@ static int cb_main(void *p)
         return 0;
     }
     mn_gosched(); /* the consumer starts and parks on the empty channel */
-    ign(mn_stats_read(&s0));
+    bench_ignore(mn_stats_read(&s0));
     if (a->latency) {
         while (bench_keep_running(a->st)) {
             v = now_ns();
@@ -198,11 +182,11 @@ static int cb_main(void *p)
             v++;
         }
     }
-    ign(mn_stats_read(&s1));
+    bench_ignore(mn_stats_read(&s1));
     a->steals = s1.steals - s0.steals;
-    ign(mn_chan_close(a->c));
-    ign(mn_wg_wait(&a->done));
-    ign(mn_chan_free(a->c));
+    bench_ignore(mn_chan_close(a->c));
+    bench_ignore(mn_wg_wait(&a->done));
+    bench_ignore(mn_chan_free(a->c));
     if (a->err)
         a->err_what = "mn_chan_send";
     return 0;
@@ -233,17 +217,17 @@ static void bm_chan(struct bench_state *st, bool latency)
         rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        skip_rc(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         goto out;
     }
     rc = mn_run(cb_main, &a);
-    ign(mn_fini());
+    bench_ignore(mn_fini());
     if (rc < 0) {
-        skip_rc(st, "mn_run", rc);
+        bench_skip_errno(st, "mn_run", rc);
         goto out;
     }
     if (a.err) {
-        skip_rc(st, a.err_what, a.err);
+        bench_skip_errno(st, a.err_what, a.err);
         goto out;
     }
     iters = bench_iterations(st);

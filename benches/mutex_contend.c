@@ -56,22 +56,6 @@
 #define MC_YIELD_EVERY 64
 #define MC_NAME "bench.mutex_contend"
 
-static inline void ign(int rc)
-{
-    (void)rc;
-}
-
-static void skip_rc(struct bench_state *st, const char *what, int rc)
-{
-    char msg[160];
-
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
-    bench_skip(st, msg);
-}
-
 struct shard {
     struct mn_mutex mu;
     long count;
@@ -151,7 +135,7 @@ static int mc_main(void *p)
             mn_wg_done(&a->done);
         }
     }
-    ign(mn_wg_wait(&a->done));
+    bench_ignore(mn_wg_wait(&a->done));
     while (bench_keep_running(a->st))
         ; /* the remaining iterations were done by the workers */
     prof_get(MC_NAME, &a->mu1);
@@ -189,13 +173,13 @@ static void bm_mutex_contend(struct bench_state *st)
         rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        skip_rc(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         goto out;
     }
     rc = mn_run(mc_main, a);
-    ign(mn_fini());
+    bench_ignore(mn_fini());
     if (rc < 0 || a->err) {
-        skip_rc(st, rc < 0 ? "mn_run" : a->err_what, rc < 0 ? rc : a->err);
+        bench_skip_errno(st, rc < 0 ? "mn_run" : a->err_what, rc < 0 ? rc : a->err);
         goto out;
     }
 

@@ -118,9 +118,10 @@ static void **build_cycle(char *buf, size_t bytes)
     return start;
 }
 
-/* prepare - checks shared by both benches: the pair exists and placement works here.
- * Returns false after bench_skip. */
-static bool prepare(struct bench_state *st, int cpu, int mem)
+/* prepare - setup shared by both benches: the pair exists and placement works here, then
+ * the calling thread runs on node cpu; its previous mask is saved in *old for the caller
+ * to restore.  Returns false after bench_skip (nothing to restore then). */
+static bool prepare(struct bench_state *st, int cpu, int mem, cpu_set_t *old)
 {
     const struct mn_numa_topo *t = mn_numa_topology();
     char why[128];
@@ -143,6 +144,10 @@ static bool prepare(struct bench_state *st, int cpu, int mem)
     if (!t->node[mi].mem_allowed) {
         snprintf(why, sizeof why, "n/a: node %d has no memory allowed here", mem);
         bench_skip(st, why);
+        return false;
+    }
+    if (sched_getaffinity(0, sizeof *old, old) != 0 || mn_numa_run_on_node(cpu) != 0) {
+        bench_skip(st, "n/a: cannot pin to the CPU node");
         return false;
     }
     return true;
@@ -209,12 +214,8 @@ static void bm_numa_chase(struct bench_state *st)
     int cpu = (int)bench_arg(st, "cpu"), mem = (int)bench_arg(st, "mem");
     int thp = (int)bench_arg(st, "thp");
     cpu_set_t old;
-    if (!prepare(st, cpu, mem))
+    if (!prepare(st, cpu, mem, &old))
         return;
-    if (sched_getaffinity(0, sizeof old, &old) != 0 || mn_numa_run_on_node(cpu) != 0) {
-        bench_skip(st, "n/a: cannot pin to the CPU node");
-        return;
-    }
     if (!get_buffer(st, cpu, mem, thp, 0))
         goto out;
     void **p = cache.start;
@@ -236,12 +237,8 @@ static void bm_numa_bw(struct bench_state *st)
 {
     int cpu = (int)bench_arg(st, "cpu"), mem = (int)bench_arg(st, "mem");
     cpu_set_t old;
-    if (!prepare(st, cpu, mem))
+    if (!prepare(st, cpu, mem, &old))
         return;
-    if (sched_getaffinity(0, sizeof old, &old) != 0 || mn_numa_run_on_node(cpu) != 0) {
-        bench_skip(st, "n/a: cannot pin to the CPU node");
-        return;
-    }
     const uint64_t *w = (const uint64_t *)get_buffer(st, cpu, mem, 1, 1);
     if (!w)
         goto out;

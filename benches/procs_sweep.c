@@ -69,22 +69,6 @@
 #endif
 #define SW_RESIZE_EVERY 1024
 
-static inline void ign(int rc)
-{
-    (void)rc;
-}
-
-static void skip_rc(struct bench_state *st, const char *what, int rc)
-{
-    char msg[160];
-
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
-    bench_skip(st, msg);
-}
-
 /* ==== Sampler thread ====================================================================== */
 
 struct sampler {
@@ -167,7 +151,7 @@ static void sw_receiver(void *p)
     bool ok;
 
     while (mn_chan_recv(a->c, &v, &ok) == 0 && ok) {
-        ign(mn_chan_recv(a->window, &tok, NULL)); /* frees a slot for the spawner */
+        bench_ignore(mn_chan_recv(a->window, &tok, NULL)); /* frees a slot for the spawner */
         atomic_fetch_add_explicit(&a->completed, 1, memory_order_relaxed);
         mn_wg_done(&a->tasks);
     }
@@ -205,7 +189,7 @@ static int sw_main(void *p)
         }
     mn_gosched();
     a->sampler_ok = pthread_create(&a->smp.th, NULL, sampler_run, &a->smp) == 0;
-    ign(mn_stats_read(&a->s0));
+    bench_ignore(mn_stats_read(&a->s0));
     total = bench_iterations(a->st);
     while (bench_keep_running(a->st)) {
         if (a->resize && a->spawned % SW_RESIZE_EVERY == SW_RESIZE_EVERY / 2) {
@@ -214,28 +198,29 @@ static int sw_main(void *p)
                 a->err = rc, a->err_what = "mn_gomaxprocs";
             a->resizes++;
         }
-        ign(mn_chan_send(a->window, &tok)); /* blocks while SW_WINDOW tasks are in flight */
+        /* blocks while SW_WINDOW tasks are in flight */
+        bench_ignore(mn_chan_send(a->window, &tok));
         mn_wg_add(&a->tasks, 1);
         if ((rc = mn_go(sw_task, a)) < 0) {
             mn_wg_done(&a->tasks);
-            ign(mn_chan_recv(a->window, &tok, NULL));
+            bench_ignore(mn_chan_recv(a->window, &tok, NULL));
             a->err = rc, a->err_what = "mn_go";
             continue;
         }
         a->spawned++;
         if (a->spawned == total) /* the last task completes inside the timed loop */
-            ign(mn_wg_wait(&a->tasks));
+            bench_ignore(mn_wg_wait(&a->tasks));
     }
-    ign(mn_wg_wait(&a->tasks));
-    ign(mn_stats_read(&a->s1));
+    bench_ignore(mn_wg_wait(&a->tasks));
+    bench_ignore(mn_stats_read(&a->s1));
     if (a->sampler_ok) {
         atomic_store(&a->smp.stop, 1);
         pthread_join(a->smp.th, NULL);
     }
-    ign(mn_chan_close(a->c));
-    ign(mn_wg_wait(&a->receivers));
-    ign(mn_chan_free(a->c));
-    ign(mn_chan_free(a->window));
+    bench_ignore(mn_chan_close(a->c));
+    bench_ignore(mn_wg_wait(&a->receivers));
+    bench_ignore(mn_chan_free(a->c));
+    bench_ignore(mn_chan_free(a->window));
     return 0;
 }
 
@@ -289,15 +274,15 @@ static void sw_run(struct bench_state *st, int procs, bool resize, int maxprocs)
         rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        skip_rc(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         goto out;
     }
     rc = mn_run(sw_main, a);
-    ign(mn_fini());
+    bench_ignore(mn_fini());
     if (rc < 0)
-        skip_rc(st, "mn_run", rc);
+        bench_skip_errno(st, "mn_run", rc);
     else if (a->err)
-        skip_rc(st, a->err_what, a->err);
+        bench_skip_errno(st, a->err_what, a->err);
     else
         sw_report(st, a);
 out:

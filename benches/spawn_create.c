@@ -38,16 +38,6 @@
 
 #define SPAWN_BATCH 1000
 
-static void skip_rc(struct bench_state *st, const char *what, int rc)
-{
-    char msg[160];
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
-    bench_skip(st, msg);
-}
-
 /* ==== spawn/g =============================================================================== */
 
 struct spawn_arg {
@@ -70,7 +60,7 @@ static int spawn_main(void *p)
         int rc = mn_go(spawn_child, &a->wg);
         if (rc < 0) {
             mn_wg_add(&a->wg, -1);
-            skip_rc(a->st, "mn_go", rc);
+            bench_skip_errno(a->st, "mn_go", rc);
             if (mn_wg_wait(&a->wg) < 0)
                 abort();
             return 0;
@@ -100,13 +90,13 @@ static void bm_spawn_g(struct bench_state *st)
         rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        skip_rc(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         return;
     }
     struct spawn_arg a = {.st = st};
     rc = mn_run(spawn_main, &a);
     if (rc < 0)
-        skip_rc(st, "mn_run", rc);
+        bench_skip_errno(st, "mn_run", rc);
     if (mn_fini() < 0)
         abort();
     bench_set_per_op_ns(st, "ns_per_spawn", SPAWN_BATCH);

@@ -121,21 +121,6 @@ static long map_count(void)
     return n;
 }
 
-static void skip_rc(struct bench_state *st, const char *what, int rc)
-{
-    char msg[160];
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
-    bench_skip(st, msg);
-}
-
-static inline void ign(int rc)
-{
-    (void)rc;
-}
-
 /* ==== Parked Gs (stack/g_parked, max/g) ===================================================== */
 
 struct gpark {
@@ -158,7 +143,7 @@ static void gpark_child(void *p)
     struct gpark *a = p;
     bool ok;
     atomic_fetch_add_explicit(&a->parked, 1, memory_order_relaxed);
-    ign(mn_chan_recv(a->c, NULL, &ok));
+    bench_ignore(mn_chan_recv(a->c, NULL, &ok));
     mn_wg_done(&a->wg);
 }
 
@@ -198,10 +183,10 @@ static int gpark_main(void *p)
         a->reached = i;
         a->ns = bench_elapsed_ns(a->st);
         a->rss1 = rss_bytes();
-        ign(mn_chan_close(a->c));
-        ign(mn_wg_wait(&a->wg));
+        bench_ignore(mn_chan_close(a->c));
+        bench_ignore(mn_wg_wait(&a->wg));
     }
-    ign(mn_chan_free(a->c));
+    bench_ignore(mn_chan_free(a->c));
     return 0;
 }
 
@@ -216,7 +201,7 @@ static int run_gpark(struct bench_state *st, struct gpark *a, bool small, size_t
         rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        skip_rc(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         return rc;
     }
     struct mn_config got;
@@ -226,7 +211,7 @@ static int run_gpark(struct bench_state *st, struct gpark *a, bool small, size_t
     if (mn_fini() < 0)
         abort();
     if (rc < 0) {
-        skip_rc(st, "mn_run", rc);
+        bench_skip_errno(st, "mn_run", rc);
         return rc;
     }
     return 0;
@@ -388,36 +373,54 @@ static size_t default_stack_bytes(void)
     return s;
 }
 
+/* struct tpark_res - the last iteration of tpark_bench: as tpark_run's outputs. */
+struct tpark_res {
+    long got;             /* threads created */
+    long long rss0, rss1; /* RSS before the first and after the last create */
+    double ns;            /* elapsed timed ns when all were parked */
+    const char *limit;    /* why it stopped before n; NULL when n reached */
+};
+
+/* tpark_bench - the timed loop of both pthread benches: each iteration parks up to n
+ * threads (tpark_run) and releases them.  Returns false after bench_skip when the thread
+ * ID array cannot be allocated. */
+static bool tpark_bench(struct bench_state *st, long n, size_t stack, long long mem_cap,
+                        struct tpark_res *r)
+{
+    pthread_t *tids = calloc((size_t)n, sizeof *tids);
+    if (!tids) {
+        bench_skip(st, "n/a: calloc failed");
+        return false;
+    }
+    *r = (struct tpark_res){0};
+    while (bench_keep_running(st)) {
+        struct tpark t = {0};
+        r->got = tpark_run(&t, tids, n, stack, mem_cap, &r->rss0, &r->rss1, &r->ns, st, &r->limit);
+    }
+    free(tids);
+    return true;
+}
+
 static void bm_stack_pthread_parked(struct bench_state *st)
 {
     long n = bench_arg(st, "n");
     long stack = bench_arg(st, "stack");
     size_t ssz = stack == BENCH_DEFAULT ? 0 : (size_t)stack;
-    pthread_t *tids = calloc((size_t)n, sizeof *tids);
-    if (!tids) {
-        bench_skip(st, "n/a: calloc failed");
+    struct tpark_res r;
+    if (!tpark_bench(st, n, ssz, 0, &r))
         return;
-    }
-    long long rss0 = 0, rss1 = 0;
-    double ns = 0;
-    long got = 0;
-    const char *limit = NULL;
-    while (bench_keep_running(st)) {
-        struct tpark t = {0};
-        got = tpark_run(&t, tids, n, ssz, 0, &rss0, &rss1, &ns, st, &limit);
-    }
-    free(tids);
-    if (got < n) {
+    if (r.got < n) {
         char msg[128];
-        snprintf(msg, sizeof msg, "n/a: stopped at %ld threads (%s)", got, limit ? limit : "?");
+        snprintf(msg, sizeof msg, "n/a: stopped at %ld threads (%s)", r.got,
+                 r.limit ? r.limit : "?");
         bench_skip(st, msg);
         return;
     }
-    bench_set_counter(st, "bytes_per_thread", (double)(rss1 - rss0) / (double)n, BENCH_C_PLAIN);
+    bench_set_counter(st, "bytes_per_thread", (double)(r.rss1 - r.rss0) / (double)n, BENCH_C_PLAIN);
     bench_set_counter(st, "stack_bytes", (double)(ssz ? ssz : default_stack_bytes()),
                       BENCH_C_PLAIN);
-    bench_set_counter(st, "ns_per_thread", ns / (double)n, BENCH_C_PLAIN);
-    bench_set_counter(st, "reached", (double)got, BENCH_C_PLAIN);
+    bench_set_counter(st, "ns_per_thread", r.ns / (double)n, BENCH_C_PLAIN);
+    bench_set_counter(st, "reached", (double)r.got, BENCH_C_PLAIN);
 }
 
 BENCH_REGISTER(.name = "stack/pthread_parked",
@@ -433,32 +436,20 @@ static void bm_max_pthread(struct bench_state *st)
                : !strcmp(bench_preset(), "smoke") ? 100
                                                   : 30000;
     long long avail = mem_available();
-    pthread_t *tids = calloc((size_t)cap, sizeof *tids);
-    if (!tids) {
-        bench_skip(st, "n/a: calloc failed");
+    struct tpark_res r;
+    if (!tpark_bench(st, cap, 0, avail > 0 ? avail / 2 : 1LL << 30, &r))
         return;
-    }
-    long long rss0 = 0, rss1 = 0;
-    double ns = 0;
-    long got = 0;
-    const char *limit = NULL;
-    while (bench_keep_running(st)) {
-        struct tpark t = {0};
-        got = tpark_run(&t, tids, cap, 0, avail > 0 ? avail / 2 : 1LL << 30, &rss0, &rss1, &ns, st,
-                        &limit);
-    }
-    free(tids);
     char lim[64];
-    if (limit)
-        snprintf(lim, sizeof lim, "limit=%s", limit);
+    if (r.limit)
+        snprintf(lim, sizeof lim, "limit=%s", r.limit);
     else
         snprintf(lim, sizeof lim, "limit=cap %ld", cap);
     bench_label_extra(st, lim);
-    bench_set_counter(st, "reached", (double)got, BENCH_C_PLAIN);
-    if (got > 0) {
-        bench_set_counter(st, "bytes_per_thread", (double)(rss1 - rss0) / (double)got,
+    bench_set_counter(st, "reached", (double)r.got, BENCH_C_PLAIN);
+    if (r.got > 0) {
+        bench_set_counter(st, "bytes_per_thread", (double)(r.rss1 - r.rss0) / (double)r.got,
                           BENCH_C_PLAIN);
-        bench_set_counter(st, "ns_per_thread", ns / (double)got, BENCH_C_PLAIN);
+        bench_set_counter(st, "ns_per_thread", r.ns / (double)r.got, BENCH_C_PLAIN);
     }
     bench_set_counter(st, "stack_bytes", (double)default_stack_bytes(), BENCH_C_PLAIN);
 }

@@ -58,31 +58,15 @@
 
 /* ==== Shared helpers ================================================================== */
 
-/* ign - consume a warn_unused_result status whose failure changes nothing (teardown). */
-static inline void ign(int rc)
-{
-    (void)rc;
-}
-
-/* skip_rc - skip the row for a failed runtime call (ENOSYS: built without the runtime). */
-static void skip_rc(struct bench_state *st, const char *what, int rc)
-{
-    char msg[160];
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
-    bench_skip(st, msg);
-}
-
 static void report_rt(struct bench_state *st)
 {
     bench_set_per_op_ns(st, "ns_per_roundtrip", 1.0);
     bench_set_per_op_ns(st, "ns_per_switch", 2.0);
 }
 
-/* start_runtime - mn_config_init + the given switches + mn_init; 0 or skips the row. */
-static int start_runtime(struct bench_state *st, int procs, bool bind)
+/* run_g - run main_fn(arg) as the main G of a runtime with procs Ps (bind: cfg.bind_p),
+ * then report the round-trip counters; a failed mn_init or mn_run skips the row. */
+static void run_g(struct bench_state *st, int procs, bool bind, int (*main_fn)(void *), void *arg)
 {
     struct mn_config cfg;
     int rc = mn_config_init(&cfg);
@@ -91,9 +75,15 @@ static int start_runtime(struct bench_state *st, int procs, bool bind)
         cfg.bind_p = bind;
         rc = mn_init(&cfg);
     }
+    if (rc < 0) {
+        bench_skip_errno(st, "mn_init", rc);
+        return;
+    }
+    rc = mn_run(main_fn, arg);
     if (rc < 0)
-        skip_rc(st, "mn_init", rc);
-    return rc;
+        bench_skip_errno(st, "mn_run", rc);
+    (void)mn_fini();
+    report_rt(st);
 }
 
 /* ==== switch/g_yield ==================================================================== */
@@ -115,7 +105,7 @@ static int yield_main(void *p)
     struct yield_arg *a = p;
     int rc = mn_go(yield_partner, a);
     if (rc < 0) {
-        skip_rc(a->st, "mn_go", rc);
+        bench_skip_errno(a->st, "mn_go", rc);
         return 0;
     }
     mn_gosched(); /* let the partner start before timing */
@@ -128,13 +118,7 @@ static int yield_main(void *p)
 static void bm_switch_g_yield(struct bench_state *st)
 {
     struct yield_arg a = {.st = st};
-    if (start_runtime(st, (int)bench_arg(st, "procs"), false) < 0)
-        return;
-    int rc = mn_run(yield_main, &a);
-    if (rc < 0)
-        skip_rc(st, "mn_run", rc);
-    (void)mn_fini();
-    report_rt(st);
+    run_g(st, (int)bench_arg(st, "procs"), false, yield_main, &a);
 }
 
 BENCH_REGISTER(.name = "switch/g_yield",
@@ -170,13 +154,13 @@ static int chan_main(void *p)
     if (rc == 0)
         rc = mn_chan_make(&a->c2, sizeof(long), 0);
     if (rc < 0) {
-        skip_rc(a->st, "mn_chan_make", rc);
+        bench_skip_errno(a->st, "mn_chan_make", rc);
         return 0;
     }
     mn_wg_init(&a->done);
     mn_wg_add(&a->done, 1);
     if ((rc = mn_go(chan_partner, a)) < 0) {
-        skip_rc(a->st, "mn_go", rc);
+        bench_skip_errno(a->st, "mn_go", rc);
         return 0;
     }
     /* one warm-up round trip, so the partner is parked in recv when timing starts */
@@ -187,10 +171,10 @@ static int chan_main(void *p)
     while (bench_keep_running(a->st))
         if (mn_chan_send(a->c1, &v) < 0 || mn_chan_recv(a->c2, &v, &ok) < 0)
             abort(); /* cannot fail on open channels from a G: a runtime bug */
-    ign(mn_chan_close(a->c1));
-    ign(mn_wg_wait(&a->done));
-    ign(mn_chan_free(a->c1));
-    ign(mn_chan_free(a->c2));
+    bench_ignore(mn_chan_close(a->c1));
+    bench_ignore(mn_wg_wait(&a->done));
+    bench_ignore(mn_chan_free(a->c1));
+    bench_ignore(mn_chan_free(a->c2));
     return 0;
 }
 
@@ -202,13 +186,7 @@ static void bm_switch_g_chan(struct bench_state *st)
         return;
     }
     struct chan_arg a = {.st = st};
-    if (start_runtime(st, procs, procs > 1) < 0)
-        return;
-    int rc = mn_run(chan_main, &a);
-    if (rc < 0)
-        skip_rc(st, "mn_run", rc);
-    (void)mn_fini();
-    report_rt(st);
+    run_g(st, procs, procs > 1, chan_main, &a);
 }
 
 BENCH_REGISTER(.name = "switch/g_chan",

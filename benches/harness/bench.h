@@ -212,6 +212,13 @@ double bench_elapsed_ns(struct bench_state *st);
  * Call before the loop (the loop then runs zero iterations) or instead of it. */
 void bench_skip(struct bench_state *st, const char *reason);
 
+/* bench_skip_errno - bench_skip for a call that failed with rc, a negative errno (the
+ * runtime's and the harness's convention).  what names the call, e.g. "mn_init".  The
+ * reason is "n/a: runtime not built (<what>)" when rc is -ENOSYS (the stand-in runtime,
+ * harness/stub/mn_absent.c, fails every call that way), else "n/a: <what> failed:
+ * <strerror(-rc)>".  Same rules as bench_skip on when to call it. */
+void bench_skip_errno(struct bench_state *st, const char *what, int rc);
+
 /* bench_pause / bench_resume - exclude a part of an iteration from the timer (expensive:
  * ~100s of ns each; use only around per-iteration setup that dwarfs it). */
 void bench_pause(struct bench_state *st);
@@ -243,6 +250,14 @@ int bench_pin_self(int cpu);
 static inline void bench_do_not_optimize(const void *p)
 {
     __asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/* bench_ignore - consume a status whose failure changes nothing, e.g. teardown's
+ * mn_chan_free or a wait after the timed loop.  A (void) cast does not silence GCC's
+ * warn_unused_result (mn.h marks its status returns MN_WUR); passing it here does. */
+static inline void bench_ignore(int rc)
+{
+    (void)rc;
 }
 
 #ifdef __cplusplus

@@ -372,6 +372,16 @@ void bench_skip(bench_state *st, const char *reason)
     impl_of(st)->gs->SkipWithError(reason);
 }
 
+void bench_skip_errno(bench_state *st, const char *what, int rc)
+{
+    char msg[160];
+    if (rc == -ENOSYS)
+        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
+    else
+        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
+    bench_skip(st, msg);
+}
+
 void bench_pause(bench_state *st)
 {
     run_impl *r = impl_of(st);
