@@ -80,6 +80,37 @@ def base_name(row):
     return name
 
 
+# Google Benchmark's own row keys that are not measurements; every other key is a time
+# (real_time, cpu_time) or a counter, and must be a non-negative finite number.
+_META_KEYS = frozenset((
+    "name", "family_index", "per_family_instance_index", "run_name", "run_type",
+    "repetitions", "repetition_index", "threads", "iterations", "time_unit",
+    "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label",
+))
+
+
+def check_row_values(row, i, where):
+    """Raise Malformed unless every time and counter in the row is a non-negative finite
+    number.  A `cv` aggregate may hold NaN: Google Benchmark writes stddev/mean as NaN where
+    a counter's mean is 0."""
+    what = f"{where}: benchmarks[{i}] {row['name']!r}"
+    unit = row.get("time_unit", "ns")
+    if unit not in _TIME_SCALE:
+        raise Malformed(f"{what}: time_unit {unit!r} is not one of {', '.join(_TIME_SCALE)}")
+    is_cv = row.get("run_type") == "aggregate" and row.get("aggregate_name") == "cv"
+    for key, v in row.items():
+        if key in _META_KEYS:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise Malformed(f"{what}: {key} = {json.dumps(v)[:40]} is not a number")
+        if math.isnan(v) and is_cv:
+            continue
+        if not math.isfinite(v):
+            raise Malformed(f"{what}: {key} = {v} is not finite")
+        if v < 0:
+            raise Malformed(f"{what}: {key} = {v!r} is negative")
+
+
 class Stat:
     """Median and spread of one quantity over repetitions. kind: time, bytes, byterate,
     share, rate, count, ratio, or a literal unit string."""
@@ -196,7 +227,9 @@ class Run:
         self.files = []
 
     def load(self, path, display=None):
-        where = display or path
+        """Merge one results file.  Errors name the file as given; `display` (a shorter,
+        host-independent name) is what the tables' `source:` line shows."""
+        where = path
         try:
             with open(path, "rb") as f:
                 doc = json.loads(f.read().decode("utf-8"))
@@ -217,9 +250,10 @@ class Run:
         for i, row in enumerate(rows):
             if not isinstance(row, dict) or not isinstance(row.get("name"), str):
                 raise Malformed(f"{where}: benchmarks[{i}] has no name")
+            check_row_values(row, i, where)
             name = base_name(row)
             self.series.setdefault(name, Series(name)).add(row, where)
-        self.files.append(where)
+        self.files.append(display or path)
 
     def counters_na(self):
         raw = self.context.get("counters_na")

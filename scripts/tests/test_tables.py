@@ -610,6 +610,65 @@ class TestOutputs(unittest.TestCase):
             self.assertIn(name, p.stderr)
             self.assertEqual(self.snapshot(), before, name)
 
+    def test_bad_time_or_counter_value_exit_2(self):
+        """A time or counter that is not a non-negative finite number is a malformed file:
+        one line naming file, row and key, exit 2, tables untouched (not `n/a: counter ...
+        not in row`, and a negative value is never judged)."""
+        self.assertEqual(self.gen(), 0)
+        before = self.snapshot()
+        cases = {
+            "str": ("ns_per_spawn", "fast", "not a number"),
+            "null": ("ns_per_spawn", None, "not a number"),
+            "bool": ("ns_per_spawn", True, "not a number"),
+            "neg": ("ns_per_spawn", -5, "negative"),
+            "negtime": ("real_time", -5.0, "negative"),
+            "strtime": ("cpu_time", "10", "not a number"),
+            "nan": ("ns_per_spawn", float("nan"), "not finite"),
+            "inf": ("real_time", float("inf"), "not finite"),
+            "unit": ("time_unit", "fortnights", "time_unit"),
+        }
+        for case, (key, val, why) in cases.items():
+            rows = gb_row("spawn/pthread", {"ns_per_spawn": 7000.0}, reps=3)
+            rows[1][key] = val
+            bad = write_json(self.tmp.name, f"bad_{case}.json", rows)
+            p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"),
+                                "--out", self.out, "--no-go-source", bad],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, (case, p.stderr))
+            lines = p.stderr.strip().splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn(bad, lines[0])
+            self.assertIn("benchmarks[1]", lines[0])
+            self.assertIn("spawn/pthread", lines[0])
+            self.assertIn(key, lines[0])
+            self.assertIn(why, lines[0])
+            self.assertNotIn("not in row", lines[0])
+            self.assertEqual(self.snapshot(), before, case)
+
+    def test_nan_cv_aggregate_accepted(self):
+        """Google Benchmark writes a cv of NaN for a counter whose mean is 0: not malformed."""
+        rows = gb_row("spawn/pthread", {"ns_per_spawn": 7000.0, "migrations": 0.0}, reps=2)
+        rows.append({"name": "spawn/pthread/real_time_cv", "run_name": "spawn/pthread/real_time",
+                     "run_type": "aggregate", "aggregate_name": "cv", "aggregate_unit": "percentage",
+                     "iterations": 2, "real_time": 0.01, "cpu_time": 0.01, "time_unit": "ns",
+                     "ns_per_spawn": 0.0, "migrations": float("nan")})
+        run = load_run(self.tmp.name, rows)
+        self.assertEqual(run.series["spawn/pthread"].stat("ns_per_spawn").median, 7000.0)
+
+    def test_error_names_path_as_given(self):
+        missing = os.path.join(self.tmp.name, "deep", "er", "nonexist.json")
+        p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"),
+                            "--out", self.out, "--no-go-source", missing],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"{missing}: cannot read", p.stderr)
+        rel = os.path.relpath(missing)
+        p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"),
+                            "--out", self.out, "--no-go-source", rel],
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f" {rel}: cannot read", p.stderr)
+
     def test_no_results_exit_1(self):
         p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"),
                             "--results", self.tmp.name, "--host", "nohost"],
