@@ -10,7 +10,10 @@ Reads a thresholds profile (TOML, scripts/tuning/*.toml) and checks three kinds 
                   runtime derives from them;
   measured rules  ([[measure]]) a value or a ratio of two results rows with a bound, rows
                   picked by bench name (fnmatch pattern) and optionally by claim ID in the
-                  row's label;
+                  row's label; a pattern that matches no row of the results at all (not even
+                  a skipped one) FAILs ("no row in FILE matches PATTERN"), so a typo cannot
+                  disable a gate; rules the host cannot satisfy (needs_nodes, needs_pmu,
+                  needs_cpus) are skipped before any matching;
   baseline rules  (--baseline OTHER.json, [baseline]) every common row x counter compared
                   with a relative tolerance widened by the repetitions' spread.
 
@@ -36,7 +39,8 @@ everything else (ns_*, bytes_per_*, real_time, cpu_time) lower-is-better.
 Output: one line per rule on stdout (PASS/FAIL/SKIP, value, bound), a Markdown summary
 (--markdown, default results/check-tuning.md) and JUnit XML (--junit FILE), one testcase
 per rule.  Exit status: 0 all passed (skips allowed), 1 a rule failed, 2 usage or input
-error (one line naming the file, the line where known, and the key).
+error (one line naming the file, the line where known, and the key; a profile that defines
+no rules is one).
 """
 
 import argparse
@@ -62,7 +66,12 @@ class InputError(Exception):
 
 
 class Skip(Exception):
-    """The data a rule needs is not there (n/a on this host, row skipped or missing)."""
+    """The data a rule needs is not there (n/a on this host, row skipped or counter missing)."""
+
+
+class RuleFail(Exception):
+    """The rule cannot hold as written: its row pattern matches no row of the results (not
+    even a skipped one), most likely a typo that would otherwise disable the gate."""
 
 
 # ==== Profile schema ======================================================================
@@ -239,6 +248,9 @@ def load_profile(path):
                 raise where.err(kp, 'kind = "%s" needs key %r' % (m['kind'], req))
         if 'min' not in m and 'max' not in m:
             raise where.err(kp, 'needs a bound: min, max or both')
+    if not host and not measures and 'baseline' not in prof:
+        raise InputError('%s: profile defines no rules ([host.*], [[measure]] or [baseline])'
+                         % path)
     prof['_path'] = path
     return prof
 
@@ -787,10 +799,11 @@ def eval_measure(m, res, ctx, why_no_results):
         raise Skip(why)
     claim = m.get('claim')
     pat = m['row'] if m['kind'] == 'value' else m['numerator']
+    if not res.match(pat):
+        raise RuleFail('no row in %s matches %s' % (res.path, pat))
     groups = res.match(pat, claim)
     if not groups:
-        raise Skip('no row matches %r%s in %s' % (pat, ' with claim %s' % claim if claim else '',
-                                                  os.path.basename(res.path)))
+        raise Skip('no row matching %r carries claim %s in %s' % (pat, claim, res.path))
     worst = None  # (ok, value, shown, row)
     counter = m['counter']
     for g in groups:
@@ -805,6 +818,8 @@ def eval_measure(m, res, ctx, why_no_results):
                 raise Skip('denominator %r: no argument %s in row %s'
                            % (m['denominator'], e, g.name))
             dens = res.match(den_name)
+            if not dens:
+                raise RuleFail('no row in %s matches %s' % (res.path, den_name))
             if len(dens) != 1:
                 raise Skip('%d rows match denominator %r' % (len(dens), den_name))
             dc = m.get('den_counter', counter)
@@ -836,6 +851,8 @@ def run_measures(prof, res, ctx, why_no_results):
             out.append(eval_measure(m, res, ctx, why_no_results))
         except Skip as e:
             out.append(Result(m['name'], 'SKIP', '', check_bounds(m, 0.0)[1], str(e), 'measure'))
+        except RuleFail as e:
+            out.append(Result(m['name'], 'FAIL', '', check_bounds(m, 0.0)[1], str(e), 'measure'))
     return out
 
 
@@ -910,11 +927,19 @@ def newest_results(resdir):
     return os.path.join(resdir, max(names))
 
 
+def current_umask():
+    """current_umask - the process umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, data):
     d = os.path.dirname(path) or '.'
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
         with os.fdopen(fd, 'w') as f:
             f.write(data)
         os.replace(tmp, path)
@@ -1084,6 +1109,9 @@ def main(argv=None):
         h = Host(args.sysroot, aff, env, args.uid)
         if args.run and args.no_run:
             raise InputError('--run and --no-run: choose one')
+        if not prof.get('host') and not prof.get('measure') and not args.baseline:
+            raise InputError('%s: profile defines no rules: only [baseline], and no --baseline '
+                             'FILE to compare with' % args.profile)
 
         res, why, resfile = None, '', args.results
         resdir = args.results_dir or os.path.join(top, 'results', hostname())

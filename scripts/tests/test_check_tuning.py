@@ -262,7 +262,7 @@ class TestMeasured(Base):
         self.assertIn('n/a: 1 NUMA node', rules[self.NAMES[3]][1])
         self.assertEqual(rules[self.NAMES[1]][0], 'PASS')
 
-    def test_missing_row_or_counter_skips(self):
+    def test_missing_row_fails_missing_counter_skips(self):
         p = self.profile(
             '[[measure]]\nname = "a"\nkind = "value"\nrow = "nosuch/row"\ncounter = "x"\nmax = 1\n'
             '[[measure]]\nname = "b"\nkind = "value"\nrow = "numa/bind/local:1"\n'
@@ -272,13 +272,48 @@ class TestMeasured(Base):
             '[[measure]]\nname = "d"\nkind = "value"\nrow = "switch/g_yield/procs:1"\n'
             'counter = "real_time"\nmin = 39\nmax = 41\n')
         rc, rules, out = self.measured('results_pass.json', p)
-        self.assertEqual(rc, 0, out)
-        self.assertEqual(rules['a'][0], 'SKIP')
-        self.assertIn('no row matches', rules['a'][1])
+        self.assertEqual(rc, 1, out)  # a: a pattern that matches nothing is a broken gate
+        self.assertEqual(rules['a'][0], 'FAIL')
+        self.assertIn('no row in %s matches nosuch/row' % os.path.join(FIX, 'results_pass.json'),
+                      rules['a'][1])
         self.assertEqual(rules['b'][0], 'SKIP')
         self.assertIn('no counter nosuch_counter', rules['b'][1])
         self.assertEqual(rules['c'][0], 'SKIP')  # label has no T1 claim
         self.assertEqual(rules['d'][0], 'PASS', out)  # real_time in ns, /real_time stripped
+
+    def test_typo_in_row_or_denominator_fails(self):
+        p = self.profile(
+            '[[measure]]\nname = "typo"\nkind = "ratio"\nnumerator = "runq/op/pad:64/stealrs:*"\n'
+            'denominator = "runq/op/pad:0/stealers:{stealers}"\ncounter = "ns_per_op"\nmax = 2\n'
+            '[[measure]]\nname = "den"\nkind = "ratio"\nnumerator = "runq/op/pad:64/stealers:*"\n'
+            'denominator = "runq/op/pad:00/stealers:{stealers}"\ncounter = "ns_per_op"\nmax = 2\n'
+            '[[measure]]\nname = "skipped row"\nkind = "value"\nrow = "switch/g_yield/procs:1"\n'
+            'counter = "ns_per_switch"\nmax = 1000\n'
+            '[[measure]]\nname = "host"\nkind = "value"\nrow = "nosuch/*"\nneeds_nodes = 2\n'
+            'counter = "x"\nmax = 1\n')
+        rc, rules, out = self.measured('results_vm.json', p)
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(rules['typo'][0], 'FAIL', out)
+        self.assertIn('no row in %s matches runq/op/pad:64/stealrs:*'
+                      % os.path.join(FIX, 'results_vm.json'), rules['typo'][1])
+        self.assertEqual(rules['den'][0], 'FAIL', out)
+        self.assertIn('matches runq/op/pad:00/stealers:', rules['den'][1])
+        # a row that exists but was skipped by the bench stays SKIP with its reason
+        self.assertEqual(rules['skipped row'][0], 'SKIP', out)
+        self.assertIn('n/a: runtime not built', rules['skipped row'][1])
+        # what the host cannot satisfy is skipped before the pattern is looked at
+        self.assertEqual(rules['host'][0], 'SKIP', out)
+        self.assertIn('n/a: 1 NUMA node', rules['host'][1])
+
+    def test_empty_profile_is_an_error(self):
+        for text in ('', '[profile]\nname = "empty"\n[bench]\npreset = "quick"\n'):
+            rc, rules, out, err = self.run_ct('--profile', self.profile(text))
+            self.assertEqual(rc, 2, out + err)
+            self.assertIn('profile defines no rules', err)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+        rc, rules, out, err = self.run_ct('--profile', self.profile('[baseline]\nk = 2.0\n'))
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn('profile defines no rules', err)
 
     def test_no_results_skips_measured(self):
         root = make_root(self.tmp, VM)
@@ -462,6 +497,21 @@ class TestOutputs(Base):
         self.assertIn('| host.governor | SKIP |', md)
         self.assertEqual(md.count('| FAIL |'), sum(v[0] == 'FAIL' for v in rules.values()))
         self.assertEqual([n for n in os.listdir(os.path.join(self.tmp, 'out'))], ['junit.xml'])
+
+    def test_reports_mode_follows_umask(self):
+        """Reports are created as open() would (0666 & ~umask), not with mkstemp's 0600."""
+        root = make_root(self.tmp, VM)
+        for mask, want in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+            md = os.path.join(self.tmp, 'm%o.md' % mask)
+            j = os.path.join(self.tmp, 'j%o.xml' % mask)
+            p = subprocess.run(['/bin/sh', '-c', 'umask %03o && exec "$@"' % mask, 'sh', PY,
+                                SCRIPT, '--profile', DEFAULT, '--sysroot', root, '--no-run',
+                                '--results', os.path.join(FIX, 'results_pass.json'),
+                                '--affinity', '0-1', '--markdown', md, '--junit', j],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            for f in (md, j):
+                self.assertEqual(os.stat(f).st_mode & 0o777, want, (f, oct(mask)))
 
 
 if __name__ == '__main__':
