@@ -270,12 +270,20 @@ def na_document(reason, extra_context=None):
     return {"context": ctx, "benchmarks": []}
 
 
+def current_umask():
+    """The process umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path, doc):
     """Write doc as JSON to path through a temp file in the same directory + rename."""
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".goparse-", suffix=".tmp", dir=d)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
         with os.fdopen(fd, "w") as f:
             json.dump(doc, f, indent=2)
             f.write("\n")

@@ -249,6 +249,33 @@ class TestCli(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertFalse(os.path.exists(out))
 
+    def test_output_mode_follows_umask(self):
+        """The .go.json is created like open() would create it (0666 & ~umask), not with
+        mkstemp's 0600, so other users and the web server can read results."""
+        src = os.path.join(FIX, "quick_subset.jsonl")
+        for mask, want in ((0o022, 0o644), (0o027, 0o640), (0o002, 0o664)):
+            out = os.path.join(self.d, f"m{mask:o}.go.json")
+            r = run(["/bin/sh", "-c", f'umask {mask:03o} && exec "$@"', "sh", sys.executable,
+                     os.path.join(SCRIPTS, "goparse.py"), "convert", src, out])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.stat(out).st_mode & 0o777, want, f"umask {mask:03o}")
+        out = os.path.join(self.d, "sub", "na.go.json")
+        r = run(["/bin/sh", "-c", 'umask 022 && exec "$@"', "sh",
+                 os.path.join(SCRIPTS, "run-go-bench"), out],
+                env=dict(os.environ, GO="/nonexistent/go"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o644)
+
+    def test_scripts_with_shebang_are_executable(self):
+        for d in (SCRIPTS, HERE):
+            for n in sorted(os.listdir(d)):
+                p = os.path.join(d, n)
+                if os.path.isfile(p):
+                    with open(p, "rb") as f:
+                        if f.read(2) == b"#!":
+                            self.assertTrue(os.access(p, os.X_OK), f"{p} has a shebang, mode "
+                                            f"{os.stat(p).st_mode & 0o777:o}")
+
     def test_na_document(self):
         doc = goparse.na_document("n/a: go not installed", {"preset": "quick"})
         self.assertEqual(doc["benchmarks"], [])
