@@ -52,9 +52,20 @@ class Table:
         self.present = os.path.exists(path)
         if not self.present:
             return
+        rows = []
         try:
             with open(path, newline="", encoding="utf-8") as f:
-                rows = list(csv.DictReader(f))
+                rd = csv.DictReader(f)
+                for r in rd:
+                    # DictReader pads a short row with None and files extra fields under
+                    # None: a row cut off (e.g. a truncated last line) or run together.
+                    if None in r.values() or None in r:
+                        n = len(rd.fieldnames)
+                        got = n - list(r.values()).count(None) if None not in r \
+                            else n + len(r[None])
+                        raise BadCSV(f"{path}: line {rd.line_num}: {got} fields, header has "
+                                     f"{n} (truncated or malformed row)")
+                    rows.append(r)
         except (OSError, csv.Error, UnicodeDecodeError) as e:
             raise BadCSV(f"{path}: {e}")
         for r in rows:

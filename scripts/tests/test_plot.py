@@ -87,6 +87,28 @@ class TestPlot(unittest.TestCase):
         self.assertIn("T1.csv", err.getvalue())
         self.assertFalse(os.path.exists(self.out))
 
+    def test_truncated_csv_exit_2(self):
+        """A CSV whose last line is cut off (fewer fields than the header) or a row with
+        extra fields is malformed: one line naming file and line, exit 2, nothing drawn."""
+        self.tables_from("full.json")
+        path = os.path.join(self.res, "T1.csv")
+        with open(path, newline="") as f:
+            good = f.read()
+        lines = good.splitlines(keepends=True)
+        cut = lines[-1][: lines[-1].index(",", lines[-1].index(",") + 1)]  # first 2 fields
+        for name, text in (("short", "".join(lines[:-1]) + cut),
+                           ("long", good + lines[-1].rstrip("\n") + ",extra\n")):
+            with open(path, "w", newline="") as f:
+                f.write(text)
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                rc, _ = quiet(plot.main, ["--results", self.res, "--out", self.out])
+            self.assertEqual(rc, 2, name)
+            msg = err.getvalue().strip().splitlines()
+            self.assertEqual(len(msg), 1, err.getvalue())
+            self.assertIn("T1.csv: line %d" % (len(lines) + (1 if name == "long" else 0)),
+                          msg[0])
+            self.assertFalse(os.path.exists(self.out), name)
+
 
 if __name__ == "__main__":
     unittest.main()
