@@ -276,6 +276,29 @@ class TestCli(unittest.TestCase):
                             self.assertTrue(os.access(p, os.X_OK), f"{p} has a shebang, mode "
                                             f"{os.stat(p).st_mode & 0o777:o}")
 
+    def test_ensure_deps_options(self):
+        """--help/-h print usage, exit 0; another '-' argument is a usage error (exit 2);
+        neither looks a package up nor installs one (stub dpkg-query/apt-get log calls)."""
+        stubs = os.path.join(self.d, "bin")
+        os.makedirs(stubs)
+        log = os.path.join(self.d, "calls.log")
+        for tool in ("dpkg-query", "apt-get"):
+            with open(os.path.join(stubs, tool), "w") as f:
+                f.write(f'#!/bin/sh\necho "{tool} $*" >> {log}\nexit 1\n')
+            os.chmod(os.path.join(stubs, tool), 0o755)
+        env = dict(os.environ, PATH=stubs + os.pathsep + os.environ.get("PATH", ""))
+        ed = os.path.join(SCRIPTS, "ensure-deps")
+        for flag in ("--help", "-h"):
+            r = run([ed, flag, "python3"], env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("ensure-deps PKG...", r.stdout)
+        for bad in (["-y"], ["python3", "--no-such"]):
+            r = run([ed, *bad], env=env)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("unknown option", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertFalse(os.path.exists(log), "ensure-deps looked up or installed a package")
+
     def test_na_document(self):
         doc = goparse.na_document("n/a: go not installed", {"preset": "quick"})
         self.assertEqual(doc["benchmarks"], [])
