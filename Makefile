@@ -18,7 +18,7 @@ CSTD      = -std=c11 -D_GNU_SOURCE
 WARN      = -Wall -Wextra -Werror
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -pthread -Iruntime/include
-LDLIBS_RT  = -pthread -lnuma
+LDLIBS_RT  = -pthread -lnuma -Wl,-z,now
 PYTHON   ?= /usr/bin/python3
 ENSURE    = scripts/ensure-deps
 

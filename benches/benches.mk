@@ -32,7 +32,7 @@ BENCH_OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_TOPIC_C) $(BENCH_HARN_C)) 
 BENCH_CFLAGS    = $(ALL_CFLAGS) -Ibenches/harness
 BENCH_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -pthread -Ibenches/harness \
                   -I$(BENCH_DIR) -Iruntime/include
-BENCH_LDLIBS    = -lbenchmark -lpapi -lboost_context -lnuma -pthread -lrt
+BENCH_LDLIBS    = -lbenchmark -lpapi -lboost_context -lnuma -pthread -lrt -Wl,-z,now
 DEPS_BENCH      = build-essential libnuma-dev libbenchmark-dev libpapi-dev libboost-context-dev \
                   python3
 PRESET         ?= quick

@@ -60,7 +60,10 @@ struct mn_config {
     size_t stack_bytes;  /* reserved bytes per G stack, guard page included; committed
                             lazily by the kernel.  Default 64 KiB. MN_STACK_BYTES */
     bool small_stacks;   /* 2 KiB stacks from a slab, no guard page, canary checked at
-                            every switch (claim T1.stack.g). MN_SMALL_STACKS */
+                            every switch (claim T1.stack.g). MN_SMALL_STACKS.  G code must
+                            stay shallow; the runtime runs its own deep paths on the M's
+                            stack.  Link with -Wl,-z,now when G code calls libc: lazy
+                            binding's resolver needs ~2.7 KiB of stack on AVX-512 CPUs. */
     bool numa_local;     /* place each P's G stacks and per-P data on the NUMA node of
                             its CPU; steal from same-node Ps first (claims N3.*).
                             MN_NUMA_LOCAL */
@@ -242,8 +245,10 @@ struct mn_stats {
 MN_WUR int mn_stats_read(struct mn_stats *out);
 
 /* mn_latency_read - when sched_latency is on: the ready-to-run latency histogram merged
- * over Ps.  bins[i] counts latencies in [2^i, 2^(i+1)) ns, i < 40.  *n_out = samples,
- * *sum_ns = their sum.  -EINVAL no runtime, -ENODATA sched_latency off. */
+ * over Ps.  bins[i] counts latencies in [2^i, 2^(i+1)) ns, i < 40.  *n_out = samples (the
+ * sum of bins), *sum_ns = their summed latency (read separately: while Ms keep running it
+ * may include a few samples more or less than n).  -EINVAL no runtime, -ENODATA
+ * sched_latency off. */
 #define MN_LAT_BINS 40
 MN_WUR int mn_latency_read(uint64_t bins[MN_LAT_BINS], uint64_t *n_out, uint64_t *sum_ns);
 /* mn_latency_reset - zero the histograms (call from a G with the workload quiet). */

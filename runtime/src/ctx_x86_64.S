@@ -83,4 +83,23 @@ mn_ctx_make:
         ret
         .size   mn_ctx_make, .-mn_ctx_make
 
+/* void mn_systemstack_call(void (*fn)(void *), void *arg, void *sp)
+ * Call fn(arg) with the stack pointer at sp (16-byte aligned, below anything live on that
+ * stack), then return on the caller's stack (Go's systemstack).  rbp keeps the caller's
+ * stack pointer across the call. */
+        .globl  mn_systemstack_call
+        .type   mn_systemstack_call, @function
+        .p2align 4
+mn_systemstack_call:
+        pushq   %rbp
+        movq    %rsp, %rbp
+        movq    %rdx, %rsp
+        movq    %rdi, %rax
+        movq    %rsi, %rdi
+        callq   *%rax
+        movq    %rbp, %rsp
+        popq    %rbp
+        ret
+        .size   mn_systemstack_call, .-mn_systemstack_call
+
         .section .note.GNU-stack,"",@progbits

@@ -137,6 +137,23 @@ MN_NOINLINE struct mn_g *mn_getg(void)
     return mp ? mp->curg : NULL;
 }
 
+/* systemstack - run fn(arg) on the M's g0 stack when called on a small (canary-guarded)
+ * G stack, directly otherwise (Go's systemstack).  For the runtime's deep slow paths:
+ * creating an M (calloc, pthread_create) and mapping a new stack arena would overflow a
+ * 2 KiB G stack.  g0 is parked in mn_ctx_swap below its saved sp, so everything below
+ * that sp is free while a G runs on this M. */
+static void systemstack(void (*fn)(void *), void *arg)
+{
+    struct mn_m *mp = mn_getm();
+    struct mn_g *gp = mp ? mp->curg : NULL;
+    if (gp && gp->canary_check) {
+        uintptr_t sp = ((uintptr_t)mp->g0_sp - 256) & ~(uintptr_t)15;
+        mn_systemstack_call(fn, arg, (void *)sp);
+    } else {
+        fn(arg);
+    }
+}
+
 /* mn_casgstatus - move gp from one status to another; throws on an illegal transition.
  * Every transition is made by the one party that owns the G at that moment (the M
  * running it, the M that took it off a queue, the waker holding the wait object's lock),
@@ -476,16 +493,28 @@ static void *mstart(void *arg);
 #define M_STACK_BYTES (256 * 1024) /* g0: the scheduler and signal handlers run here */
 
 /* newm - create an M (thread) that starts with P pp.  mcount was already counted by the
- * caller.  0 or -EAGAIN/-ENOMEM; on failure pp goes back to the idle list. */
-static int newm(struct mn_p *pp, bool spinning)
+ * caller.  0 or -EAGAIN/-ENOMEM; on failure pp goes back to the idle list.  Runs on the
+ * system stack (newm1), since calloc and pthread_create are deep.
+ * Shutdown: an M is put on allm only while the runtime is not exiting, and mcreating
+ * counts the Ms between that check and pthread_create, so mn_fini waits for them before
+ * it joins allm and unmaps their stacks. */
+struct newm_args {
+    struct mn_p *pp;
+    bool spinning;
+    int rc;
+};
+
+static void newm1(void *arg)
 {
+    struct newm_args *a = arg;
     struct mn_sched *s = mn_sched;
+    struct mn_p *pp = a->pp;
     struct mn_m *mp = calloc(1, sizeof *mp);
     int rc = -ENOMEM;
     if (!mp)
         goto fail;
     mp->nextp = pp;
-    mp->spinning = spinning;
+    mp->spinning = a->spinning;
     mp->bound_cpu = -1;
     /* The M's g0 stack is ours, not glibc's: glibc caches the stacks of joined threads,
      * and mn_fini promises to leave no mapping behind. */
@@ -496,17 +525,23 @@ static int newm(struct mn_p *pp, bool spinning)
         goto fail;
     }
     (void)mprotect(mp->g0stack, 4096, PROT_NONE); /* guard page */
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstack(&attr, mp->g0stack, M_STACK_BYTES);
     mn_lock(&s->lock);
+    if (s->exiting) {
+        mn_unlock(&s->lock);
+        munmap(mp->g0stack, M_STACK_BYTES);
+        free(mp);
+        rc = -ESHUTDOWN;
+        goto fail;
+    }
     mp->id = s->mnext++;
+    s->mcreating++;
+    mn_unlock(&s->lock);
     mp->fastrand = 0x9e3779b97f4a7c15ull * (uint64_t)(mp->id + 1) ^ mn_nanotime();
     if (!mp->fastrand)
         mp->fastrand = 1;
-    mp->alllink = s->allm;
-    s->allm = mp;
-    mn_unlock(&s->lock);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, mp->g0stack, M_STACK_BYTES);
     if (mn_unlikely(mn_x_fail_n[MN_X_FAIL_THREAD] > 0)) {
         mn_x_fail_n[MN_X_FAIL_THREAD]--;
         rc = -mn_x_fail_err[MN_X_FAIL_THREAD];
@@ -514,22 +549,40 @@ static int newm(struct mn_p *pp, bool spinning)
         rc = -pthread_create(&mp->thread, &attr, mstart, mp);
     }
     pthread_attr_destroy(&attr);
-    if (rc == 0)
-        return 0;
     mn_lock(&s->lock);
-    s->allm = mp->alllink; /* we were the head: nobody else inserts without the lock */
+    s->mcreating--;
+    if (rc == 0) {
+        mp->alllink = s->allm;
+        s->allm = mp;
+        mn_unlock(&s->lock);
+        a->rc = 0;
+        return;
+    }
     mn_unlock(&s->lock);
     munmap(mp->g0stack, M_STACK_BYTES);
     free(mp);
 fail:
     mn_lock(&s->lock);
     s->mcount--;
-    if (pp)
+    if (pp && !s->exiting) {
+        /* nobody can run pp's queue now: hand its Gs to the global queue */
+        bool inh;
+        struct mn_g *gp;
+        while ((gp = runqget(pp, &inh)) != NULL)
+            globrunqput(gp);
         pidleput(pp);
+    }
     mn_unlock(&s->lock);
-    if (spinning)
+    if (a->spinning)
         xadd(&s->nmspinning, -1);
-    return rc;
+    a->rc = rc == -ESHUTDOWN ? 0 : rc;
+}
+
+static int newm(struct mn_p *pp, bool spinning)
+{
+    struct newm_args a = {pp, spinning, 0};
+    systemstack(newm1, &a);
+    return a.rc;
 }
 
 /* startm - run pp (or an idle P when NULL) on an idle M, creating one if needed.
@@ -538,6 +591,12 @@ static int startm(struct mn_p *pp, bool spinning)
 {
     struct mn_sched *s = mn_sched;
     mn_lock(&s->lock);
+    if (s->exiting) {
+        mn_unlock(&s->lock);
+        if (spinning)
+            xadd(&s->nmspinning, -1);
+        return 0;
+    }
     if (!pp) {
         pp = pidleget();
         if (!pp) {
@@ -814,7 +873,6 @@ static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
         if (b >= MN_LAT_BINS)
             b = MN_LAT_BINS - 1;
         owner_inc(&pp->st.lat_bins[b], 1);
-        owner_inc(&pp->st.lat_n, 1);
         owner_inc(&pp->st.lat_sum_ns, d);
     }
     gp->m = mp;
@@ -985,6 +1043,18 @@ static void goexit0(struct mn_m *mp, struct mn_g *gp)
     mn_gfree(pp, gp);
 }
 
+struct galloc_args {
+    struct mn_p *pp;
+    struct mn_g *gp;
+    int rc;
+};
+
+static void galloc1(void *arg)
+{
+    struct galloc_args *a = arg;
+    a->rc = mn_galloc(a->pp, &a->gp);
+}
+
 /* newg - a G ready to run fn(arg), with an id; not yet queued. */
 static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **out)
 {
@@ -996,9 +1066,11 @@ static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **ou
         if (pp)
             owner_inc(&pp->st.g_reuses, 1);
     } else {
-        int rc = mn_galloc(pp, &gp);
-        if (rc)
-            return rc;
+        struct galloc_args a = {pp, NULL, 0};
+        systemstack(galloc1, &a); /* may map a new arena: deep for a small stack */
+        if (a.rc)
+            return a.rc;
+        gp = a.gp;
         if (pp)
             owner_inc(&pp->st.g_allocs, 1);
     }
@@ -1587,6 +1659,11 @@ int mn_config_init(struct mn_config *cfg)
         cfg->field = v;
     ENV("MN_GOMAXPROCS", 0, MN_MAX_PROCS, gomaxprocs);
     ENV("MN_PAD_RUNQ", 0, 128, pad_runq);
+    if (cfg->pad_runq != 0 && cfg->pad_runq != 1 && cfg->pad_runq != 64 && cfg->pad_runq != 128) {
+        fprintf(stderr, "mn: MN_PAD_RUNQ=%s: expected 0 (packed, as Go), 64 or 128\n",
+                getenv("MN_PAD_RUNQ"));
+        return -EINVAL;
+    }
     ENV("MN_BIND_P", 0, 1, bind_p);
     ENV("MN_REUSE_G", 0, 1, reuse_g);
     ENV("MN_STACK_BYTES", 16384, 1L << 30, stack_bytes);
@@ -1607,6 +1684,26 @@ int mn_config_get(struct mn_config *out)
         return -EINVAL;
     *out = mn_sched->cfg;
     return 0;
+}
+
+/* prebind - resolve, on this thread's big stack, the libc entry points Gs reach through
+ * the runtime.  With lazy binding the first call of each goes through the dynamic
+ * linker's resolver, which saves the whole vector register state (about 2.7 KiB with
+ * AVX-512) on the calling stack: more than a 2 KiB small stack holds.  Programs that run
+ * their own libc calls on small stacks should link with -Wl,-z,now. */
+static void prebind(void)
+{
+    static volatile size_t n = 8;
+    char a[16], b[16];
+    memset(a, 0, n);
+    memcpy(b, a, n);
+    memmove(a, b, n);
+    __asm__ volatile("" : : "r"(a), "r"(b) : "memory"); /* keep the calls */
+    (void)mn_nanotime();
+    mn_osyield();
+    uint32_t w = 1;
+    mn_futex_wake(&w, 1);
+    mn_futex_wait(&w, 0, 0); /* returns at once: *w != 0 */
 }
 
 int mn_init(const struct mn_config *cfg_in)
@@ -1648,6 +1745,7 @@ int mn_init(const struct mn_config *cfg_in)
     __asm__ volatile("fnstcw %0" : "=m"(fpucw));
     s->mxcsr_fpucw[1] = fpucw;
     mn_sched = s;
+    prebind();
     mn_prof_reset();
     s->lock.prof = mn_prof_register("sched.lock");
     (void)mn_numa_init();
@@ -1667,8 +1765,11 @@ int mn_init(const struct mn_config *cfg_in)
         pidleput(s->allp[i]);
     if ((rc = mn_signals_init()))
         goto fail;
-    if (cfg.trace_path && (rc = mn_trace_open(cfg.trace_path)))
+    if (cfg.trace_path && (rc = mn_trace_open(cfg.trace_path))) {
+        fprintf(stderr, "mn: trace file %s (MN_TRACE / trace_path): %s\n", cfg.trace_path,
+                strerror(-rc));
         goto fail_sig;
+    }
     if ((rc = -pthread_create(&s->sysmon, NULL, sysmon, s)))
         goto fail_trace;
     s->sysmon_started = 1;
@@ -1752,6 +1853,15 @@ int mn_fini(void)
     if (s->sysmon_started) {
         sysmon_wake(s);
         pthread_join(s->sysmon, NULL);
+    }
+    /* Ms being created right now are registered once pthread_create returns */
+    for (;;) {
+        mn_lock(&s->lock);
+        int creating = s->mcreating;
+        mn_unlock(&s->lock);
+        if (!creating)
+            break;
+        mn_osyield();
     }
     /* join every M; an M still parked (woken above) or running exits on its own */
     for (;;) {
@@ -1840,9 +1950,11 @@ int mn_latency_read(uint64_t bins[MN_LAT_BINS], uint64_t *n_out, uint64_t *sum_n
     memset(bins, 0, sizeof(uint64_t) * MN_LAT_BINS);
     for (int i = 0; i < s->nallp; i++) {
         struct mn_pstats *st = &s->allp[i]->st;
-        for (int b = 0; b < MN_LAT_BINS; b++)
-            bins[b] += ld_relaxed(&st->lat_bins[b]);
-        n += ld_relaxed(&st->lat_n);
+        for (int b = 0; b < MN_LAT_BINS; b++) {
+            uint64_t c = ld_relaxed(&st->lat_bins[b]);
+            bins[b] += c;
+            n += c; /* n from the bins themselves: consistent while Ms keep recording */
+        }
         sum += ld_relaxed(&st->lat_sum_ns);
     }
     if (n_out)
@@ -1861,7 +1973,6 @@ void mn_latency_reset(void)
         struct mn_pstats *st = &s->allp[i]->st;
         for (int b = 0; b < MN_LAT_BINS; b++)
             st_relaxed(&st->lat_bins[b], 0);
-        st_relaxed(&st->lat_n, 0);
         st_relaxed(&st->lat_sum_ns, 0);
     }
 }

@@ -166,7 +166,7 @@ struct mn_pstats {
     uint64_t steals, stolen_gs, globrunq_takes, parks, schedticks;
     uint64_t idle_ns;
     uint64_t lat_bins[MN_LAT_BINS];
-    uint64_t lat_n, lat_sum_ns;
+    uint64_t lat_sum_ns;
 };
 
 struct mn_p {
@@ -216,6 +216,7 @@ struct mn_sched {
     struct mn_m *midle;           /* idle Ms */
     int32_t nmidle;
     int32_t mcount;               /* Ms created and not exited */
+    int32_t mcreating;            /* newm calls between registering and pthread_create */
     int32_t mnext;                /* next M id */
     struct mn_m *allm;
     int32_t nmsys;                /* Ms in a syscall (atomic) */
@@ -299,6 +300,7 @@ void mn_ctx_swap(void **save_sp, void *new_sp);
 void mn_ctx_entry(void);
 void *mn_ctx_make(char *stack_hi, void (*start)(struct mn_g *), struct mn_g *gp,
                   const uint32_t fpcw[2]);
+void mn_systemstack_call(void (*fn)(void *), void *arg, void *sp);
 
 /* sync.c */
 void mn_prof_reset(void);

@@ -254,6 +254,9 @@ Test(sched, config_env_overrides)
     cr_assert_not(c.reuse_g);
     setenv("MN_GOMAXPROCS", "lots", 1);
     cr_assert_eq(mn_config_init(&c), -EINVAL);
+    setenv("MN_GOMAXPROCS", "2", 1);
+    setenv("MN_PAD_RUNQ", "7", 1);
+    cr_assert_eq(mn_config_init(&c), -EINVAL, "only 0, 64 and 128 are layouts");
     unsetenv("MN_GOMAXPROCS");
     unsetenv("MN_PAD_RUNQ");
     unsetenv("MN_REUSE_G");

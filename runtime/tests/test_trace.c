@@ -537,9 +537,15 @@ Test(mutex, forced_contention_profile, .timeout = 60)
         uint64_t wait = mu_after.wait_ns - mu_before.wait_ns;
         cr_expect_eq(acq, (uint64_t)MU_GS * MU_LOCKS, "acquisitions == lock calls, procs=%d",
                      procs);
-        cr_expect_gt(con, 0, "holding across mn_gosched must contend, procs=%d", procs);
+        /* On one P a G that yields while holding the mutex always hands the P to another
+         * locker, so contention is forced.  On two Ps the lockers may happen to run one
+         * after another (a second M starts in tens of microseconds, the whole case takes
+         * a few), so there only the counts are checked. */
+        if (procs == 1) {
+            cr_expect_gt(con, 0, "holding across mn_gosched must contend, procs=%d", procs);
+            cr_expect_gt(wait, 0, "contended calls waited, procs=%d", procs);
+        }
         cr_expect_leq(con, acq);
-        cr_expect_gt(wait, 0, "contended calls waited, procs=%d", procs);
         cr_expect(sl_found, "the scheduler's global-queue lock reports as sched.lock");
         cr_expect_gt(sl_after.acquisitions, 0, "a run with parked Gs takes sched.lock");
         cr_log_info("procs=%d: %s acquisitions=%llu contentions=%llu wait_ns=%llu; "
@@ -636,6 +642,10 @@ static int rs_main(void *arg)
     G_CHECK((mn_stats_read(&s1)) == 0);
     r->stw = s1.stw - s0.stw;
     G_CHECK((mn_chan_free(r->c)) == 0);
+    /* receivers signal the wait group just before they return: give them a moment to
+     * exit (bounded, no timing: a count of yields) */
+    for (int i = 0; i < 100000 && mn_numgoroutine() > 1; i++)
+        mn_gosched();
     r->goroutines_end = mn_numgoroutine();
     return 0;
 }
