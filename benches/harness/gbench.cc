@@ -4,7 +4,8 @@
 // argument values under the chosen preset, named `<name>/<arg>:<val>...` (FORMAT.md).
 // Our flags are parsed and removed before Google Benchmark sees the rest:
 //   --list            print every instance: name, claim IDs, summary; run nothing
-//   --claims=GLOB     keep benches with a claim ID matching the glob (fnmatch), e.g. T1.*
+//   --claims=GLOB     keep benches with a claim ID matching the glob (fnmatch), e.g. T1.*;
+//                     a glob that selects no bench exits 2 ("bench: no bench matches ...")
 //   --preset=NAME     quick (default), full or smoke: argument values, repetitions, min time
 //   --counters=LIST   events to count (default: harness.h BENCH_CTR_DEFAULT; none = off)
 //   --progress        one stderr line per bench instance started: n of m, elapsed
@@ -262,11 +263,13 @@ void usage()
         "usage: bench [--list] [--claims=GLOB] [--preset=quick|full] [--counters=EV1,EV2|none]\n"
         "             [--progress] [--warm_ms=N] [Google Benchmark flags]\n"
         "  --list          print every bench instance (name, claims, summary) and exit\n"
-        "  --claims=GLOB   run only benches with a claim ID matching GLOB (e.g. 'T1.*')\n"
+        "  --claims=GLOB   run only benches with a claim ID matching GLOB (e.g. 'T1.*');\n"
+        "                  none matching is an error (exit 2)\n"
         "  --preset=NAME   quick (default: 5 repetitions, 0.1 s), full (10, 0.5 s) or\n"
         "                  smoke (1, 0.001 s, tiny sizes: for tests, numbers meaningless)\n"
         "  --counters=LIST events to count around each timed loop, normalised per iteration\n"
-        "                  (default %s)\n"
+        "                  (default %s); those not counted are listed in context counters_na\n"
+        "                  with the reason ('unknown event', 'no PMU (...)', ...)\n"
         "  --progress      print 'bench n of m: name (elapsed s)' on stderr\n"
         "  --warm_ms=N     spin every CPU N ms before the first bench (default 1000)\n"
         "Google Benchmark's own flags follow (--benchmark_filter=REGEX, --benchmark_out=FILE,\n"
@@ -522,10 +525,21 @@ int main(int argc, char **argv)
     // Instances under the preset and the claim filter.
     static std::vector<instance> insts;
     std::set<const bench_def *> selected;
+    int nclaimed = 0;
     for (auto *d : registry()) {
-        if (!claims_match(d, claims) || (d->quick_skip && g_preset == &presets[0]))
+        if (!claims_match(d, claims))
+            continue;
+        nclaimed++;
+        if (d->quick_skip && g_preset == &presets[0])
             continue;
         expand(d, insts);
+    }
+    // A --claims glob that selects nothing is a usage error, not an empty run (Google
+    // Benchmark would say "Failed to match any benchmarks against regex: ." and exit 0).
+    if (claims && insts.empty()) {
+        std::fprintf(stderr, "bench: no bench matches --claims=%s%s%s\n", claims,
+                     nclaimed ? " in preset " : "", nclaimed ? g_preset->name : "");
+        return 2;
     }
     std::string filter = benchmark::GetBenchmarkFilter();
     bool neg = !filter.empty() && filter[0] == '-';

@@ -23,11 +23,22 @@
  * enabled/running when multiplexed; PAPI event sets are not put in multiplex mode, so an
  * event that does not fit the PMU with the others fails to add and is dropped as
  * "conflict".
+ *
+ * Reasons in counters_na.  "unknown event": no PMU of this host and none libpfm4 supports
+ * has an event of that name (a typo).  Otherwise why a known event cannot be counted:
+ * "no PMU (...)", "PMU unusable (...)", "conflict", "perf_event_paranoid", ...  While
+ * PAPI's perf_event component is up it has seen every PMU here, so a name it cannot look
+ * up is unknown; PAPI_* preset names are known to PAPI regardless.  When the component is
+ * disabled (no PMU) PAPI knows no native name at all, so libpfm4 (libpfm.so.4, PAPI's own
+ * dependency; pfmlib.h is not installed, hence dlopen) is asked: an event of a present PMU
+ * (perf::CYCLES on the always-present `perf` PMU), or a `pmu::` prefix naming a PMU it
+ * supports that this host lacks, is "no PMU"; anything else is unknown.
  */
 #include "harness.h"
 
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <papi.h>
@@ -132,6 +143,58 @@ static void papi_init_once(void)
                  bench_pmu_present() ? "PMU unusable" : "no PMU", ci->disabled_reason);
 }
 
+/* libpfm4's pfm_pmu_info_t, first (ABI0) layout: pfmlib.h is not installed. */
+struct pfm_pmu_info0 {
+    const char *name, *desc;
+    int pmu, type;
+    size_t size;
+    int nevents, first_event, max_encoding, num_cntrs, num_fixed_cntrs;
+    unsigned int flags; /* bit 0: is_present */
+};
+
+/* Does libpfm4 know `name`?  1: an event of a present PMU, or its `pmu::` prefix names a
+ * PMU libpfm4 supports that is absent here (an event the missing PMU could have); 0: not
+ * an event; -1: cannot tell (libpfm.so.4 not loadable). */
+static int pfm_known(const char *name)
+{
+    void *h = dlopen("libpfm.so.4", RTLD_NOW);
+    if (!h)
+        return -1;
+    int (*init)(void) = (int (*)(void))dlsym(h, "pfm_initialize");
+    int (*find)(const char *) = (int (*)(const char *))dlsym(h, "pfm_find_event");
+    int (*info)(int, struct pfm_pmu_info0 *) =
+        (int (*)(int, struct pfm_pmu_info0 *))dlsym(h, "pfm_get_pmu_info");
+    if (!init || !find || !info || init() != 0)
+        return -1; /* the handle stays open: PAPI holds libpfm anyway */
+    if (find(name) >= 0)
+        return 1;
+    const char *sep = strstr(name, "::");
+    if (!sep)
+        return -1; /* unprefixed: could belong to the missing default PMU */
+    for (int p = 0; p < 4096; p++) {
+        struct pfm_pmu_info0 in;
+        memset(&in, 0, sizeof in);
+        in.size = sizeof in;
+        if (info(p, &in) == 0 && in.name && strlen(in.name) == (size_t)(sep - name) &&
+            !strncmp(in.name, name, (size_t)(sep - name)))
+            return !(in.flags & 1); /* present PMU without the event: unknown */
+    }
+    return 0;
+}
+
+/* Is `name` no event at all (a typo), as opposed to one this host cannot count?  Asked
+ * when PAPI could not look the name up. */
+static int event_unknown(const char *name)
+{
+    if (!papi_ok)
+        return pfm_known(name) == 0;
+    if (!strncmp(name, "PAPI_", 5))
+        return 1; /* PAPI knows every preset, countable here or not */
+    if (!papi_why[0])
+        return 1; /* perf_event component up: every PMU of this host was searched */
+    return pfm_known(name) == 0;
+}
+
 /* Can PAPI count this event on this thread alone?  Returns 0 or a PAPI error. */
 static int papi_try(int code)
 {
@@ -180,21 +243,24 @@ int bench_ctr_setup(const char *list)
         struct event *e = &events[nevents];
         memset(e, 0, sizeof *e);
         snprintf(e->name, sizeof e->name, "%s", tok);
-        int code, rc = PAPI_ENOEVNT;
-        if (papi_ok && (rc = PAPI_event_name_to_code(tok, &code)) == PAPI_OK &&
-            (rc = papi_try(code)) == PAPI_OK) {
-            e->bk = BK_PAPI;
-            e->papi_code = code;
-            nevents++;
-            npapi++;
-            continue;
+        int code, rc = PAPI_ENOEVNT, named = 0;
+        if (papi_ok && (rc = PAPI_event_name_to_code(tok, &code)) == PAPI_OK) {
+            named = 1;
+            if ((rc = papi_try(code)) == PAPI_OK) {
+                e->bk = BK_PAPI;
+                e->papi_code = code;
+                nevents++;
+                npapi++;
+                continue;
+            }
         }
         snprintf(why, sizeof why, "%s",
-                 papi_why[0]          ? papi_why
-                 : rc == PAPI_ECNFLCT ? "conflict"
-                 : rc == PAPI_EPERM   ? "perf_event_paranoid"
-                 : !papi_ok           ? "PAPI unusable"
-                                      : PAPI_strerror(rc));
+                 !named && event_unknown(tok) ? "unknown event"
+                 : papi_why[0]                ? papi_why
+                 : rc == PAPI_ECNFLCT         ? "conflict"
+                 : rc == PAPI_EPERM           ? "perf_event_paranoid"
+                 : !papi_ok                   ? "PAPI unusable"
+                                              : PAPI_strerror(rc));
         if (!strncmp(tok, "perf::", 6)) {
             for (size_t k = 0; k < sizeof perf_sw / sizeof perf_sw[0]; k++) {
                 if (strcasecmp(tok + 6, perf_sw[k].name))

@@ -5,8 +5,11 @@ row is sane; the harness's flags and error paths behave.
 Usage: benches/tests/smoke.py BENCH_BINARY WORK_DIR
 
 Checks (values and behaviour, never timings):
-  - --list prints every instance; --claims=GLOB selects by claim ID; bad flags, an unknown
+  - --list prints every instance; --claims=GLOB selects by claim ID, and a glob matching
+    no bench exits 2 with "bench: no bench matches --claims=GLOB"; bad flags, an unknown
     preset and a malformed --counters list exit non-zero with one error line;
+  - an event name no PMU has (--counters=bogus::EVENT, PAPI_BOGUS) is recorded in
+    counters_na as "unknown event", never as a missing PMU;
   - a --preset=smoke run (1 repetition, 1 ms, tiny sizes) writes Google Benchmark JSON
     whose context has the FORMAT.md keys, counters_na is a JSON object, and
   - every listed instance has a row; a row is either skipped with "n/a: <reason>" or has
@@ -84,6 +87,28 @@ def main():
         fail(f"--claims=T1.switch.* selected {sel}")
     if "switch/g_yield/procs:1" not in sel:
         fail("--claims=T1.switch.* misses switch/g_yield/procs:1")
+    for extra in ([], ["--list"]):
+        r = run([binary, "--warm_ms=0", "--claims=ZZZ*"] + extra)
+        if r.returncode != 2 or r.stderr.strip() != "bench: no bench matches --claims=ZZZ*" \
+                or r.stdout.strip():
+            fail(f"--claims=ZZZ* {extra}: exit {r.returncode}, stdout {r.stdout.strip()[:80]!r}, "
+                 f"stderr {r.stderr.strip()[-200:]!r}")
+    cout = os.path.join(work, "counters.json")
+    r = run([binary, "--preset=smoke", "--warm_ms=0", "--benchmark_filter=^harness/empty$",
+             "--counters=bogus::EVENT,PAPI_BOGUS,PAPI_TOT_CYC", f"--benchmark_out={cout}",
+             "--benchmark_out_format=json"])
+    try:
+        with open(cout) as f:
+            cctx = json.load(f)["context"]
+        cna = json.loads(cctx["counters_na"])
+        for ev in ("bogus::EVENT", "PAPI_BOGUS"):
+            if cna.get(ev) != "unknown event":
+                fail(f"--counters={ev}: counters_na says {cna.get(ev)!r}, want 'unknown event'")
+        counted = cctx.get("counters", "").split(",")
+        if "PAPI_TOT_CYC" not in counted and cna.get("PAPI_TOT_CYC", "") == "unknown event":
+            fail(f"PAPI_TOT_CYC reported as an unknown event: {cna}")
+    except (OSError, ValueError, KeyError) as e:
+        fail(f"--counters=bogus::EVENT run (exit {r.returncode}): no usable JSON: {e}")
     for bad in (["--no_such_flag"], ["--preset=bogus"], ["--counters=a,,b"],
                 ["--warm_ms=x"]):
         r = run([binary, "--warm_ms=0"] + bad + ["--benchmark_filter=harness/empty"])
