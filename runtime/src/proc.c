@@ -632,6 +632,14 @@ static int wakep(void)
     return startm(NULL, true);
 }
 
+/* stopwait_done - one more P has stopped for the stop-the-world; the last one wakes the
+ * G that requested it (mn_gomaxprocs).  sched.lock held. */
+static void stopwait_done(struct mn_sched *s)
+{
+    if (--s->stopwait == 0)
+        mn_notewakeup(&s->stopnote);
+}
+
 /* handoffp - hand off pp from an M blocked in a syscall (Go's handoffp). */
 static void handoffp(struct mn_p *pp)
 {
@@ -647,8 +655,7 @@ static void handoffp(struct mn_p *pp)
     mn_lock(&s->lock);
     if (s->gcwaiting) {
         pp->status = MN_PGCSTOP;
-        if (--s->stopwait == 0)
-            mn_notewakeup(&s->stopnote);
+        stopwait_done(s);
         mn_unlock(&s->lock);
         return;
     }
@@ -695,8 +702,7 @@ static void gcstopm(struct mn_m *mp)
     struct mn_p *pp = releasep(mp);
     mn_lock(&s->lock);
     pp->status = MN_PGCSTOP;
-    if (--s->stopwait == 0)
-        mn_notewakeup(&s->stopnote);
+    stopwait_done(s);
     mn_unlock(&s->lock);
     stopm(mp);
 }
@@ -1197,8 +1203,8 @@ void mn_syscall_enter(void)
     if (ld_sc(&s->gcwaiting)) {
         /* a stop-the-world is waiting for this P */
         mn_lock(&s->lock);
-        if (cas_sc(&pp->status, MN_PSYSCALL, MN_PGCSTOP) && --s->stopwait == 0)
-            mn_notewakeup(&s->stopnote);
+        if (cas_sc(&pp->status, MN_PSYSCALL, MN_PGCSTOP))
+            stopwait_done(s);
         mn_unlock(&s->lock);
     }
 }
