@@ -91,6 +91,8 @@ struct bench_arg {
     struct bench_vals full;  /* values for --preset=full; empty = same as quick */
     struct bench_vals smoke; /* values for --preset=smoke (make test's smoke run: tiny
                                 sizes); empty = same as quick */
+    bool node_ids;           /* the values are NUMA node IDs: only the IDs this host has
+                                become instances (a one-node host gets node 0 only) */
 };
 /* BENCH_ARG("procs", BENCH_V(1, 2)): the same values in both presets.
  * BENCH_ARG_QF("n", BENCH_V(1000), BENCH_V(1000, 10000)): quick values, then full values. */
@@ -106,6 +108,12 @@ struct bench_arg {
 #define BENCH_ARG_QFS(nm, q, f, s)                                                                 \
     {                                                                                              \
         .name = (nm), .quick = q, .full = f, .smoke = s                                            \
+    }
+
+/* BENCH_ARG_NODES(name, quick, full, smoke): as BENCH_ARG_QFS, values are NUMA node IDs. */
+#define BENCH_ARG_NODES(nm, q, f, s)                                                               \
+    {                                                                                              \
+        .name = (nm), .quick = q, .full = f, .smoke = s, .node_ids = true                          \
     }
 
 /* ==== Definitions ===================================================================== */

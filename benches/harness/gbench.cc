@@ -8,8 +8,12 @@
 //                     a glob that selects no bench exits 2 ("bench: no bench matches ...")
 //   --preset=NAME     quick (default), full or smoke: argument values, repetitions, min time
 //   --counters=LIST   events to count (default: harness.h BENCH_CTR_DEFAULT; none = off)
-//   --progress        one stderr line per bench instance started: n of m, elapsed
+//   --progress        quiet console for make bench: one stderr line per bench family
+//                     (n of m, elapsed, ETA), one line per skipped family with its reason
+//                     and count, a total at the end; replaces Google Benchmark's table
+//   --version         print the bench binary's version (git commit) and exit
 //   --warm_ms=N       spin every CPU N ms before the first bench (default 1000)
+// The row filter is ours (section "Row filter" below): Google Benchmark never filters again.
 // Presets are data (table `presets` below).  A preset's repetitions and min time are
 // inserted before the user's arguments, so --benchmark_repetitions / _min_time given on
 // the command line win.
@@ -23,6 +27,7 @@
 // appends "/process_time" to row names, which FORMAT.md does not list among the suffixes
 // consumers strip.  Threads() is never used: 1.7.1 divides real time by the thread count.
 #include <benchmark/benchmark.h>
+#include <numa.h>
 
 #include <fnmatch.h>
 #include <pthread.h>
@@ -37,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <regex>
 #include <set>
 #include <string>
@@ -131,14 +137,91 @@ run_impl *impl_of(bench_state *st)
     return static_cast<run_impl *>(st->impl);
 }
 
+// ==== Console of make bench (--progress) ==================================================
+// Google Benchmark's console table (one line per instance and aggregate, an ERROR OCCURRED
+// line per skipped instance, "***WARNING*** Library was built as DEBUG") is replaced by:
+// one line when a family (bench_def) is first entered - bench n of m, elapsed, ETA - at most
+// one a second; at the end one line per skipped family with its reason and count.  The
+// DEBUG warning is about Debian's libbenchmark being compiled without NDEBUG (its internal
+// checks stay on); the timed loops are this suite's own -O2 code, so it is not repeated.
+struct family_progress {
+    bool entered = false;
+    int instances = 0, skipped = 0;
+    std::map<std::string, int> reasons; // skip reason -> instances
+};
+std::map<const bench_def *, family_progress> g_families;
+std::vector<const bench_def *> g_family_order;
+std::map<std::string, const instance *> g_by_name; // registered name -> instance
+int g_done = 0;
+double g_last_line = -1e18;
+
+std::string dur_text(double s)
+{
+    char b[32];
+    if (s < 60)
+        std::snprintf(b, sizeof b, "%.0fs", s);
+    else if (s < 3600)
+        std::snprintf(b, sizeof b, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else
+        std::snprintf(b, sizeof b, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
+    return b;
+}
+
+void progress_started(const instance *inst)
+{
+    family_progress &f = g_families[inst->def];
+    if (f.entered)
+        return;
+    f.entered = true;
+    double t = now_ns();
+    if (t - g_last_line < 1e9)
+        return;
+    g_last_line = t;
+    double el = (t - g_t_start) / 1e9;
+    std::string eta = g_done ? "~" + dur_text(el / g_done * (g_ninstances - g_done)) : "?";
+    std::fprintf(stderr, "bench %3d of %d, %s elapsed, ETA %s: %s (%d)\n", inst->index,
+                 g_ninstances, dur_text(el).c_str(), eta.c_str(), inst->def->name, f.instances);
+}
+
+class progress_reporter : public benchmark::BenchmarkReporter
+{
+  public:
+    bool ReportContext(const Context &) override
+    {
+        return true;
+    }
+    // Called once per instance, after its repetitions (aggregates only, or the skipped run).
+    void ReportRuns(const std::vector<Run> &runs) override
+    {
+        if (runs.empty())
+            return;
+        g_done++;
+        auto it = g_by_name.find(runs[0].run_name.function_name);
+        if (it == g_by_name.end())
+            return;
+        for (auto &r : runs)
+            if (r.error_occurred) {
+                family_progress &f = g_families[it->second->def];
+                f.skipped++;
+                f.reasons[r.error_message]++;
+                break;
+            }
+    }
+    void Finalize() override
+    {
+        for (auto *d : g_family_order) {
+            family_progress &f = g_families[d];
+            for (auto &rc : f.reasons)
+                std::fprintf(stderr, "bench: skipped %s: %d of %d (%s)\n", d->name, rc.second,
+                             f.instances, rc.first.c_str());
+        }
+    }
+};
+
 void run_instance(benchmark::State &gs, const instance *inst)
 {
-    static int last_index = 0;
-    if (g_progress && inst->index != last_index) {
-        last_index = inst->index;
-        std::fprintf(stderr, "bench %d of %d: %s (elapsed %.1f s)\n", inst->index, g_ninstances,
-                     inst->name.c_str(), (now_ns() - g_t_start) / 1e9);
-    }
+    if (g_progress)
+        progress_started(inst);
     char tname[16];
     std::snprintf(tname, sizeof tname, "%s", inst->name.c_str());
     prctl(PR_SET_NAME, tname);
@@ -212,6 +295,28 @@ bool claims_match(const bench_def *d, const char *glob)
     return false;
 }
 
+// The values of a node-ID argument (BENCH_ARG_NODES) that are NUMA nodes of this host, so
+// a one-node host has no rows for nodes 1, 2, 3.  The returned list lives as long as the
+// process; when no value is a node, the first value is kept (its row then skips, saying why).
+const bench_vals *existing_nodes(const bench_vals *v)
+{
+    static std::vector<std::unique_ptr<bench_vals>> keep;
+    auto *out = new bench_vals{};
+    bool have = numa_available() >= 0;
+    for (int i = 0; i < v->n; i++) {
+        long id = v->v[i];
+        bool node = have ? id >= 0 && id <= numa_max_possible_node() &&
+                               numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)id)
+                         : id == 0;
+        if (node)
+            out->v[out->n++] = id;
+    }
+    if (out->n == 0)
+        out->v[out->n++] = v->v[0];
+    keep.emplace_back(out);
+    return out;
+}
+
 // Instances of def under the preset: cartesian product, first argument outermost.
 void expand(const bench_def *d, std::vector<instance> &out)
 {
@@ -223,9 +328,11 @@ void expand(const bench_def *d, std::vector<instance> &out)
                               : (g_preset == P_SMOKE && ba.smoke.n > 0) ? &ba.smoke
                                                                         : &ba.quick;
         if (v->n <= 0 || v->n > BENCH_MAX_VALS) {
-            std::fprintf(stderr, "bench %s: argument %s has no values\n", d->name, ba.name);
+            std::fprintf(stderr, "bench: %s: argument %s has no values\n", d->name, ba.name);
             std::exit(2);
         }
+        if (ba.node_ids)
+            v = existing_nodes(v);
         lists.push_back(v);
         names.push_back(ba.name);
     }
@@ -252,6 +359,39 @@ void expand(const bench_def *d, std::vector<instance> &out)
     }
 }
 
+// ==== Row filter ============================================================================
+// One filter, applied once, here: --benchmark_filter=RE (or Google Benchmark's
+// BENCHMARK_FILTER environment variable) keeps an instance when RE (std::regex, ECMAScript
+// syntax, regex_search: anchor with ^ and $) matches its name, `switch/g_yield/procs:1`, or
+// its full Google Benchmark name, the same plus the suffixes the library appends
+// (`.../real_time`, `/iterations:1`, `/repeats:1`: the JSON's run_name).  `-RE` keeps the
+// instances RE matches under neither name; empty or `all` keeps all.  Google Benchmark is
+// then given ".", so it does not filter a second time.  An invalid RE, or one keeping no
+// instance, exits 2 with one line.
+
+// The name Google Benchmark 1.7.1 gives an instance registered as main() registers it
+// (benchmark_api_internal.cc: /min_time:%0.3f, /iterations:N, /repeats:N, then
+// /manual_time or /real_time).  Keep in step with the RegisterBenchmark block in main().
+std::string gb_full_name(const instance &in, bool user_min_time)
+{
+    const bench_def *d = in.def;
+    std::string s = in.name;
+    char b[64];
+    if (d->min_time_s > 0 && !user_min_time) {
+        std::snprintf(b, sizeof b, "/min_time:%0.3f", d->min_time_s);
+        s += b;
+    }
+    if (d->iterations > 0)
+        s += "/iterations:" + std::to_string(d->iterations);
+    if (d->repetitions > 0)
+        s += "/repeats:" + std::to_string(d->repetitions);
+    if (d->manual_time)
+        s += "/manual_time";
+    else if (d->real_time)
+        s += "/real_time";
+    return s;
+}
+
 void add_context(const char *k, const char *v)
 {
     benchmark::AddCustomContext(k, v);
@@ -270,10 +410,19 @@ void usage()
         "  --counters=LIST events to count around each timed loop, normalised per iteration\n"
         "                  (default %s); those not counted are listed in context counters_na\n"
         "                  with the reason ('unknown event', 'no PMU (...)', ...)\n"
-        "  --progress      print 'bench n of m: name (elapsed s)' on stderr\n"
+        "  --progress      quiet console (make bench): a line per bench family with n of m,\n"
+        "                  elapsed and ETA, one line per skipped family with reason and count\n"
         "  --warm_ms=N     spin every CPU N ms before the first bench (default 1000)\n"
-        "Google Benchmark's own flags follow (--benchmark_filter=REGEX, --benchmark_out=FILE,\n"
-        "--benchmark_out_format=json, --benchmark_min_time=S, --benchmark_repetitions=N...):\n\n",
+        "  --version       print the version (git commit of the build) and exit\n"
+        "  --benchmark_filter=RE  run the instances whose name (switch/g_yield/procs:1) or\n"
+        "                  full name (with /real_time, /iterations:1...) RE matches\n"
+        "                  (ECMAScript regex, searched: anchor with ^ $); -RE: all others;\n"
+        "                  an invalid RE or one matching nothing is an error (exit 2)\n"
+        "Google Benchmark's own flags follow (--benchmark_out=FILE, --benchmark_out_format=json,\n"
+        "--benchmark_min_time=S, --benchmark_repetitions=N...; its --benchmark_filter is\n"
+        "the one above).  Without --progress its console table is shown; its warning \"Library\n"
+        "was built as DEBUG\" means Debian compiles libbenchmark without NDEBUG (internal\n"
+        "checks on); the timed loops are this suite's -O2 code.\n\n",
         BENCH_CTR_DEFAULT);
 }
 
@@ -321,7 +470,7 @@ long bench_arg(bench_state *st, const char *name)
     for (auto &a : impl_of(st)->inst->args)
         if (a.first == name)
             return a.second;
-    std::fprintf(stderr, "fatal: bench %s has no argument '%s'\n", impl_of(st)->inst->def->name,
+    std::fprintf(stderr, "bench: fatal: %s has no argument '%s'\n", impl_of(st)->inst->def->name,
                  name);
     std::abort();
 }
@@ -414,7 +563,8 @@ void bench_label_extra(bench_state *st, const char *text)
 void bench_context(const char *key, const char *value)
 {
     if (!g_context_open) {
-        std::fprintf(stderr, "warning: bench_context(%s) after the runs began: ignored\n", key);
+        std::fprintf(stderr, "bench: warning: bench_context(%s) after the runs began: ignored\n",
+                     key);
         return;
     }
     benchmark::AddCustomContext(key, value);
@@ -457,6 +607,9 @@ int main(int argc, char **argv)
             list = true;
         } else if (!std::strcmp(a, "--help") || !std::strcmp(a, "-h")) {
             help = true;
+        } else if (!std::strcmp(a, "--version")) {
+            std::printf("bench %s (libbenchmark %s)\n", BENCH_GIT_SHA, BENCH_LIBBENCHMARK_VERSION);
+            return 0;
         } else if (!std::strcmp(a, "--progress")) {
             g_progress = true;
         } else if (starts(a, "--claims=")) {
@@ -467,7 +620,7 @@ int main(int argc, char **argv)
             char *end;
             long v = std::strtol(a + 10, &end, 10);
             if (*end || end == a + 10 || v < 0 || v > 60000) {
-                std::fprintf(stderr, "error: --warm_ms wants 0..60000, got '%s'\n", a + 10);
+                std::fprintf(stderr, "bench: --warm_ms wants 0..60000, got '%s'\n", a + 10);
                 return 2;
             }
             warm_ms = (int)v;
@@ -477,7 +630,7 @@ int main(int argc, char **argv)
                 if (!std::strcmp(a + 9, p.name))
                     g_preset = &p;
             if (!g_preset) {
-                std::fprintf(stderr, "error: unknown preset '%s' (quick, full, smoke)\n", a + 9);
+                std::fprintf(stderr, "bench: unknown preset '%s' (quick, full, smoke)\n", a + 9);
                 return 2;
             }
         } else {
@@ -516,7 +669,7 @@ int main(int argc, char **argv)
     std::set<std::string> seen;
     for (auto *d : registry()) {
         if (!d->name || !d->fn || !seen.insert(d->name).second) {
-            std::fprintf(stderr, "fatal: bench '%s' registered twice or without fn\n",
+            std::fprintf(stderr, "bench: fatal: bench '%s' registered twice or without fn\n",
                          d->name ? d->name : "(null)");
             return 3;
         }
@@ -541,20 +694,38 @@ int main(int argc, char **argv)
                      nclaimed ? " in preset " : "", nclaimed ? g_preset->name : "");
         return 2;
     }
+    // The row filter (see "Row filter" above), applied once, here.
     std::string filter = benchmark::GetBenchmarkFilter();
     bool neg = !filter.empty() && filter[0] == '-';
-    std::regex re(neg ? filter.substr(1) : (filter.empty() || filter == "all" ? "." : filter));
+    std::regex re;
+    try {
+        re.assign(neg ? filter.substr(1) : (filter.empty() || filter == "all" ? "." : filter));
+    } catch (const std::regex_error &e) {
+        std::fprintf(stderr, "bench: invalid --benchmark_filter '%s': %s\n", filter.c_str(),
+                     e.what());
+        return 2;
+    }
     int n = 0;
     for (auto &in : insts) {
-        bool m = std::regex_search(in.name, re) != neg;
-        if (m) {
+        bool m = std::regex_search(in.name, re) ||
+                 std::regex_search(gb_full_name(in, user_min_time), re);
+        if (m != neg) {
             in.index = ++n;
             selected.insert(in.def);
+            if (!g_families[in.def].instances++)
+                g_family_order.push_back(in.def);
+            g_by_name[in.name] = &in;
         } else {
             in.index = 0;
         }
     }
     g_ninstances = n;
+    if (n == 0) {
+        std::fprintf(stderr, "bench: --benchmark_filter='%s' matches no bench%s%s (see --list)\n",
+                     filter.c_str(), claims ? " of --claims=" : "", claims ? claims : "");
+        return 2;
+    }
+    benchmark::SetBenchmarkFilter(".");
 
     if (list) {
         for (auto &in : insts)
@@ -566,7 +737,7 @@ int main(int argc, char **argv)
     }
 
     if (bench_ctr_setup(counters) < 0) {
-        std::fprintf(stderr, "error: bad --counters list '%s' (comma separated, at most %d)\n",
+        std::fprintf(stderr, "bench: bad --counters list '%s' (comma separated, at most %d)\n",
                      counters ? counters : "", BENCH_CTR_MAX);
         return 2;
     }
@@ -607,9 +778,17 @@ int main(int argc, char **argv)
     warm_cpus(warm_ms);
     g_t_start = now_ns();
     g_context_open = false;
-    benchmark::RunSpecifiedBenchmarks();
+    if (g_progress) {
+        progress_reporter quiet;
+        benchmark::RunSpecifiedBenchmarks(&quiet);
+        int skipped = 0;
+        for (auto &f : g_families)
+            skipped += f.second.skipped;
+        std::fprintf(stderr, "bench: done: %d benches (%d skipped) in %s\n", n, skipped,
+                     dur_text((now_ns() - g_t_start) / 1e9).c_str());
+    } else {
+        benchmark::RunSpecifiedBenchmarks();
+    }
     benchmark::Shutdown();
-    if (g_progress)
-        std::fprintf(stderr, "done: %d benches in %.1f s\n", n, (now_ns() - g_t_start) / 1e9);
     return 0;
 }

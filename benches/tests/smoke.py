@@ -109,6 +109,33 @@ def main():
             fail(f"PAPI_TOT_CYC reported as an unknown event: {cna}")
     except (OSError, ValueError, KeyError) as e:
         fail(f"--counters=bogus::EVENT run (exit {r.returncode}): no usable JSON: {e}")
+    # ---- the row filter: one filter, applied once, to the name and the full name ----------
+    for flt, want in (("^switch/g_yield/procs:1$", ["switch/g_yield/procs:1"]),
+                      ("^max/g/iterations:1/repeats:1/real_time$", ["max/g"]),
+                      ("procs:1$", None), ("real_time$", None)):
+        r = run([binary, "--list", f"--benchmark_filter={flt}"])
+        got = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+        if r.returncode != 0 or not got or (want is not None and got != want):
+            fail(f"--benchmark_filter={flt}: exit {r.returncode}, listed {got[:5]}")
+        if flt == "procs:1$" and any(not n.endswith("procs:1") for n in got):
+            fail(f"--benchmark_filter={flt} listed {got}")
+        if flt == "real_time$" and ("harness/empty" in got or "switch/g_yield/procs:1" not in got):
+            fail(f"--benchmark_filter=real_time$ listed {got}: want the real-time rows only")
+    r = run([binary, "--list", "--benchmark_filter=-^(numa|chan|switch|spawn|stack|max)/"])
+    got = [l.split()[0] for l in r.stdout.splitlines() if l.strip()]
+    if r.returncode != 0 or "harness/empty" not in got or any(n.startswith("switch/") for n in got):
+        fail(f"negative filter: exit {r.returncode}, listed {got}")
+    for flt, msg in (("(", "bench: invalid --benchmark_filter '('"),
+                     ("^nothing_here$", "bench: --benchmark_filter='^nothing_here$' matches no "
+                                        "bench")):
+        for extra in (["--list"], ["--warm_ms=0"]):
+            r = run([binary, f"--benchmark_filter={flt}"] + extra)
+            lines = r.stderr.strip().splitlines()
+            if r.returncode != 2 or len(lines) != 1 or not lines[0].startswith(msg):
+                fail(f"--benchmark_filter={flt} {extra}: exit {r.returncode}, stderr {lines}")
+    r = run([binary, "--version"])
+    if r.returncode != 0 or not r.stdout.startswith("bench "):
+        fail(f"--version: exit {r.returncode}, {r.stdout.strip()!r}")
     for bad in (["--no_such_flag"], ["--preset=bogus"], ["--counters=a,,b"],
                 ["--warm_ms=x"]):
         r = run([binary, "--warm_ms=0"] + bad + ["--benchmark_filter=harness/empty"])
@@ -121,13 +148,27 @@ def main():
     out = os.path.join(work, "smoke.json")
     if os.path.exists(out):
         os.unlink(out)
-    r = run([binary, "--preset=smoke", "--warm_ms=0", f"--benchmark_out={out}",
+    r = run([binary, "--preset=smoke", "--warm_ms=0", "--progress", f"--benchmark_out={out}",
              "--benchmark_out_format=json"])
     if r.returncode != 0:
         fail(f"smoke run exited {r.returncode}: {r.stderr.strip()[-400:]}")
         return 1
     with open(out) as f:
         doc = json.load(f)
+    # --progress: no console table on stdout, no per-instance error lines, a skip line per
+    # skipped family with its count, and the total.
+    if r.stdout.strip() or "ERROR OCCURRED" in r.stderr:
+        fail(f"--progress printed Google Benchmark's table: {r.stdout[:200]!r}")
+    if not re.search(r"^bench: done: \d+ benches \(\d+ skipped\) in ", r.stderr, re.M):
+        fail(f"--progress: no 'bench: done' line in {r.stderr[-300:]!r}")
+    skipped_rows = {}
+    for b in doc.get("benchmarks", []):
+        if b.get("error_occurred"):
+            fam = "/".join(GB_SUFFIX.sub("", b.get("run_name", b["name"])).split("/")[:2])
+            skipped_rows.setdefault(fam, set()).add(b.get("run_name"))
+    for fam, rows in skipped_rows.items():
+        if not re.search(rf"^bench: skipped {re.escape(fam)}: ", r.stderr, re.M):
+            fail(f"--progress: no skip line for {fam} ({len(rows)} skipped rows)")
     ctx = doc.get("context", {})
     for k in CONTEXT_KEYS:
         if k not in ctx or not isinstance(ctx[k], str) or not ctx[k]:
