@@ -1413,9 +1413,11 @@ static void *sysmon(void *arg)
     return NULL;
 }
 
-/* schedtrace - print Go's GODEBUG=schedtrace line to stderr:
- * SCHED <t>ms: gomaxprocs= idleprocs= threads= spinningthreads= needspinning=
- * idlethreads= runqueue= [<runq length of each P>] */
+/* schedtrace - print Go's GODEBUG=schedtrace line to stderr, in the format of Go 1.19 (the
+ * Go peer the suite compares with, Debian 12's golang-go; proc.go schedtrace):
+ * SCHED <t>ms: gomaxprocs= idleprocs= threads= spinningthreads= idlethreads= runqueue=
+ * [<runq length of each P>].  Go 1.21 added needspinning= after spinningthreads=; it is
+ * left out so that a parser of the peer's lines reads ours. */
 static void schedtrace(uint64_t now)
 {
     struct mn_stats st;
@@ -1424,11 +1426,10 @@ static void schedtrace(uint64_t now)
     char buf[4096];
     int n = snprintf(buf, sizeof buf,
                      "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
-                     "needspinning=%d idlethreads=%d runqueue=%lld [",
+                     "idlethreads=%d runqueue=%lld [",
                      (unsigned long long)((now - mn_sched->start_ns) / 1000000), st.gomaxprocs,
-                     st.idle_ps, st.ms + 1, st.spinning_ms,
-                     (st.idle_ps > 0 && st.spinning_ms == 0 && st.globrunq_len > 0) ? 1 : 0,
-                     st.idle_ms, (long long)st.globrunq_len);
+                     st.idle_ps, st.ms + 1, st.spinning_ms, st.idle_ms,
+                     (long long)st.globrunq_len);
     for (int i = 0; i < st.gomaxprocs && n < (int)sizeof buf - 16; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, i ? " %u" : "%u", st.runq_len[i]);
     n += snprintf(buf + n, sizeof buf - (size_t)n, "]\n");

@@ -2,29 +2,42 @@
  * trace.c - P lifecycle and G event trace (claim P4.4.trace) as Chrome trace-event JSON.
  *
  * Output: {"traceEvents":[...],"displayTimeUnit":"ns"}, one track per P (pid 1, tid = P
- * id, named "P<i>" by metadata events), opened by Perfetto (ui.perfetto.dev) and
- * chrome://tracing.  On each P track:
+ * id, named "P<i>" by metadata events), opened by Perfetto (ui.perfetto.dev),
+ * chrome://tracing, Chrome DevTools' Performance panel and speedscope.  On each P track:
  *
- *   "P"        a B/E span while an M holds the P (MN_EV_P_START .. P_STOP / P_IDLE);
- *   "G <id>"   a B/E span nested inside it while G <id> runs (G_START .. G_BLOCK /
- *              G_YIELD / G_END); the E event's args say why it stopped;
- *   instants   ("ph":"i", thread scope) for G create, G unblock, steal and idle.
+ *   "P"        a complete ("ph":"X", ts + dur) span while an M holds the P
+ *              (MN_EV_P_START .. P_STOP / P_IDLE);
+ *   "G <id>"   a complete span nested inside it while G <id> runs (G_START .. G_BLOCK /
+ *              G_YIELD / G_END); args say which G and why the span ended ("why");
+ *   instants   ("ph":"I", thread scope) for G create, G unblock, steal and idle ("I" is
+ *              the older spelling of "i"; Perfetto and chrome://tracing read both, Chrome
+ *              DevTools only "I").
+ *
+ * Why complete events and not B/E pairs: an "E" event must name what it ends (name, cat)
+ * or Chrome DevTools' parser rejects the file (TypeError in its MetaHandler) and
+ * speedscope never closes the spans; an "X" event carries its own extent, so a viewer
+ * cannot mis-pair it.  A span is written when it ends, when both ends are known.
+ * Format: the Trace Event Format document (Google, "Trace Event Format", the "Complete
+ * Events" section).  tests/trace-viewer/ loads a real trace with Chrome DevTools' own
+ * parser (npm @paulirish/trace_engine) in make test.
  *
  * Events with no P (p < 0 or >= MN_MAX_PROCS) go to an extra track, tid MN_MAX_PROCS,
- * named "no P"; only instants are drawn there.  "ts" is microseconds (3 decimals, so ns
- * resolution) of CLOCK_MONOTONIC since mn_trace_open.  The trace-event format does not
- * require events sorted by time, and viewers sort them; events of one call appear in the
- * file in the order they were made, which is what a stable sort by ts needs.
+ * named "no P"; only instants are drawn there.  "ts" and "dur" are microseconds with 3
+ * decimals, printed from integer nanoseconds of CLOCK_MONOTONIC since mn_trace_open (so a G
+ * span never pokes out of its P span by a rounding step).  The trace-event format does not
+ * require events sorted by time, and viewers sort them: spans are written in the order
+ * they end.
  *
- * Balance.  Each P has a two-word state (span of the P open? which G's span is open?)
- * updated with atomic exchanges, so each B gets at most one E whatever order the
- * scheduler reports in: a G_START while another G's span is open closes it first, a
- * G_START with the P's span closed opens it first, P_STOP / P_IDLE close the G span and
- * then the P span.  mn_trace_close ends every open span at the close time, so in the file
- * every B has its E on the same track, properly nested.
+ * Nesting.  Each P has a small state under a spin lock: is the P span open and since when,
+ * which G's span is open and since when.  The span events' clock is read under that lock,
+ * so on one P the spans' times follow the order the scheduler reported them in, whichever
+ * thread reported: a G_START while another G's span is open ends it first, a G_START with
+ * the P's span closed opens it first, P_STOP / P_IDLE end the G span and then the P span.
+ * mn_trace_close ends every open span at the close time.  So in the file each G span lies
+ * inside a P span of its track, and spans of one kind on a track never overlap.
  *
  * Cost.  Off: the MN_TRACE macro's one predicted branch on mn_trace_on.  On: a clock read,
- * an uncontended per-thread spin lock, two atomic exchanges on the P's state and a 32-byte
+ * an uncontended per-thread spin lock, an uncontended per-P spin lock and a 32-byte
  * record in a per-thread buffer (about 40 ns an event on the project's 2-vCPU VM: an
  * unbuffered channel message, ~4 events, went from ~42 to ~200 ns).  A full buffer (2048
  * records) is appended raw to an unlinked temp file (tmpfile(), so under $TMPDIR or /tmp)
@@ -37,7 +50,7 @@
  *   - mn_trace_open / mn_trace_close: one caller at a time (mn_init / mn_fini).  Close may
  *     run while other threads still make events: those that got their buffer lock before
  *     close reached that buffer are written, later ones are dropped.
- *   Lock order: buffer list lock -> a buffer's lock -> file lock.
+ *   Lock order: buffer list lock -> a buffer's lock -> a P's state lock -> file lock.
  *   Buffers are never freed: a thread's buffer goes back to the list when the thread exits
  *   (pthread key destructor) and is reused by the next thread that traces.
  */
@@ -59,17 +72,15 @@ int mn_trace_on;
 /* ==== Records and buffers ============================================================ */
 
 enum rec_kind {
-    R_P_BEGIN, /* B "P" */
-    R_P_END,   /* E of "P"; aux = why */
-    R_G_BEGIN, /* B "G <g>" */
-    R_G_END,   /* E of "G <g>"; aux = why */
+    R_P_SPAN,  /* X "P": ts_ns = begin, aux = end (ns), why in kind >> 8 */
+    R_G_SPAN,  /* X "G <g>": ts_ns = begin, aux = end (ns), why in kind >> 8 */
     R_CREATE,  /* i "create", args g */
     R_UNBLOCK, /* i "unblock", args g */
     R_STEAL,   /* i "steal", args n = g, victim = aux */
     R_IDLE,    /* i "idle" */
 };
 
-/* Why a span ended (the E event's "why" arg). */
+/* Why a span ended (the span's "why" arg). */
 enum end_why { W_STOP, W_IDLE, W_BLOCK, W_YIELD, W_END, W_NEXT, W_CLOSE };
 static const char *const why_name[] = {"stop", "idle",           "block",       "yield",
                                        "end",  "next G started", "trace closed"};
@@ -77,9 +88,9 @@ static const char *const why_name[] = {"stop", "idle",           "block",       
 struct rec {
     uint64_t ts_ns; /* CLOCK_MONOTONIC, absolute */
     uint64_t g;     /* G id (or count for a steal) */
-    int64_t aux;    /* end_why, or steal victim */
+    int64_t aux;    /* span end (CLOCK_MONOTONIC ns), or steal victim */
     int32_t tid;    /* track: P id, or MN_MAX_PROCS for "no P" */
-    uint32_t kind;  /* enum rec_kind */
+    uint32_t kind;  /* enum rec_kind | enum end_why << 8 */
 };
 
 #define TRACE_BUF_RECS 2048
@@ -92,12 +103,14 @@ struct tbuf {
     struct rec rec[TRACE_BUF_RECS];
 };
 
-/* Per-P span state; padded so Ps on different Ms do not share a line. */
+/* Per-P span state, under lock; padded so Ps on different Ms do not share a line. */
 struct pstate {
-    atomic_int p_open;      /* 1 while the P span is open */
-    atomic_uint_fast64_t g; /* G whose span is open, 0 none */
-    char pad[64 - sizeof(atomic_int) - sizeof(atomic_uint_fast64_t)];
-};
+    atomic_flag lock; /* held while the fields are read or written */
+    bool p_open;      /* the P span is open */
+    uint64_t p_ts;    /* its begin, CLOCK_MONOTONIC ns */
+    uint64_t g;       /* G whose span is open, 0 none */
+    uint64_t g_ts;    /* its begin */
+} __attribute__((aligned(64)));
 
 #define NOP_TID MN_MAX_PROCS /* the "no P" track */
 
@@ -147,50 +160,55 @@ static void buf_unlock(struct tbuf *b)
 
 /* ==== Writing ========================================================================= */
 
+/* put_us - print ns as microseconds with 3 decimals (exact: no float rounding). */
+static void put_us(FILE *f, uint64_t ns)
+{
+    fprintf(f, "%" PRIu64 ".%03u", ns / 1000, (unsigned)(ns % 1000));
+}
+
 /* emit_json - write one record as a JSON event.  file_lock held. */
 static void emit_json(const struct rec *r)
 {
     FILE *f = trace_file;
-    double ts = (double)(int64_t)(r->ts_ns - t0_ns) / 1000.0;
+    enum rec_kind kind = (enum rec_kind)(r->kind & 0xff);
+    unsigned why = r->kind >> 8;
+    /* a record made before open's t0 (a racing event) is clamped to 0 */
+    uint64_t ts = r->ts_ns > t0_ns ? r->ts_ns - t0_ns : 0;
 
     fputs(nwritten++ ? ",\n" : "\n", f);
-    switch ((enum rec_kind)r->kind) {
-    case R_P_BEGIN:
-        fprintf(f,
-                "{\"name\":\"P\",\"cat\":\"p\",\"ph\":\"B\",\"ts\":%.3f,\"pid\":1,"
-                "\"tid\":%d}",
-                ts, r->tid);
-        break;
-    case R_G_BEGIN:
-        fprintf(f,
-                "{\"name\":\"G %" PRIu64 "\",\"cat\":\"g\",\"ph\":\"B\",\"ts\":%.3f,"
-                "\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}",
-                r->g, ts, r->tid, r->g);
-        break;
-    case R_P_END:
-    case R_G_END:
-        fprintf(f, "{\"ph\":\"E\",\"ts\":%.3f,\"pid\":1,\"tid\":%d,\"args\":{\"why\":\"%s\"}}", ts,
-                r->tid, why_name[r->aux]);
-        break;
+    switch (kind) {
+    case R_P_SPAN:
+    case R_G_SPAN:
+        if (kind == R_P_SPAN)
+            fputs("{\"name\":\"P\",\"cat\":\"p\",\"ph\":\"X\",\"ts\":", f);
+        else
+            fprintf(f, "{\"name\":\"G %" PRIu64 "\",\"cat\":\"g\",\"ph\":\"X\",\"ts\":", r->g);
+        put_us(f, ts);
+        fputs(",\"dur\":", f);
+        put_us(f, (uint64_t)r->aux - r->ts_ns);
+        fprintf(f, ",\"pid\":1,\"tid\":%d,\"args\":{", r->tid);
+        if (kind == R_G_SPAN)
+            fprintf(f, "\"g\":%" PRIu64 ",", r->g);
+        fprintf(f, "\"why\":\"%s\"}}", why_name[why]);
+        return;
     case R_CREATE:
     case R_UNBLOCK:
-        fprintf(f,
-                "{\"name\":\"%s\",\"cat\":\"g\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
-                "\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}",
-                r->kind == R_CREATE ? "create" : "unblock", ts, r->tid, r->g);
-        break;
+        fprintf(f, "{\"name\":\"%s\",\"cat\":\"g\",\"ph\":\"I\",\"s\":\"t\",\"ts\":",
+                kind == R_CREATE ? "create" : "unblock");
+        put_us(f, ts);
+        fprintf(f, ",\"pid\":1,\"tid\":%d,\"args\":{\"g\":%" PRIu64 "}}", r->tid, r->g);
+        return;
     case R_STEAL:
-        fprintf(f,
-                "{\"name\":\"steal\",\"cat\":\"p\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
-                "\"pid\":1,\"tid\":%d,\"args\":{\"n\":%" PRIu64 ",\"victim\":%" PRId64 "}}",
-                ts, r->tid, r->g, r->aux);
-        break;
+        fputs("{\"name\":\"steal\",\"cat\":\"p\",\"ph\":\"I\",\"s\":\"t\",\"ts\":", f);
+        put_us(f, ts);
+        fprintf(f, ",\"pid\":1,\"tid\":%d,\"args\":{\"n\":%" PRIu64 ",\"victim\":%" PRId64 "}}",
+                r->tid, r->g, r->aux);
+        return;
     case R_IDLE:
-        fprintf(f,
-                "{\"name\":\"idle\",\"cat\":\"p\",\"ph\":\"i\",\"s\":\"t\",\"ts\":%.3f,"
-                "\"pid\":1,\"tid\":%d}",
-                ts, r->tid);
-        break;
+        fputs("{\"name\":\"idle\",\"cat\":\"p\",\"ph\":\"I\",\"s\":\"t\",\"ts\":", f);
+        put_us(f, ts);
+        fprintf(f, ",\"pid\":1,\"tid\":%d}", r->tid);
+        return;
     }
 }
 
@@ -258,31 +276,55 @@ static struct tbuf *tbuf_get(void)
 }
 
 /* put - append a record.  b's lock held. */
-static void put(struct tbuf *b, uint64_t ts, enum rec_kind kind, int tid, uint64_t g, int64_t aux)
+static void put(struct tbuf *b, uint64_t ts, unsigned kind, int tid, uint64_t g, int64_t aux)
 {
     if (b->n == TRACE_BUF_RECS)
         buf_flush(b);
     b->rec[b->n++] = (struct rec){.ts_ns = ts, .g = g, .aux = aux, .tid = tid, .kind = kind};
 }
 
-/* close_g, close_p - end the open G span / P span of P p, if any.  b's lock held. */
+static void pst_lock(struct pstate *ps)
+{
+    while (atomic_flag_test_and_set_explicit(&ps->lock, memory_order_acquire))
+        cpu_relax();
+}
+
+static void pst_unlock(struct pstate *ps)
+{
+    atomic_flag_clear_explicit(&ps->lock, memory_order_release);
+}
+
+/* close_g, close_p - end the open G span / P span of P p at ts, if any, writing it as one
+ * complete event.  b's lock and pst[p]'s lock held. */
 static void close_g(struct tbuf *b, uint64_t ts, int p, enum end_why why)
 {
-    if (atomic_exchange(&pst[p].g, 0) != 0)
-        put(b, ts, R_G_END, p, 0, why);
+    struct pstate *ps = &pst[p];
+
+    if (ps->g != 0) {
+        put(b, ps->g_ts, R_G_SPAN | (unsigned)why << 8, p, ps->g, (int64_t)ts);
+        ps->g = 0;
+    }
 }
 
 static void close_p(struct tbuf *b, uint64_t ts, int p, enum end_why why)
 {
+    struct pstate *ps = &pst[p];
+
     close_g(b, ts, p, why);
-    if (atomic_exchange(&pst[p].p_open, 0))
-        put(b, ts, R_P_END, p, 0, why);
+    if (ps->p_open) {
+        put(b, ps->p_ts, R_P_SPAN | (unsigned)why << 8, p, 0, (int64_t)ts);
+        ps->p_open = false;
+    }
 }
 
-static void open_p(struct tbuf *b, uint64_t ts, int p)
+static void open_p(uint64_t ts, int p)
 {
-    if (!atomic_exchange(&pst[p].p_open, 1))
-        put(b, ts, R_P_BEGIN, p, 0, 0);
+    struct pstate *ps = &pst[p];
+
+    if (!ps->p_open) {
+        ps->p_open = true;
+        ps->p_ts = ts;
+    }
 }
 
 /* ==== Interface (trace.h) ============================================================== */
@@ -315,8 +357,10 @@ int mn_trace_open(const char *path)
     t0_ns = now_ns();
     pthread_mutex_unlock(&file_lock);
     for (int p = 0; p < MN_MAX_PROCS; p++) {
-        atomic_store(&pst[p].p_open, 0);
-        atomic_store(&pst[p].g, 0);
+        pst_lock(&pst[p]);
+        pst[p].p_open = false;
+        pst[p].g = 0;
+        pst_unlock(&pst[p]);
     }
     atomic_store(&max_tid, -1);
     atomic_store(&nop_used, false);
@@ -351,18 +395,46 @@ void mn_trace_event(enum mn_trace_ev ev, int p, uint64_t g, int64_t aux)
         atomic_store(&nop_used, true);
     }
 
-    switch (ev) {
-    case MN_EV_P_START:
-        if (onp)
-            open_p(b, ts, p);
-        break;
-    case MN_EV_P_STOP:
-        if (onp)
+    if (onp &&
+        (ev == MN_EV_P_START || ev == MN_EV_P_STOP || ev == MN_EV_P_IDLE || ev == MN_EV_G_START ||
+         ev == MN_EV_G_BLOCK || ev == MN_EV_G_YIELD || ev == MN_EV_G_END)) {
+        /* a span event: the clock is read under the P's lock, so the spans of one P are
+         * in the order they were reported in whichever thread reported them */
+        struct pstate *ps = &pst[p];
+        pst_lock(ps);
+        ts = now_ns();
+        switch (ev) {
+        case MN_EV_P_START:
+            open_p(ts, p);
+            break;
+        case MN_EV_P_STOP:
             close_p(b, ts, p, W_STOP);
-        break;
-    case MN_EV_P_IDLE:
-        if (onp)
+            break;
+        case MN_EV_P_IDLE:
             close_p(b, ts, p, W_IDLE);
+            break;
+        case MN_EV_G_START:
+            if (g != 0) {
+                close_g(b, ts, p, W_NEXT);
+                open_p(ts, p);
+                ps->g = g;
+                ps->g_ts = ts;
+            }
+            break;
+        case MN_EV_G_BLOCK:
+            close_g(b, ts, p, W_BLOCK);
+            break;
+        case MN_EV_G_YIELD:
+            close_g(b, ts, p, W_YIELD);
+            break;
+        default: /* MN_EV_G_END */
+            close_g(b, ts, p, W_END);
+            break;
+        }
+        pst_unlock(ps);
+    }
+    switch (ev) {
+    case MN_EV_P_IDLE:
         put(b, ts, R_IDLE, tid, 0, 0);
         break;
     case MN_EV_P_STEAL:
@@ -371,28 +443,10 @@ void mn_trace_event(enum mn_trace_ev ev, int p, uint64_t g, int64_t aux)
     case MN_EV_G_CREATE:
         put(b, ts, R_CREATE, tid, g, 0);
         break;
-    case MN_EV_G_START:
-        if (onp && g != 0) {
-            close_g(b, ts, p, W_NEXT);
-            open_p(b, ts, p);
-            atomic_store(&pst[p].g, g);
-            put(b, ts, R_G_BEGIN, p, g, 0);
-        }
-        break;
-    case MN_EV_G_BLOCK:
-        if (onp)
-            close_g(b, ts, p, W_BLOCK);
-        break;
-    case MN_EV_G_YIELD:
-        if (onp)
-            close_g(b, ts, p, W_YIELD);
-        break;
-    case MN_EV_G_END:
-        if (onp)
-            close_g(b, ts, p, W_END);
-        break;
     case MN_EV_G_UNBLOCK:
         put(b, ts, R_UNBLOCK, tid, g, 0);
+        break;
+    default: /* spans: done above */
         break;
     }
 out:
@@ -438,15 +492,25 @@ void mn_trace_close(void)
                         "balanced only if no write failed)\n");
     fclose(spool);
     spool = NULL;
-    /* End the spans still open, G inside P. */
+    /* End the spans still open, G inside P.  No event touches pst any more (each one
+     * re-checks active under its buffer lock, and every buffer was flushed above), so the
+     * P locks are not needed here. */
     for (int p = 0; p <= maxp; p++) {
-        if (atomic_exchange(&pst[p].g, 0) != 0) {
-            r = (struct rec){.ts_ns = ts, .aux = W_CLOSE, .tid = p, .kind = R_G_END};
+        struct pstate *ps = &pst[p];
+        if (ps->g != 0) {
+            r = (struct rec){.ts_ns = ps->g_ts,
+                             .g = ps->g,
+                             .aux = (int64_t)ts,
+                             .tid = p,
+                             .kind = R_G_SPAN | W_CLOSE << 8};
             emit_json(&r);
+            ps->g = 0;
         }
-        if (atomic_exchange(&pst[p].p_open, 0)) {
-            r = (struct rec){.ts_ns = ts, .aux = W_CLOSE, .tid = p, .kind = R_P_END};
+        if (ps->p_open) {
+            r = (struct rec){
+                .ts_ns = ps->p_ts, .aux = (int64_t)ts, .tid = p, .kind = R_P_SPAN | W_CLOSE << 8};
             emit_json(&r);
+            ps->p_open = false;
         }
     }
     /* Metadata: process and track names, tracks sorted by P id. */

@@ -1,6 +1,7 @@
 /*
  * trace.h - P lifecycle and G event trace (claim P4.4.trace), written as Chrome trace-event
- * JSON that Perfetto and chrome://tracing open.  Enabled by cfg.trace_path / MN_TRACE.
+ * JSON that Perfetto, chrome://tracing and Chrome DevTools open.  Enabled by
+ * cfg.trace_path / MN_TRACE.
  * The scheduler calls MN_TRACE(...) at each event; when tracing is off that is one
  * predictable branch on mn_trace_on.
  */
@@ -29,8 +30,8 @@ int mn_trace_open(const char *path);
 /* mn_trace_event - record one event now (timestamp taken inside): p = P id (-1 none),
  * g = G id (0 none), aux = event-specific.  Thread-safe; called by any M. */
 void mn_trace_event(enum mn_trace_ev ev, int p, uint64_t g, int64_t aux);
-/* mn_trace_close - flush and close the file, leaving valid JSON whose begin/end events
- * balance (open spans are closed at the close time).  Called by mn_fini. */
+/* mn_trace_close - flush and close the file, leaving valid JSON whose spans (complete "X"
+ * events) nest G inside P (open spans are ended at the close time).  Called by mn_fini. */
 void mn_trace_close(void);
 
 #define MN_TRACE(ev, p, g, aux)                                                            \
