@@ -243,6 +243,11 @@ void run_instance(benchmark::State &gs, const instance *inst)
     std::string label = inst->def->claims ? inst->def->claims : "";
     if (!impl.extra.empty())
         label += impl.extra;
+    // Events withheld in this repetition (not read from every thread): the reason goes
+    // into the label, the value stays out of the row (FORMAT.md "counters_na=").
+    const char *row_na = bench_ctr_row_na_json();
+    if (impl.started && bench_ctr_count() > 0 && std::strcmp(row_na, "{}") != 0)
+        label += std::string(";counters_na=") + row_na;
     gs.SetLabel(label);
     if (impl.started && !gs.error_occurred())
         for (int i = 0; i < bench_ctr_count(); i++)

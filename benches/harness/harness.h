@@ -44,9 +44,16 @@ const char *bench_papi_version(void);  /* "7.0.0.0", or "n/a: <reason>" */
 void bench_ctr_start(void);
 
 /* bench_ctr_stop - disable, read and close; vals[i] = total of event i over all threads,
- * scaled by time_enabled / time_running when the kernel multiplexed it.  A value is
- * negative when it could not be read (reported as missing). */
+ * scaled by time_enabled / time_running when the kernel multiplexed it.  A value is -1
+ * when it was not read from every thread (open failed on some, thread cap reached, read
+ * failed): never a partial sum; bench_ctr_row_na_json then gives the reason. */
 void bench_ctr_stop(double vals[BENCH_CTR_MAX]);
+
+/* bench_ctr_row_na_json - {"EVENT": "reason", ...} for the events the last
+ * bench_ctr_start/stop pair withheld, e.g. "not opened on 2 of 3 threads (...)" or
+ * "thread cap reached (...)"; "{}" when all were read.  Escaped JSON with ';' written as
+ * \u003b, so it can sit in a ';'-separated row label. */
+const char *bench_ctr_row_na_json(void);
 
 /* ==== Host description (sysinfo.c) ==================================================== */
 

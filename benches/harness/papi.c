@@ -12,12 +12,26 @@
  * only; listing tasks is the only way that covers already-running Ms.  Opening costs some
  * microseconds per thread and event, outside the timed region.
  *
- * Two backends.  PAPI (libpapi 7, component perf_event) handles every event it knows.  When
- * PAPI cannot count an event and it is one of the perf software events (perf::NAME), the
- * same perf_event_open(2) call PAPI would make is made here directly: on a KVM guest
- * without vPMU libpfm4 finds no default PMU and PAPI disables its whole perf_event
- * component, software events included, yet the kernel counts them fine.  Hardware events
- * are never emulated: they are dropped with the reason in context key counters_na.
+ * Two backends.  The perf software events (perf::CONTEXT-SWITCHES, perf::PAGE-FAULTS...)
+ * are always opened here with perf_event_open(2); PAPI (libpapi 7, component perf_event)
+ * handles every other event it knows.  PAPI is not used for the software events because
+ * (a) its default domain is user space (exclude_kernel), where context switches and CPU
+ * migrations never happen, so they read 0 even on the calling thread; (b) PAPI_attach and
+ * PAPI_INHERIT first probe a PERF_COUNT_HW_INSTRUCTIONS event on the target thread
+ * (check_permissions() in PAPI 7.0's perf_event.c), which fails with ENOENT on a KVM
+ * guest without vPMU, so every other thread's set fails to open (kernel 6.18 here: PAPI's
+ * perf_event component comes up on the `perf` PMU of libpfm4 although there is no CPU
+ * PMU); (c) on older hosts libpfm4 finds no default PMU and PAPI disables the whole
+ * component.  Hardware events are never emulated: they are dropped with the reason in
+ * context key counters_na.
+ *
+ * No silent counters.  An event is read from every thread of /proc/self/task or not at
+ * all: when its open fails on some thread, or more threads run than MAX_TASKS, the value
+ * of that run is withheld (bench_ctr_stop returns -1) and bench_ctr_row_na_json gives the
+ * reason ("not opened on 2 of 3 threads (PAPI_attach: ...)", "thread cap reached ...").
+ * Kernel-side events (context switches, migrations) counted in user space only
+ * (non-root with perf_event_paranoid >= 2) would read 0: they are dropped as n/a with the
+ * sysctl that allows them.
  *
  * Scaling.  Raw perf events are read with TOTAL_TIME_ENABLED/RUNNING and scaled by
  * enabled/running when multiplexed; PAPI event sets are not put in multiplex mode, so an
@@ -50,9 +64,76 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_TASKS 1024 /* threads attached at most; more are left uncounted (noted) */
+#define MAX_TASKS 1024 /* threads counted at most; with more, every event is n/a */
 
 enum backend { BK_PAPI, BK_PERF };
+
+/* jbuf - a growable JSON object of string pairs, {"k": "v", ...}, escaped per RFC 8259
+ * (quote, backslash, control characters; ';' too, as \u003b, so the text can sit in a
+ * ';'-separated Google Benchmark label).  Allocation failure leaves "{}". */
+struct jbuf {
+    char *s;
+    size_t len, cap;
+};
+
+static void jb_put(struct jbuf *b, const char *t, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *s = realloc(b->s, cap);
+        if (!s)
+            return;
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, t, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void jb_str(struct jbuf *b, const char *t)
+{
+    jb_put(b, "\"", 1);
+    for (; *t; t++) {
+        unsigned char c = (unsigned char)*t;
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c < 0x20 || c == ';')
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+        else
+            esc[0] = (char)c, esc[1] = 0;
+        jb_put(b, esc, strlen(esc));
+    }
+    jb_put(b, "\"", 1);
+}
+
+static void jb_reset(struct jbuf *b)
+{
+    b->len = 0;
+    jb_put(b, "{}", 2);
+}
+
+static void jb_add(struct jbuf *b, const char *k, const char *v)
+{
+    if (b->len < 2)
+        jb_reset(b);
+    if (b->len < 2)
+        return;
+    int first = b->len == 2;
+    b->len--; /* drop '}' */
+    if (!first)
+        jb_put(b, ", ", 2);
+    jb_str(b, k);
+    jb_put(b, ": ", 2);
+    jb_str(b, v);
+    jb_put(b, "}", 1);
+}
+
+static const char *jb_text(const struct jbuf *b)
+{
+    return b->s && b->len >= 2 ? b->s : "{}";
+}
 
 struct event {
     char name[64];
@@ -67,16 +148,23 @@ static int nevents;
 static int papi_ok;        /* PAPI_library_init succeeded */
 static char papi_why[256]; /* why PAPI cannot count hardware events */
 static char papi_ver[64] = "n/a: not initialised";
-static char na_json[2048] = "{}";
+static struct jbuf na_run;    /* {"EVENT": "reason"} of events dropped at setup */
+static struct jbuf na_row;    /* the same for the last start/stop pair */
 static char names_csv[BENCH_CTR_MAX * 66];
 static char backend_line[256];
 static int exclude_kernel; /* perf_event_paranoid forbids kernel counting */
 
 /* Per-run state: per thread, PAPI event set and perf fds. */
 static int ntasks;
+static int max_tasks = MAX_TASKS; /* env BENCH_CTR_MAX_THREADS lowers it (smoke test) */
 static int task_es[MAX_TASKS];
 static int task_fd[MAX_TASKS][BENCH_CTR_MAX];
 static int tasks_truncated;
+static int task_total;                    /* threads listed, counted or not */
+static int open_fail[BENCH_CTR_MAX];      /* threads on which event i did not open */
+static int open_ok[BENCH_CTR_MAX];        /* threads on which it did */
+static char open_why[BENCH_CTR_MAX][160]; /* first failure's reason */
+static int paranoid_level = 2;
 
 static const struct {
     const char *name;
@@ -108,14 +196,11 @@ static int perf_open(uint32_t type, uint64_t config, pid_t tid)
 
 static void na_add(const char *name, const char *why)
 {
-    size_t len = strlen(na_json);
-    if (len < 2)
-        return;
-    na_json[len - 1] = 0; /* drop '}' */
-    len--;
-    snprintf(na_json + len, sizeof na_json - len, "%s\"%s\": \"%s\"}", len > 1 ? ", " : "", name,
-             why);
+    jb_add(&na_run, name, why);
 }
+
+/* How to let an unprivileged user count what perf_event_paranoid forbids. */
+#define PARANOID_FIX "as root: sysctl -w kernel.perf_event_paranoid=1"
 
 static void papi_init_once(void)
 {
@@ -209,11 +294,39 @@ static int papi_try(int code)
     return rc;
 }
 
+/* perf_sw_index - index into perf_sw of a perf::NAME software event, or -1. */
+static int perf_sw_index(const char *name)
+{
+    if (strncmp(name, "perf::", 6))
+        return -1;
+    for (size_t k = 0; k < sizeof perf_sw / sizeof perf_sw[0]; k++)
+        if (!strcasecmp(name + 6, perf_sw[k].name))
+            return (int)k;
+    return -1;
+}
+
+/* Software events that happen only in the kernel: counted in user space they read 0. */
+static int kernel_side(uint64_t config)
+{
+    return config == PERF_COUNT_SW_CONTEXT_SWITCHES || config == PERF_COUNT_SW_CPU_MIGRATIONS;
+}
+
+/* perf_open_why - reason text for a failed perf_event_open (errno e) into buf. */
+static void perf_open_why(char *buf, size_t n, int e)
+{
+    if (e == EACCES || e == EPERM)
+        snprintf(buf, n, "perf_event_open: %s (perf_event_paranoid=%d; %s)", strerror(e),
+                 paranoid_level, PARANOID_FIX);
+    else
+        snprintf(buf, n, "perf_event_open: %s", strerror(e));
+}
+
 int bench_ctr_setup(const char *list)
 {
     char buf[1024], why[320];
     nevents = 0;
-    snprintf(na_json, sizeof na_json, "{}");
+    jb_reset(&na_run);
+    jb_reset(&na_row);
     names_csv[0] = 0;
     papi_init_once();
     FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
@@ -223,6 +336,9 @@ int bench_ctr_setup(const char *list)
             paranoid = 2;
         fclose(f);
     }
+    paranoid_level = paranoid;
+    const char *cap = getenv("BENCH_CTR_MAX_THREADS");
+    max_tasks = cap && atoi(cap) > 0 && atoi(cap) < MAX_TASKS ? atoi(cap) : MAX_TASKS;
     exclude_kernel = geteuid() != 0 && paranoid >= 2;
     if (!list)
         list = BENCH_CTR_DEFAULT;
@@ -243,6 +359,30 @@ int bench_ctr_setup(const char *list)
         struct event *e = &events[nevents];
         memset(e, 0, sizeof *e);
         snprintf(e->name, sizeof e->name, "%s", tok);
+        int k = perf_sw_index(tok);
+        if (k >= 0) { /* software event: always our own perf_event_open (see top) */
+            if (exclude_kernel && kernel_side(perf_sw[k].config)) {
+                snprintf(why, sizeof why,
+                         "happens in the kernel, but perf_event_paranoid=%d lets a non-root "
+                         "user count user space only (it would read 0; %s)",
+                         paranoid, PARANOID_FIX);
+                na_add(tok, why);
+                continue;
+            }
+            int fd = perf_open(PERF_TYPE_SOFTWARE, perf_sw[k].config, 0);
+            if (fd < 0) {
+                perf_open_why(why, sizeof why, errno);
+                na_add(tok, why);
+                continue;
+            }
+            close(fd);
+            e->bk = BK_PERF;
+            e->perf_type = PERF_TYPE_SOFTWARE;
+            e->perf_config = perf_sw[k].config;
+            nevents++;
+            nperf++;
+            continue;
+        }
         int code, rc = PAPI_ENOEVNT, named = 0;
         if (papi_ok && (rc = PAPI_event_name_to_code(tok, &code)) == PAPI_OK) {
             named = 1;
@@ -254,35 +394,17 @@ int bench_ctr_setup(const char *list)
                 continue;
             }
         }
-        snprintf(why, sizeof why, "%s",
-                 !named && event_unknown(tok) ? "unknown event"
-                 : papi_why[0]                ? papi_why
-                 : rc == PAPI_ECNFLCT         ? "conflict"
-                 : rc == PAPI_EPERM           ? "perf_event_paranoid"
-                 : !papi_ok                   ? "PAPI unusable"
-                                              : PAPI_strerror(rc));
-        if (!strncmp(tok, "perf::", 6)) {
-            for (size_t k = 0; k < sizeof perf_sw / sizeof perf_sw[0]; k++) {
-                if (strcasecmp(tok + 6, perf_sw[k].name))
-                    continue;
-                int fd = perf_open(PERF_TYPE_SOFTWARE, perf_sw[k].config, 0);
-                if (fd < 0) {
-                    snprintf(why, sizeof why, "perf_event_open: %s%s", strerror(errno),
-                             errno == EACCES ? " (perf_event_paranoid)" : "");
-                    break;
-                }
-                close(fd);
-                e->bk = BK_PERF;
-                e->perf_type = PERF_TYPE_SOFTWARE;
-                e->perf_config = perf_sw[k].config;
-                nevents++;
-                nperf++;
-                why[0] = 0;
-                break;
-            }
-            if (!why[0])
-                continue;
-        }
+        if (rc == PAPI_EPERM)
+            snprintf(why, sizeof why, "perf_event_paranoid=%d (%s)", paranoid, PARANOID_FIX);
+        else
+            snprintf(why, sizeof why, "%s",
+                     !named && event_unknown(tok) ? "unknown event"
+                     : papi_why[0]                ? papi_why
+                     : named && rc == PAPI_ENOEVNT && !bench_pmu_present()
+                         ? "no PMU (PAPI: Event does not exist)"
+                     : rc == PAPI_ECNFLCT         ? "conflict"
+                     : !papi_ok                   ? "PAPI unusable"
+                                                  : PAPI_strerror(rc));
         na_add(tok, why);
     }
     for (int i = 0; i < nevents; i++) {
@@ -291,7 +413,7 @@ int bench_ctr_setup(const char *list)
     }
     snprintf(backend_line, sizeof backend_line,
              "%d via PAPI, %d via perf_event_open; per thread of /proc/self/task with "
-             "inherit%s",
+             "inherit; an event not opened on every thread is n/a for that row%s",
              npapi, nperf, exclude_kernel ? "; user space only (perf_event_paranoid)" : "");
     return nevents;
 }
@@ -310,7 +432,11 @@ const char *bench_ctr_names_csv(void)
 }
 const char *bench_ctr_na_json(void)
 {
-    return na_json;
+    return jb_text(&na_run);
+}
+const char *bench_ctr_row_na_json(void)
+{
+    return jb_text(&na_row);
 }
 const char *bench_ctr_backend(void)
 {
@@ -322,58 +448,96 @@ const char *bench_papi_version(void)
     return papi_ver;
 }
 
-static int papi_open_task(pid_t tid)
+/* papi_open_task - a started PAPI event set of the BK_PAPI events on thread tid, inherited
+ * by the threads it creates; PAPI_NULL with the failing call in why otherwise. */
+static int papi_open_task(pid_t tid, char *why, size_t n)
 {
-    int es = PAPI_NULL;
-    if (PAPI_create_eventset(&es) != PAPI_OK)
-        return PAPI_NULL;
-    if (PAPI_assign_eventset_component(es, 0) != PAPI_OK ||
-        PAPI_attach(es, (unsigned long)tid) != PAPI_OK)
+    int es = PAPI_NULL, rc;
+    const char *what = "PAPI_create_eventset";
+    if ((rc = PAPI_create_eventset(&es)) != PAPI_OK)
+        goto fail;
+    what = "PAPI_attach";
+    if ((rc = PAPI_assign_eventset_component(es, 0)) != PAPI_OK ||
+        (rc = PAPI_attach(es, (unsigned long)tid)) != PAPI_OK)
         goto fail;
     PAPI_option_t opt;
     memset(&opt, 0, sizeof opt);
     opt.inherit.eventset = es;
     opt.inherit.inherit = PAPI_INHERIT_ALL;
-    (void)PAPI_set_opt(PAPI_INHERIT, &opt); /* best effort: existing threads still count */
+    what = "PAPI_INHERIT";
+    if ((rc = PAPI_set_opt(PAPI_INHERIT, &opt)) != PAPI_OK)
+        goto fail; /* threads it creates would go uncounted */
+    what = "PAPI_add_event";
     for (int i = 0; i < nevents; i++)
-        if (events[i].bk == BK_PAPI && PAPI_add_event(es, events[i].papi_code) != PAPI_OK)
+        if (events[i].bk == BK_PAPI && (rc = PAPI_add_event(es, events[i].papi_code)) != PAPI_OK)
             goto fail;
-    if (PAPI_start(es) != PAPI_OK)
+    what = "PAPI_start";
+    if ((rc = PAPI_start(es)) != PAPI_OK)
         goto fail;
     return es;
 fail:
-    PAPI_cleanup_eventset(es);
-    PAPI_destroy_eventset(&es);
+    snprintf(why, n, "%s: %s", what, PAPI_strerror(rc));
+    if (es != PAPI_NULL) {
+        PAPI_cleanup_eventset(es);
+        PAPI_destroy_eventset(&es);
+    }
     return PAPI_NULL;
+}
+
+static void open_failed(int i, const char *why)
+{
+    if (!open_fail[i]++)
+        snprintf(open_why[i], sizeof open_why[i], "%s", why);
 }
 
 void bench_ctr_start(void)
 {
     ntasks = 0;
+    task_total = 0;
     tasks_truncated = 0;
+    memset(open_fail, 0, sizeof open_fail);
+    memset(open_ok, 0, sizeof open_ok);
+    jb_reset(&na_row);
     if (!nevents)
         return;
     int need_papi = 0;
     for (int i = 0; i < nevents; i++)
         need_papi |= events[i].bk == BK_PAPI;
     DIR *d = opendir("/proc/self/task");
-    if (!d)
+    if (!d) {
+        for (int i = 0; i < nevents; i++)
+            open_failed(i, "cannot list /proc/self/task");
         return;
+    }
     struct dirent *de;
+    char why[160];
     while ((de = readdir(d))) {
         if (!isdigit((unsigned char)de->d_name[0]))
             continue;
-        if (ntasks == MAX_TASKS) {
+        task_total++;
+        if (ntasks == max_tasks) {
             tasks_truncated = 1;
-            break;
+            continue;
         }
         pid_t tid = (pid_t)atoi(de->d_name);
         int t = ntasks++;
-        task_es[t] = need_papi ? papi_open_task(tid) : PAPI_NULL;
-        for (int i = 0; i < nevents; i++)
-            task_fd[t][i] = events[i].bk == BK_PERF
-                                ? perf_open(events[i].perf_type, events[i].perf_config, tid)
-                                : -1;
+        task_es[t] = need_papi ? papi_open_task(tid, why, sizeof why) : PAPI_NULL;
+        for (int i = 0; i < nevents; i++) {
+            task_fd[t][i] = -1;
+            if (events[i].bk == BK_PAPI && task_es[t] == PAPI_NULL)
+                open_failed(i, why);
+            else if (events[i].bk == BK_PAPI)
+                open_ok[i]++;
+            if (events[i].bk != BK_PERF)
+                continue;
+            task_fd[t][i] = perf_open(events[i].perf_type, events[i].perf_config, tid);
+            if (task_fd[t][i] >= 0) {
+                open_ok[i]++;
+            } else if (errno != ESRCH) { /* ESRCH: the thread exited, nothing to count */
+                perf_open_why(why, sizeof why, errno);
+                open_failed(i, why);
+            }
+        }
     }
     closedir(d);
     /* Enable last so opening cost is not counted (software events only; PAPI_start above
@@ -392,7 +556,7 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
         for (int i = 0; i < nevents; i++)
             if (task_fd[t][i] >= 0)
                 ioctl(task_fd[t][i], PERF_EVENT_IOC_DISABLE, 0);
-    int papi_seen[BENCH_CTR_MAX] = {0};
+    int papi_read[BENCH_CTR_MAX] = {0}, fd_read[BENCH_CTR_MAX] = {0};
     for (int t = 0; t < ntasks; t++) {
         if (task_es[t] != PAPI_NULL) {
             long long v[BENCH_CTR_MAX];
@@ -400,7 +564,7 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
                 for (int i = 0, k = 0; i < nevents; i++)
                     if (events[i].bk == BK_PAPI) {
                         vals[i] += (double)v[k++];
-                        papi_seen[i] = 1;
+                        papi_read[i]++;
                     }
             }
             PAPI_cleanup_eventset(task_es[t]);
@@ -411,20 +575,34 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
             if (fd < 0)
                 continue;
             uint64_t r[3];
-            if (read(fd, r, sizeof r) == (ssize_t)sizeof r && r[2] > 0)
-                vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2] : (double)r[0];
+            if (read(fd, r, sizeof r) == (ssize_t)sizeof r) {
+                fd_read[i]++;
+                if (r[2] > 0)
+                    vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2]
+                                           : (double)r[0];
+            }
             close(fd);
         }
     }
-    for (int i = 0; i < nevents; i++)
-        if (events[i].bk == BK_PAPI && !papi_seen[i])
+    char why[320];
+    for (int i = 0; i < nevents && ntasks; i++) {
+        int opened = open_ok[i];
+        int got = events[i].bk == BK_PAPI ? papi_read[i] : fd_read[i];
+        why[0] = 0;
+        if (tasks_truncated)
+            snprintf(why, sizeof why,
+                     "thread cap reached (%d threads running, the harness counts at most %d)",
+                     task_total, max_tasks);
+        else if (open_fail[i])
+            snprintf(why, sizeof why, "not opened on %d of %d threads (%.159s)", open_fail[i],
+                     task_total, open_why[i]);
+        else if (got < opened)
+            snprintf(why, sizeof why, "not read on %d of %d threads (%s failed)", opened - got,
+                     task_total, events[i].bk == BK_PAPI ? "PAPI_stop" : "read");
+        if (why[0]) {
             vals[i] = -1;
-    if (tasks_truncated) {
-        static int warned;
-        if (!warned++)
-            fprintf(stderr,
-                    "warning: counters: more than %d threads at timing start; the "
-                    "rest were not counted\n",
-                    MAX_TASKS);
+            jb_add(&na_row, events[i].name, why);
+        }
     }
+    ntasks = 0;
 }

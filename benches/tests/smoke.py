@@ -18,12 +18,19 @@ Checks (values and behaviour, never timings):
     T1 rows) positive;
   - events are counted on every thread: the futex ping-pong on one CPU records at least
     one context switch per round trip (it needs two; the partner's switches count only
-    if the partner thread is covered).
+    if the partner thread is covered);
+  - no silent counters: with the thread cap lowered to 1 (BENCH_CTR_MAX_THREADS=1) the
+    futex row has no event values and its label says `counters_na={... "thread cap
+    reached ..."}`; run as an unprivileged user (root only, setpriv) with
+    perf_event_paranoid >= 2, the kernel-side events are n/a with the sysctl that allows
+    them, never 0;
+  - counters_na stays valid JSON with '"', '\\' and ';' in names and 16 n/a events.
 Exit status 0 when all pass; 1 with one line per failure otherwise.
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -59,6 +66,81 @@ def fail(msg):
 
 def run(args, **kw):
     return subprocess.run(args, capture_output=True, text=True, timeout=240, **kw)
+
+
+def row_na(b):
+    """The row's withheld events: label segment `counters_na={JSON}` (FORMAT.md)."""
+    for seg in str(b.get("label", "")).split(";")[1:]:
+        if seg.startswith("counters_na="):
+            return json.loads(seg[len("counters_na="):])
+    return {}
+
+
+def futex_json(binary, env=None, prefix=()):
+    """One smoke repetition of switch/pthread_futex/cpus:1 as JSON on stdout: (context,
+    row) or (None, error text)."""
+    r = run(list(prefix) + [binary, "--preset=smoke", "--warm_ms=0",
+                            "--benchmark_filter=^switch/pthread_futex/cpus:1(/|$)",
+                            "--benchmark_format=json"],
+            env=dict(os.environ, **(env or {})))
+    try:
+        doc = json.loads(r.stdout)
+        return doc["context"], doc["benchmarks"][0]
+    except (ValueError, KeyError, IndexError):
+        return None, f"exit {r.returncode}: {r.stderr.strip()[-300:]}"
+
+
+def check_counter_honesty(binary):
+    """Counters are read from every thread or withheld with a reason (issue 13 item 6,
+    issue 17 item 8)."""
+    ctx, b = futex_json(binary, {"BENCH_CTR_MAX_THREADS": "1"})
+    if ctx is None:
+        fail(f"futex row with BENCH_CTR_MAX_THREADS=1: {b}")
+    else:
+        for e in [e for e in ctx.get("counters", "").split(",") if e]:
+            if e in b:
+                fail(f"thread cap 1: {e} = {b[e]} reported although a thread went uncounted")
+            elif "thread cap reached" not in row_na(b).get(e, ""):
+                fail(f"thread cap 1: {e} has no 'thread cap reached' reason: {b.get('label')!r}")
+    try:
+        paranoid = int(open("/proc/sys/kernel/perf_event_paranoid").read())
+    except (OSError, ValueError):
+        paranoid = None
+    if os.geteuid() != 0 or paranoid is None or not shutil.which("setpriv"):
+        print("smoke: unprivileged counter check skipped (needs root, setpriv, "
+              "perf_event_paranoid)")
+        return
+    ctx, b = futex_json(binary, prefix=["setpriv", "--reuid=65534", "--regid=65534",
+                                         "--clear-groups"])
+    if ctx is None:
+        fail(f"futex row as uid 65534: {b}")
+        return
+    na = json.loads(ctx.get("counters_na", "{}"))
+    for e in ("perf::CONTEXT-SWITCHES", "perf::CPU-MIGRATIONS"):
+        if paranoid >= 2:
+            if e in b:
+                fail(f"uid 65534, perf_event_paranoid={paranoid}: {e} = {b[e]}, want n/a")
+            if "sysctl" not in na.get(e, ""):
+                fail(f"uid 65534: {e} n/a reason lacks the sysctl: {na.get(e)!r}")
+        elif e == "perf::CONTEXT-SWITCHES" and not b.get(e, 0) >= 1:
+            fail(f"uid 65534, perf_event_paranoid={paranoid}: {e} = {b.get(e)!r}, want >= 1")
+
+
+def check_na_json(binary, work):
+    """counters_na is valid JSON whatever the names and however many."""
+    names = ['bad"quote::X', 'back\\slash::Y', 'semi;colon::Z'] + \
+            [f"nosuch{i:02d}::{'E' * 50}" for i in range(13)]
+    out = os.path.join(work, "na.json")
+    r = run([binary, "--preset=smoke", "--warm_ms=0", "--benchmark_filter=^harness/empty$",
+             "--counters=" + ",".join(names), f"--benchmark_out={out}",
+             "--benchmark_out_format=json"])
+    try:
+        with open(out) as f:
+            na = json.loads(json.load(f)["context"]["counters_na"])
+        if sorted(na) != sorted(names) or any(not v for v in na.values()):
+            fail(f"16 unknown events: counters_na has {sorted(na)}")
+    except (OSError, ValueError, KeyError) as e:
+        fail(f"16 unknown events with quotes (exit {r.returncode}): counters_na not JSON: {e}")
 
 
 def main():
@@ -203,7 +285,10 @@ def main():
             fail(f"{name}: time_unit {b.get('time_unit')}")
         if claims and not str(b.get("label", "")).startswith(claims):
             fail(f"{name}: label {b.get('label')!r} does not start with {claims!r}")
+        withheld = row_na(b)
         for e in events:
+            if e in withheld and e not in b:
+                continue  # n/a for this row with the reason in the label
             if not (isinstance(b.get(e), (int, float)) and b[e] >= 0):
                 fail(f"{name}: counted event {e} missing or negative ({b.get(e)!r})")
         for prefix, counter in UNIT_COUNTER:
@@ -216,6 +301,8 @@ def main():
         if not fut["perf::CONTEXT-SWITCHES"] >= 1.0:
             fail(f"futex ping-pong on 1 CPU counted {fut['perf::CONTEXT-SWITCHES']} context "
                  "switches per round trip: the partner thread is not being counted")
+    check_counter_honesty(binary)
+    check_na_json(binary, work)
     n_ok = sum(1 for n in listed if n in rows and not rows[n].get("error_occurred"))
     print(f"smoke: {len(listed)} instances, {n_ok} measured, {len(listed) - n_ok} n/a or "
           f"failed, {len(failures)} failures")
