@@ -17,14 +17,26 @@ Reads a thresholds profile (TOML, scripts/tuning/*.toml) and checks three kinds 
   baseline rules  (--baseline OTHER.json, [baseline]) every common row x counter compared
                   with a relative tolerance widened by the repetitions' spread.
 
-GOMAXPROCS: the runtime takes MN_GOMAXPROCS when set (> 0), else the number of CPUs in the
-affinity mask (runtime/include/mn.h); it does NOT look at the cgroup CPU quota.  So this
-script derives it the same way and the host.cpu_quota rule flags a quota below it (the
-runtime would then run more Ps than it gets CPU time for, and be throttled).
+GOMAXPROCS: the value the runtime reported in this host's results context (gomaxprocs) when
+there is one; else derived as runtime/include/mn.h documents it (MN_GOMAXPROCS when > 0,
+else the CPUs in the affinity mask, capped at MN_MAX_PROCS read from that header), and the
+report says it was derived.  The host.cpu_quota rule flags a quota below it (the runtime
+would then run more Ps than it gets CPU time for, and be throttled).
 
-Results: --results FILE, else the newest results/<host>/*.json (not *.go.json), else the
-quick benches are run with build/benches/bench (--bench), else measured rules are skipped
-and the report says why.  A row with error_occurred is skipped with its error_message.
+Results (the gate never passes on nothing): --results FILE is used as named (its commit and
+age are reported, with a warning when they are not this checkout's); else the newest
+results/<host>/*.json (not *.go.json) of this commit (the <sha12> in its name), else the
+newest of any commit.  The `results` rule FAILs when there is none (every measured rule then
+FAILs with the reason), and when the file found is from another commit (context git_sha;
+'-dirty' allowed) or older than [results] max_age_hours / --max-age-hours (default 168),
+unless --allow-stale.  --run measures now: the quick benches with build/benches/bench
+(--bench); without that binary the `results` rule FAILs.  A row with error_occurred is
+skipped with its error_message.
+
+Profile checks beyond types: numbers are finite and >= 0, min <= max, a {placeholder}
+appears only in a ratio's denominator and names an argument of its numerator pattern
+("stealers" of ".../stealers:*"); bounds and tolerances are printed as the profile writes
+them.
 
 Statistics: a row's value is its `median` aggregate (or the median of its repetition rows,
 or the single row); its spread is the `cv` aggregate (or stddev/mean of the repetitions).
@@ -38,12 +50,15 @@ everything else (ns_*, bytes_per_*, real_time, cpu_time) lower-is-better.
 
 Output: one line per rule on stdout (PASS/FAIL/SKIP, value, bound), a Markdown summary
 (--markdown, default results/check-tuning.md) and JUnit XML (--junit FILE), one testcase
-per rule.  Exit status: 0 all passed (skips allowed), 1 a rule failed, 2 usage or input
-error (one line naming the file, the line where known, and the key; a profile that defines
-no rules is one).
+per rule, with the run's timestamp, time and hostname; on a usage or input error the JUnit
+file holds one errored testcase with the message.  Exit status: 0 all passed (skips
+allowed), 1 a rule failed, 2 usage or input error (one line naming the file, the line where
+known, and the key; a profile that defines no rules is one).  scripts/tuning.mk keeps these
+through `make check-tuning`.
 """
 
 import argparse
+import datetime
 import fnmatch
 import json
 import math
@@ -51,6 +66,7 @@ import os
 import re
 import socket
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -58,7 +74,18 @@ import time
 import tomllib
 import xml.etree.ElementTree as ET
 
-MN_MAX_PROCS = 256  # runtime/include/mn.h
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def mn_max_procs(top=TOP):
+    """mn_max_procs - MN_MAX_PROCS as runtime/include/mn.h defines it (the cap on
+    GOMAXPROCS), None when the header cannot be read (no cap applied then)."""
+    try:
+        with open(os.path.join(top, 'runtime', 'include', 'mn.h')) as f:
+            m = re.search(r'^#define\s+MN_MAX_PROCS\s+(\d+)', f.read(), re.M)
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
 
 
 class InputError(Exception):
@@ -111,8 +138,10 @@ BASELINE_SCHEMA = {
     'rows': 'strs', 'counters': 'strs', 'tolerance': 'num', 'k': 'num',
     'min_repetitions': 'int', 'higher_is_better': 'strs', 'stat': ('median', 'mean'),
 }
+RESULTS_SCHEMA = {'max_age_hours': 'num'}
 TOP_SCHEMA = {'profile': PROFILE_SCHEMA, 'bench': BENCH_SCHEMA, 'host': None,
-              'measure': None, 'baseline': BASELINE_SCHEMA}
+              'measure': None, 'baseline': BASELINE_SCHEMA, 'results': RESULTS_SCHEMA}
+DEFAULT_MAX_AGE_HOURS = 168.0  # [results] max_age_hours: a week
 
 
 def find_key_line(text, path):
@@ -150,6 +179,28 @@ def find_key_line(text, path):
     return None
 
 
+def literal_at(text, line):
+    """literal_at - the value of the `key = value` on 1-based line of text as written there
+    (comment and surrounding blanks stripped), None when the line has no simple value."""
+    if not line:
+        return None
+    m = re.match(r'^\s*[A-Za-z0-9_\-."]+\s*=\s*([^#]*?)\s*(#.*)?$', text.splitlines()[line - 1])
+    return m.group(1) if m and m.group(1) else None
+
+
+def written(prof, keypath, value):
+    """written - how the profile spells the number at keypath ('0.10', '1e-3'), so reports
+    quote a bound as the user wrote it; repr of value when the text cannot be found."""
+    lit = literal_at(prof.get('_text', ''), find_key_line(prof.get('_text', ''), keypath))
+    if lit is not None:
+        try:
+            if float(lit.replace('_', '')) == float(value):
+                return lit
+        except ValueError:
+            pass
+    return fmtnum(value) if isinstance(value, float) else str(value)
+
+
 class Where:
     """Where - formats 'file:line: key: msg' for profile errors."""
 
@@ -179,6 +230,10 @@ def check_type(where, keypath, tag, v):
     elif tag == 'num':
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             bad('a number')
+        if not math.isfinite(v):
+            bad('a finite number')
+        if v < 0:
+            bad('a number >= 0')
     elif tag == 'str':
         if not isinstance(v, str):
             bad('a string')
@@ -248,11 +303,51 @@ def load_profile(path):
                 raise where.err(kp, 'kind = "%s" needs key %r' % (m['kind'], req))
         if 'min' not in m and 'max' not in m:
             raise where.err(kp, 'needs a bound: min, max or both')
+        if 'min' in m and 'max' in m and m['min'] > m['max']:
+            raise where.err(kp + ['min'], 'min = %s is above max = %s: no value can pass'
+                            % (m['min'], m['max']))
+        check_placeholders(where, kp, m)
+        m['_written'] = {b: written({'_text': text}, kp + [b], m[b])
+                         for b in ('min', 'max') if b in m}
+    base = prof.get('baseline', {})
+    if base.get('min_repetitions', 9) < 3:
+        raise where.err(['baseline', 'min_repetitions'], 'must be >= 3 (the U test and the '
+                        'interval need at least 3 repetitions a side)')
+    base['_written'] = {'tolerance': written({'_text': text}, ['baseline', 'tolerance'],
+                                             base.get('tolerance', 0.10))}
+    age = prof.get('results', {}).get('max_age_hours')
+    if age is not None and age <= 0:
+        raise where.err(['results', 'max_age_hours'], 'must be > 0')
     if not host and not measures and 'baseline' not in prof:
         raise InputError('%s: profile defines no rules ([host.*], [[measure]] or [baseline])'
                          % path)
     prof['_path'] = path
+    prof['_text'] = text
     return prof
+
+
+def check_placeholders(where, kp, m):
+    """check_placeholders - a {name} is allowed only in a ratio's denominator and must name
+    an argument of the numerator pattern ("stealers" in ".../stealers:*"): a typo there would
+    otherwise match no denominator row for every numerator row and disable the rule."""
+    for key in ('row', 'numerator', 'denominator', 'counter', 'den_counter'):
+        if key not in m:
+            continue
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(m[key]) if f is not None]
+        except ValueError as e:
+            raise where.err(kp + [key], 'bad {placeholder} in %r: %s' % (m[key], e))
+        if not fields:
+            continue
+        if key != 'denominator':
+            raise where.err(kp + [key], '{%s} in %r: placeholders are only allowed in '
+                            'denominator' % (fields[0], m[key]))
+        args = row_args(m['numerator'])
+        for f in fields:
+            if f not in args:
+                raise where.err(kp + [key], '{%s} in %r names no argument of numerator %r '
+                                '(it has: %s)' % (f, m[key], m['numerator'],
+                                                  ', '.join(sorted(args)) or 'none'))
 
 
 # ==== Host probing ========================================================================
@@ -292,6 +387,7 @@ class Host:
         self.env = os.environ if env is None else env
         self.uid = os.geteuid() if uid is None else uid
         self.affinity = set(affinity) if affinity is not None else set(os.sched_getaffinity(0))
+        self.reported = None
 
     def p(self, path):
         return os.path.join(self.root, path.lstrip('/'))
@@ -369,11 +465,31 @@ class Host:
                 or d.startswith('arm_')]
 
     def gomaxprocs(self):
-        """gomaxprocs - (value, how) as the runtime derives it (runtime/include/mn.h)."""
+        """gomaxprocs - (value, how).  The GOMAXPROCS the runtime itself reported in this
+        host's results context (key gomaxprocs) when there is one: the runtime's rule
+        (MN_GOMAXPROCS, affinity, quota) is its own, not re-derived here.  Without it, the
+        rule of runtime/include/mn.h as documented there: MN_GOMAXPROCS when > 0, else the
+        CPUs in the affinity mask, capped at MN_MAX_PROCS."""
+        if self.reported is not None:
+            return self.reported
+        cap = mn_max_procs()
         v = self.env.get('MN_GOMAXPROCS', '')
         if v.strip().isdigit() and int(v) > 0:
-            return min(int(v), MN_MAX_PROCS), 'MN_GOMAXPROCS=%s' % v.strip()
-        return min(len(self.affinity), MN_MAX_PROCS), 'CPUs in affinity mask'
+            n, how = int(v), 'MN_GOMAXPROCS=%s' % v.strip()
+        else:
+            n, how = len(self.affinity), 'CPUs in affinity mask'
+        if cap is not None and n > cap:
+            n, how = cap, how + ', capped at MN_MAX_PROCS %d' % cap
+        return n, how + ' (derived here: no gomaxprocs in the results context)'
+
+    def take_reported_gomaxprocs(self, ctx, where):
+        """take_reported_gomaxprocs - use the GOMAXPROCS recorded in a results context of
+        this host (gomaxprocs, else GOMAXPROCS from a Go run); ignored when absent."""
+        for key in ('gomaxprocs', 'GOMAXPROCS'):
+            v = str(ctx.get(key, '')).strip()
+            if v.isdigit() and int(v) > 0:
+                self.reported = (int(v), 'reported by the runtime in %s' % where)
+                return
 
     def cpu_quota(self):
         """cpu_quota - (cpus or None for unlimited, source); raises Skip when no cgroup
@@ -781,22 +897,23 @@ class Ctx:
 def check_bounds(m, v):
     lo, hi = m.get('min'), m.get('max')
     ok = (lo is None or v >= lo) and (hi is None or v <= hi)
+    w = m.get('_written', {})
     parts = []
     if lo is not None:
-        parts.append('>= %s' % fmtnum(lo))
+        parts.append('>= %s' % w.get('min', fmtnum(lo)))
     if hi is not None:
-        parts.append('<= %s' % fmtnum(hi))
+        parts.append('<= %s' % w.get('max', fmtnum(hi)))
     return ok, ' and '.join(parts)
 
 
 def eval_measure(m, res, ctx, why_no_results):
     name = m['name']
     stat = m.get('stat', 'median')
-    if res is None:
-        raise Skip(why_no_results)
     why = needs_unmet(m, ctx)
     if why:
         raise Skip(why)
+    if res is None:
+        raise RuleFail(why_no_results)  # nothing measured: the gate must not pass
     claim = m.get('claim')
     pat = m['row'] if m['kind'] == 'value' else m['numerator']
     if not res.match(pat):
@@ -879,7 +996,8 @@ def run_baseline(prof, res, base):
                 continue
             rname = 'baseline:%s:%s' % (name, c)
             higher = any(fnmatch.fnmatchcase(c, p) for p in hib)
-            bound = '%s <= %.0f%% + %gx spread' % ('drop' if higher else 'rise', tol * 100, k)
+            bound = '%s <= tolerance %s + %gx spread' % ('drop' if higher else 'rise',
+                                                         cfg['_written']['tolerance'], k)
             try:
                 nb, nc = b.reps(), g.reps()
                 if min(nb, nc) < nmin:
@@ -895,8 +1013,9 @@ def run_baseline(prof, res, base):
                 worse = -d if higher else d
                 spread = math.hypot(cvb, cvc)
                 band = tol + k * spread
-                bound = '%s <= %.1f%% (%.0f%% + %gx spread %.1f%%)' % (
-                    'drop' if higher else 'rise', band * 100, tol * 100, k, spread * 100)
+                bound = '%s <= tolerance %s + %gx spread %.1f%% = %.1f%%' % (
+                    'drop' if higher else 'rise', cfg['_written']['tolerance'], k,
+                    spread * 100, band * 100)
                 out.append(mk(rname, worse <= band, '%+.1f%% (%s -> %s)' % (
                     d * 100, fmtnum(vb), fmtnum(vc)), bound,
                     '%s of %d / %d reps, cv %.1f%% / %.1f%%' % (stat, nb, nc, cvb * 100,
@@ -916,15 +1035,84 @@ def hostname():
     return socket.gethostname() or 'unknown'
 
 
-def newest_results(resdir):
+def results_files(resdir):
+    """results_files - the C results JSON files in resdir (not *.go.json), oldest first by
+    name (<utc>-<sha>.json sorts by time); [] when the folder is missing."""
     try:
         names = [n for n in os.listdir(resdir)
                  if n.endswith('.json') and not n.endswith('.go.json')]
     except OSError:
+        return []
+    return [os.path.join(resdir, n) for n in sorted(names)]
+
+
+def git_head(top):
+    """git_head - full SHA of HEAD of the checkout at top, None outside a git checkout."""
+    try:
+        p = subprocess.run(['git', '-C', top, 'rev-parse', 'HEAD'], capture_output=True,
+                           text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    if not names:
-        return None
-    return os.path.join(resdir, max(names))
+    sha = p.stdout.strip()
+    return sha if p.returncode == 0 and re.fullmatch(r'[0-9a-f]{40}', sha) else None
+
+
+def pick_results(resdir, head):
+    """pick_results - the newest results file in resdir for commit head (by the <sha12> in
+    its name), else the newest of any commit; None when resdir has none."""
+    files = results_files(resdir)
+    if head:
+        mine = [f for f in files if os.path.basename(f).split('.')[0].endswith('-' + head[:12])]
+        if mine:
+            return mine[-1]
+    return files[-1] if files else None
+
+
+def parse_when(ctx, path):
+    """parse_when - UTC epoch seconds when the run was made: the context's date (ISO 8601,
+    as Google Benchmark writes it), else the <utc> in the file name, else the file's mtime;
+    (seconds, where from)."""
+    d = ctx.get('date')
+    if isinstance(d, str):
+        try:
+            t = datetime.datetime.fromisoformat(d)
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=datetime.timezone.utc)
+            return t.timestamp(), 'context date'
+        except ValueError:
+            pass
+    m = re.match(r'(\d{8}T\d{6}Z)', os.path.basename(path))
+    if m:
+        t = datetime.datetime.strptime(m.group(1), '%Y%m%dT%H%M%SZ')
+        return t.replace(tzinfo=datetime.timezone.utc).timestamp(), 'file name'
+    return os.path.getmtime(path), 'file mtime'
+
+
+def freshness(res, head, max_age_h, now=None):
+    """freshness - (problems, facts) about results res for this checkout: problems is a
+    list of reasons the gate must not rely on them (another commit, older than max_age_h),
+    facts a short description (commit, age) for the report."""
+    now = time.time() if now is None else now
+    sha = str(res.context.get('git_sha', '') or '')
+    clean = sha.removesuffix('-dirty')
+    problems, facts = [], []
+    if not clean:
+        facts.append('commit unknown (no git_sha in the context)')
+        if head:
+            problems.append('no git_sha in its context, so not known to be from commit %s'
+                            % head[:12])
+    else:
+        facts.append('commit %s%s' % (clean[:12], ' (modified tree)' if sha != clean else ''))
+        if head and not (head.startswith(clean) or clean.startswith(head)):
+            problems.append('from commit %s, HEAD is %s' % (clean[:12], head[:12]))
+    when, src = parse_when(res.context, res.path)
+    age = (now - when) / 3600.0
+    facts.append('%.1f h old (%s)' % (age, src))
+    if age > max_age_h:
+        problems.append('%.1f h old, more than max_age_hours %g' % (age, max_age_h))
+    if not head:
+        facts.append('HEAD unknown (not a git checkout): commit not checked')
+    return problems, facts
 
 
 def current_umask():
@@ -1042,15 +1230,27 @@ def markdown(results, header):
     return '\n'.join(out) + '\n'
 
 
-def junit(results, suite='check-tuning'):
+def junit(results, started, elapsed_s, error=None, suite='check-tuning'):
+    """junit - JUnit XML: one testcase per rule, or, on an input error (error = the one-line
+    message), a single errored testcase so CI shows why nothing was checked.  The testsuite
+    carries timestamp (UTC start, ISO 8601), time (seconds) and hostname."""
+    if error is not None:
+        results = [Result('check-tuning', 'ERROR', '', '', error, 'input')]
     ts = ET.Element('testsuite', name=suite, tests=str(len(results)),
                     failures=str(sum(r.status == 'FAIL' for r in results)),
-                    skipped=str(sum(r.status == 'SKIP' for r in results)), errors='0')
+                    errors=str(sum(r.status == 'ERROR' for r in results)),
+                    skipped=str(sum(r.status == 'SKIP' for r in results)),
+                    timestamp=time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(started)),
+                    time='%.3f' % elapsed_s, hostname=hostname())
     for r in results:
         tc = ET.SubElement(ts, 'testcase', classname='%s.%s' % (suite, r.group), name=r.name)
         if r.status == 'FAIL':
-            f = ET.SubElement(tc, 'failure', message='value %s, bound %s' % (r.value, r.bound))
+            f = ET.SubElement(tc, 'failure', message='value %s, bound %s' % (r.value, r.bound)
+                              if r.value or r.bound else r.detail)
             f.text = line_for(r)
+        elif r.status == 'ERROR':
+            e = ET.SubElement(tc, 'error', message=r.detail, type='input error (exit 2)')
+            e.text = r.detail
         elif r.status == 'SKIP':
             ET.SubElement(tc, 'skipped', message=r.detail or 'skipped')
         so = ET.SubElement(tc, 'system-out')
@@ -1063,44 +1263,138 @@ def junit(results, suite='check-tuning'):
 
 # ==== Main ====================================================================================
 
+class ArgParser(argparse.ArgumentParser):
+    """ArgParser - usage errors raise InputError (one line, exit 2, JUnit written)."""
+
+    def error(self, message):
+        raise InputError('%s (see --help)' % message)
+
+
 def parse_args(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     top = os.path.dirname(here)
-    ap = argparse.ArgumentParser(
+    ap = ArgParser(
         prog='check_tuning.py',
         description='CI tuning gate: check host tuning (/proc, /sys) and the suite\'s key '
                     'ratios against a thresholds profile.  Exit 0 all pass (skips allowed), '
-                    '1 a rule failed, 2 usage or input error.',
-        epilog='Results: --results FILE, else newest results/<host>/*.json, else run the '
-               'quick benches with --bench, else measured rules are skipped with the reason.')
+                    '1 a rule failed (including: no results of this commit and host to '
+                    'check, or results too old), 2 usage or input error.',
+        epilog='Results: --results FILE (checked as named), else the newest '
+               'results/<host>/*.json of this commit (one from another commit or older than '
+               '[results] max_age_hours fails the gate unless --allow-stale), else, with --run, '
+               'the quick benches are run with --bench; with none of these every measured '
+               'rule fails and says why.')
     ap.add_argument('--profile', default=os.path.join(here, 'tuning', 'default.toml'),
                     help='thresholds TOML file (default: scripts/tuning/default.toml)')
-    ap.add_argument('--results', help='Google Benchmark JSON to check (default: see below)')
+    ap.add_argument('--results', help='Google Benchmark JSON to check; used as named, '
+                    'whatever its commit and age (those are reported)')
     ap.add_argument('--results-dir', default=None,
                     help='where to look for the newest results (default: results/<host>)')
+    ap.add_argument('--allow-stale', action='store_true',
+                    help='gate on found results from another commit or older than '
+                         '--max-age-hours (reported, not failed)')
+    ap.add_argument('--max-age-hours', type=float, default=None,
+                    help='found results older than this fail the gate (default: the '
+                         'profile\'s [results] max_age_hours, else %g)' % DEFAULT_MAX_AGE_HOURS)
     ap.add_argument('--run', action='store_true',
-                    help='run the quick benches even when results exist')
-    ap.add_argument('--no-run', action='store_true', help='never run benches')
+                    help='run the quick benches for the measured rules (with --bench) instead '
+                         'of reading results')
+    ap.add_argument('--no-run', action='store_true',
+                    help='never run benches (the default; kept for old callers)')
     ap.add_argument('--bench', default=os.path.join(top, 'build', 'benches', 'bench'),
-                    help='bench binary (default: build/benches/bench)')
+                    help='bench binary for --run (default: build/benches/bench)')
     ap.add_argument('--bench-out', default=os.path.join(top, 'build', 'check-tuning'),
                     help='where merged bench output goes (default: build/check-tuning)')
     ap.add_argument('--baseline', help='earlier results JSON to compare against ([baseline])')
     ap.add_argument('--markdown', default=os.path.join(top, 'results', 'check-tuning.md'),
-                    help='Markdown summary file (default: results/check-tuning.md; "" = none)')
-    ap.add_argument('--junit', help='JUnit XML file, one testcase per rule')
+                    help='Markdown summary file (default: results/check-tuning.md, not '
+                         'tracked; "" = none)')
+    ap.add_argument('--junit', help='JUnit XML file, one testcase per rule (one errored '
+                    'testcase on a usage or input error)')
     ap.add_argument('--sysroot', default='/', help='read /proc and /sys under this directory '
                     '(for tests; default /)')
     ap.add_argument('--affinity', help='pretend the CPU affinity is this CPU list, e.g. 0-3 '
                     '(for tests and what-if; default: this process\'s)')
-    ap.add_argument('--env-gomaxprocs', help='pretend MN_GOMAXPROCS has this value (for tests)')
+    ap.add_argument('--env-gomaxprocs', help='pretend MN_GOMAXPROCS has this value (for '
+                    'tests and what-if; the results\' recorded GOMAXPROCS is then not used)')
     ap.add_argument('--uid', type=int, help=argparse.SUPPRESS)
     return ap.parse_args(argv), top
 
 
+def junit_path(argv):
+    """junit_path - the --junit FILE of argv even when the rest of argv is unusable."""
+    for i, a in enumerate(argv):
+        if a == '--junit' and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith('--junit='):
+            return a.split('=', 1)[1]
+    return None
+
+
+def find_results(args, prof, top, h):
+    """find_results - (Results or None, Result row about them or None, why there are none).
+    Only the measured rules and the baseline need results; a profile without them needs
+    none."""
+    if not prof.get('measure') and not args.baseline:
+        return None, None, ''
+    head = git_head(top)
+    max_age = args.max_age_hours
+    if max_age is None:
+        max_age = prof.get('results', {}).get('max_age_hours', DEFAULT_MAX_AGE_HOURS)
+    elif not (max_age > 0 and math.isfinite(max_age)):
+        raise InputError('--max-age-hours: must be a number > 0, got %r' % args.max_age_hours)
+    if args.results:
+        res = Results(args.results)
+        problems, facts = freshness(res, head, max_age)
+        detail = 'named with --results: used as named; ' + ', '.join(facts)
+        if problems:
+            print('check-tuning: warning: %s: %s' % (res.path, '; '.join(problems)),
+                  file=sys.stderr)
+            detail += '; warning: ' + '; '.join(problems)
+        return res, Result('results', 'SKIP', os.path.basename(res.path), 'this commit, '
+                           '<= %g h old' % max_age, detail, 'results'), ''
+    if args.run:
+        if not os.access(args.bench, os.X_OK):
+            why = ('no results: --run, but no bench binary %s (did `make bench-bin` fail?)'
+                   % args.bench)
+            return None, Result('results', 'FAIL', '', 'measured now', why, 'results'), why
+        res = Results(run_benches(prof, args.bench, args.bench_out, Ctx(h, None)))
+        return res, Result('results', 'PASS', os.path.basename(res.path), 'measured now',
+                           'quick benches run now with %s' % args.bench, 'results'), ''
+    resdir = args.results_dir or os.path.join(top, 'results', hostname())
+    short = os.path.join(top, 'results', hostname().split('.')[0])
+    if args.results_dir is None and not os.path.isdir(resdir) and os.path.isdir(short):
+        resdir = short
+    path = pick_results(resdir, head)
+    bound = 'commit %s, <= %g h old' % (head[:12] if head else '?', max_age)
+    if path is None:
+        why = ('no results for commit %s on host %s: %s has no *.json'
+               % (head[:12] if head else '(unknown)', hostname(), resdir))
+        return None, Result('results', 'FAIL', 'none', bound, why + '; run `make bench` '
+                            'first, or name a file with --results FILE, or measure now with '
+                            '--run', 'results'), why
+    res = Results(path)
+    problems, facts = freshness(res, head, max_age)
+    if problems and not args.allow_stale:
+        why = ('%s: %s; run `make bench` for fresh results, or pass --allow-stale to gate on '
+               'these' % (res.path, '; '.join(problems)))
+        print('check-tuning: warning: ' + why, file=sys.stderr)
+        return res, Result('results', 'FAIL', os.path.basename(path), bound,
+                           why + ' (' + ', '.join(facts) + ')', 'results'), ''
+    detail = ', '.join(facts)
+    if problems:
+        detail += '; allowed by --allow-stale: ' + '; '.join(problems)
+        print('check-tuning: warning: %s: %s (--allow-stale)' % (res.path, '; '.join(problems)),
+              file=sys.stderr)
+    return res, Result('results', 'PASS', os.path.basename(path), bound, detail, 'results'), ''
+
+
 def main(argv=None):
-    args, top = parse_args(argv)
+    started = time.time()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    jpath = junit_path(argv)
     try:
+        args, top = parse_args(argv)
         prof = load_profile(args.profile)
         try:
             aff = parse_cpulist(args.affinity) if args.affinity is not None else None
@@ -1115,30 +1409,25 @@ def main(argv=None):
         if not prof.get('host') and not prof.get('measure') and not args.baseline:
             raise InputError('%s: profile defines no rules: only [baseline], and no --baseline '
                              'FILE to compare with' % args.profile)
-
-        res, why, resfile = None, '', args.results
-        resdir = args.results_dir or os.path.join(top, 'results', hostname())
-        short = os.path.join(top, 'results', hostname().split('.')[0])
-        if args.results_dir is None and not os.path.isdir(resdir) and os.path.isdir(short):
-            resdir = short
-        if resfile is None and not args.run:
-            resfile = newest_results(resdir)
-        if resfile is None and prof.get('measure'):
-            if args.no_run:
-                why = 'no results: no %s/*.json and --no-run' % resdir
-            elif os.access(args.bench, os.X_OK):
-                resfile = run_benches(prof, args.bench, args.bench_out, Ctx(h, None))
-            else:
-                why = ('no results: no %s/*.json and no bench binary %s; run `make bench` '
-                       'or pass --results FILE' % (resdir, args.bench))
-        if resfile is not None:
-            res = Results(resfile)
+        res, res_row, why = find_results(args, prof, top, h)
         base = Results(args.baseline) if args.baseline else None
     except InputError as e:
-        print('check-tuning: %s' % e, file=sys.stderr)
+        msg = 'check-tuning: %s' % e
+        print(msg, file=sys.stderr)
+        if jpath:
+            try:
+                atomic_write(jpath, junit([], started, time.time() - started, error=msg))
+            except OSError as e2:
+                print('check-tuning: %s: cannot write: %s' % (jpath, e2.strerror),
+                      file=sys.stderr)
         return 2
 
+    same_host = res is not None and res.context.get('host') in (None, hostname())
+    if res is not None and same_host and args.env_gomaxprocs is None:
+        h.take_reported_gomaxprocs(res.context, os.path.basename(res.path))
     results = run_host_rules(prof, h)
+    if res_row is not None:
+        results.append(res_row)
     results += run_measures(prof, res, Ctx(h, res), why)
     if base is not None:
         results += run_baseline(prof, res, base)
@@ -1151,7 +1440,7 @@ def main(argv=None):
             res.path, rh or '?', res.context.get('preset', '?')))
         if rh and rh != hostname():
             header.append('note: results come from host %s; host rules describe this one' % rh)
-    elif prof.get('measure'):
+    elif why:
         header.append(why)
     if base is not None:
         header.append('baseline: %s' % base.path)
@@ -1166,7 +1455,7 @@ def main(argv=None):
         if args.markdown:
             atomic_write(args.markdown, markdown(results, header))
         if args.junit:
-            atomic_write(args.junit, junit(results))
+            atomic_write(args.junit, junit(results, started, time.time() - started))
     except OSError as e:
         print('check-tuning: %s: cannot write: %s' % (e.filename, e.strerror), file=sys.stderr)
         return 2

@@ -7,8 +7,11 @@ Google Benchmark 1.7.1-shaped fixtures in fixtures_tuning/ (make_fixtures.py).  
 depends on this machine's settings or on timings.
 Run: /usr/bin/python3 -m unittest discover -s scripts/tests -p test_check_tuning.py
 """
+import datetime
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +73,18 @@ VM = {
 }
 
 
+def git_head():
+    """git_head - HEAD of the checkout under test (the tests run in a git checkout)."""
+    return subprocess.run(['git', '-C', TOP, 'rev-parse', 'HEAD'], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def iso_ago(hours):
+    """iso_ago - ISO 8601 UTC time `hours` ago, as Google Benchmark writes context.date."""
+    t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours)
+    return t.isoformat(timespec='seconds')
+
+
 def make_root(base, files, drop=()):
     root = tempfile.mkdtemp(dir=base)
     for rel, text in files.items():
@@ -128,13 +143,18 @@ class TestHostRules(Base):
         self.assertIn('performance', host['host.governor'][1])
         self.assertIn('value 2.10', host['host.numa_slit'][1])  # 21 / 10
         self.assertIn('value 4', host['host.gomaxprocs'][1])
-        # measured rules have no results here: skipped, so the run passes
-        self.assertEqual(rc, 0, out + err)
+        # the measured rules have no results here: the gate does not pass on nothing
+        self.assertEqual(rc, 1, out + err)
+        self.assertEqual(rules['results'][0], 'FAIL', out)
+        self.assertEqual([k for k, v in rules.items() if v[0] == 'FAIL'
+                          and k.startswith('host.')], [], out)
 
     def test_vm_default_passes_and_says_why_skipped(self):
         root = make_root(self.tmp, VM)
         rc, rules, out, err = self.run_ct('--profile', DEFAULT, root=root)
-        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(rc, 1, out + err)  # no results: measured rules fail
+        self.assertEqual([k for k, v in rules.items() if k.startswith('host.')
+                          and v[0] == 'FAIL'], [], out)
         self.assertEqual(rules['host.governor'][0], 'SKIP')
         self.assertIn('no cpufreq', rules['host.governor'][1])
         self.assertIn('a VM', rules['host.governor'][1])
@@ -232,7 +252,8 @@ class TestMeasured(Base):
         root = make_root(self.tmp, VM)
         rc, rules, out, err = self.run_ct('--profile', profile, '--results',
                                           os.path.join(FIX, results), root=root)
-        return rc, {k: v for k, v in rules.items() if not k.startswith('host.')}, out + err
+        return rc, {k: v for k, v in rules.items()
+                    if not k.startswith('host.') and k != 'results'}, out + err
 
     def test_ratio_and_value_rules_pass(self):
         rc, rules, out = self.measured('results_pass.json')
@@ -284,7 +305,7 @@ class TestMeasured(Base):
     def test_typo_in_row_or_denominator_fails(self):
         p = self.profile(
             '[[measure]]\nname = "typo"\nkind = "ratio"\nnumerator = "runq/op/pad:64/stealrs:*"\n'
-            'denominator = "runq/op/pad:0/stealers:{stealers}"\ncounter = "ns_per_op"\nmax = 2\n'
+            'denominator = "runq/op/pad:0/stealrs:{stealrs}"\ncounter = "ns_per_op"\nmax = 2\n'
             '[[measure]]\nname = "den"\nkind = "ratio"\nnumerator = "runq/op/pad:64/stealers:*"\n'
             'denominator = "runq/op/pad:00/stealers:{stealers}"\ncounter = "ns_per_op"\nmax = 2\n'
             '[[measure]]\nname = "skipped row"\nkind = "value"\nrow = "switch/g_yield/procs:1"\n'
@@ -315,24 +336,111 @@ class TestMeasured(Base):
         self.assertEqual(rc, 2, out + err)
         self.assertIn('profile defines no rules', err)
 
-    def test_no_results_skips_measured(self):
+    def test_no_results_fails_measured_and_says_why(self):
         root = make_root(self.tmp, VM)
-        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, root=root)
-        self.assertEqual(rc, 0)
-        for n in self.NAMES:
-            self.assertEqual(rules[n][0], 'SKIP')
-            self.assertIn('no results', rules[n][1])
+        rc, rules, out, err = self.run_ct('--profile', DEFAULT, root=root)
+        self.assertEqual(rc, 1, out + err)
+        head = git_head()
+        self.assertEqual(rules['results'][0], 'FAIL', out)
+        self.assertIn('no results for commit %s on host' % head[:12], rules['results'][1])
+        self.assertIn('make bench', rules['results'][1])
+        for n in self.NAMES[:3]:
+            self.assertEqual(rules[n][0], 'FAIL', out)
+            self.assertIn('no results for commit', rules[n][1])
+        for n in self.NAMES[3:]:  # what this host cannot measure stays n/a
+            self.assertEqual(rules[n][0], 'SKIP', out)
+        # a profile with host rules only needs no results
+        p = self.profile('[host.numa_nodes]\nmin = 1\n')
+        rc, rules, out, err = self.run_ct('--profile', p, root=root)
+        self.assertEqual((rc, sorted(rules)), (0, ['host.numa_nodes']), out + err)
 
-    def test_newest_results_file_is_used(self):
-        d = os.path.join(self.tmp, 'res')
-        os.makedirs(d)
-        shutil.copy(os.path.join(FIX, 'results_fail.json'), os.path.join(d, '20240101T000000Z-a.json'))
-        shutil.copy(os.path.join(FIX, 'results_pass.json'), os.path.join(d, '20240102T000000Z-b.json'))
-        shutil.copy(os.path.join(FIX, 'results_fail.json'), os.path.join(d, '20240103T000000Z-c.go.json'))
+    def results_dir(self, files):
+        """results_dir - a results folder with fixture copies: {name: (fixture, context
+        changes)}; a context value None deletes the key."""
+        d = tempfile.mkdtemp(dir=self.tmp)
+        for name, (fix, ctx) in files.items():
+            with open(os.path.join(FIX, fix)) as f:
+                doc = json.load(f)
+            for k, v in ctx.items():
+                if v is None:
+                    doc['context'].pop(k, None)
+                else:
+                    doc['context'][k] = v
+            with open(os.path.join(d, name), 'w') as f:
+                json.dump(doc, f)
+        return d
+
+    def test_newest_results_of_this_commit_are_used(self):
+        head, now = git_head(), iso_ago(1)
+        d = self.results_dir({
+            '20240101T000000Z-%s.json' % head[:12]: ('results_pass.json',
+                                                     {'git_sha': head, 'date': now}),
+            '20240102T000000Z-0123456789ab.json': ('results_fail.json',
+                                                   {'git_sha': '0123456789ab' * 3, 'date': now}),
+            '20240103T000000Z-%s.go.json' % head[:12]: ('results_fail.json', {})})
         root = make_root(self.tmp, VM)
         rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d, root=root)
-        self.assertIn('20240102T000000Z-b.json', out)
+        self.assertIn('20240101T000000Z-%s.json' % head[:12], out)
+        self.assertEqual(rules['results'][0], 'PASS', out)
+        self.assertIn('commit %s' % head[:12], rules['results'][1])
         self.assertEqual(rc, 0, out)
+
+    def test_results_of_another_commit_or_too_old_fail_unless_allowed(self):
+        head = git_head()
+        root = make_root(self.tmp, VM)
+        cases = (
+            ({'git_sha': 'f' * 40, 'date': iso_ago(1)}, 'from commit ffffffffffff, HEAD is'),
+            ({'git_sha': None, 'date': iso_ago(1)}, 'no git_sha'),
+            ({'git_sha': head + '-dirty', 'date': iso_ago(200)}, 'more than max_age_hours 168'),
+        )
+        for ctx, why in cases:
+            d = self.results_dir({'20240101T000000Z-x.json': ('results_pass.json', ctx)})
+            rc, rules, out, err = self.run_ct('--profile', DEFAULT, '--results-dir', d,
+                                              root=root)
+            self.assertEqual(rc, 1, out + err)
+            self.assertEqual(rules['results'][0], 'FAIL', out)
+            self.assertIn(why, rules['results'][1])
+            self.assertIn('--allow-stale', rules['results'][1])
+            self.assertIn('warning', err)
+            # the measured rules are still evaluated, for information
+            self.assertEqual(rules[self.NAMES[0]][0], 'PASS', out)
+            rc, rules, out, err = self.run_ct('--profile', DEFAULT, '--results-dir', d,
+                                              '--allow-stale', root=root)
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn('allowed by --allow-stale', rules['results'][1])
+        # the age limit comes from the command line, else the profile
+        d = self.results_dir({'20240101T000000Z-x.json': ('results_pass.json',
+                                                          {'git_sha': head, 'date': iso_ago(5)})})
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d,
+                                        '--max-age-hours', '4', root=root)
+        self.assertEqual((rc, rules['results'][0]), (1, 'FAIL'), out)
+        with open(DEFAULT) as f:
+            text = f.read()
+        self.assertIn('max_age_hours = 168', text)
+        p = self.profile(text.replace('max_age_hours = 168', 'max_age_hours = 4.5'))
+        rc, rules, out, _ = self.run_ct('--profile', p, '--results-dir', d, root=root)
+        self.assertEqual((rc, rules['results'][0]), (1, 'FAIL'), out)
+        self.assertIn('more than max_age_hours 4.5', rules['results'][1])
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d, root=root)
+        self.assertEqual((rc, rules['results'][0]), (0, 'PASS'), out)
+
+    def test_named_results_are_used_with_a_warning(self):
+        root = make_root(self.tmp, VM)
+        rc, rules, out, err = self.run_ct('--profile', DEFAULT, '--results',
+                                          os.path.join(FIX, 'results_pass.json'), root=root)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(rules['results'][0], 'SKIP', out)
+        self.assertIn('named with --results', rules['results'][1])
+        self.assertIn('warning', err)  # 2024 fixture, no git_sha
+
+    def test_run_without_bench_binary_fails(self):
+        root = make_root(self.tmp, VM)
+        cmd = [PY, SCRIPT, '--profile', DEFAULT, '--markdown', '', '--sysroot', root,
+               '--results-dir', self.empty_results, '--run', '--affinity', '0-1',
+               '--bench', os.path.join(self.tmp, 'no-such-bench')]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r'FAIL  results .*no bench binary')
 
 
 class TestRunBenches(Base):
@@ -350,7 +458,7 @@ class TestRunBenches(Base):
         os.chmod(bench, 0o755)
         root = make_root(self.tmp, VM)
         cmd = [PY, SCRIPT, '--profile', DEFAULT, '--markdown', '', '--sysroot', root,
-               '--results-dir', self.empty_results, '--bench', bench, '--affinity', '0-1',
+               '--results-dir', self.empty_results, '--bench', bench, '--affinity', '0-1', '--run',
                '--bench-out', os.path.join(self.tmp, 'runs')]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -436,6 +544,35 @@ class TestInputErrors(Base):
         self.bad('[[measure]]\nname = "a"\nkind = "ratio"\nnumerator = "r"\ndenominator = "s"\n'
                  'counter = "c"\n', ':1:', 'needs a bound')
 
+    def test_placeholder_typo_and_bad_bounds(self):
+        ratio = ('[[measure]]\nname = "r"\nkind = "ratio"\nnumerator = "runq/op/pad:64/stealers:*"\n'
+                 'denominator = "runq/op/pad:0/stealers:%s"\ncounter = "ns_per_op"\n%s\n')
+        line = self.bad(ratio % ('{stealer}', 'max = 2'), ':5:', 'measure[0].denominator',
+                        '{stealer}', 'names no argument of numerator', 'stealers')
+        self.bad(ratio % ('{stealers', 'max = 2'), ':5:', 'bad {placeholder}')
+        self.bad(ratio.replace('pad:64/', 'pad:{pad}/') % ('1', 'max = 2'), ':4:',
+                 'measure[0].numerator', 'only allowed in denominator')
+        self.bad(ratio % ('{stealers}', 'max = nan'), ':7:', 'measure[0].max', 'finite')
+        self.bad(ratio % ('{stealers}', 'min = -inf'), ':7:', 'measure[0].min', 'finite')
+        self.bad(ratio % ('{stealers}', 'min = -0.5'), ':7:', 'measure[0].min', '>= 0')
+        self.bad(ratio % ('{stealers}', 'min = 3\nmax = 2'), ':7:', 'measure[0].min',
+                 'above max')
+        self.bad('[baseline]\ntolerance = -0.1\n', ':2:', 'baseline.tolerance', '>= 0')
+        self.bad('[baseline]\nmin_repetitions = 2\n', ':2:', 'baseline.min_repetitions')
+        self.bad('[host.numa_slit]\nmax_remote_ratio = nan\n', ':2:', 'finite')
+        self.bad('[host.numa_nodes]\nmin = 1\n[results]\nmax_age_hours = 0\n', ':4:',
+                 'results.max_age_hours')
+        self.assertNotIn('Traceback', line)
+
+    def test_usage_errors_exit_2_one_line(self):
+        for args in (('--no-such-flag',), ('--max-age-hours', 'soon'),
+                     ('--max-age-hours', '-1', '--results', os.path.join(FIX, 'results_pass.json')),
+                     ('--run', '--no-run')):
+            rc, _, out, err = self.run_ct('--profile', DEFAULT, *args)
+            self.assertEqual(rc, 2, (args, out, err))
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertTrue(err.startswith('check-tuning: '), err)
+
     def test_missing_profile_and_results(self):
         rc, _, out, err = self.run_ct('--profile', os.path.join(self.tmp, 'nope.toml'))
         self.assertEqual(rc, 2)
@@ -500,6 +637,44 @@ class TestOutputs(Base):
         self.assertEqual(md.count('| FAIL |'), sum(v[0] == 'FAIL' for v in rules.values()))
         self.assertEqual([n for n in os.listdir(os.path.join(self.tmp, 'out'))], ['junit.xml'])
 
+    def test_junit_carries_time_and_host_and_input_errors(self):
+        root = make_root(self.tmp, VM)
+        j = os.path.join(self.tmp, 'j.xml')
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results',
+                                        os.path.join(FIX, 'results_pass.json'),
+                                        root=root, junit=j)
+        self.assertEqual(rc, 0, out)
+        suite = ET.parse(j).getroot().find('testsuite')
+        self.assertRegex(suite.get('timestamp'), r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$')
+        self.assertGreater(float(suite.get('time')), 0.0)
+        self.assertEqual(suite.get('hostname'), socket.gethostname())
+        self.assertEqual(suite.get('errors'), '0')
+        # an input error still writes the file: one errored testcase saying why
+        p = self.profile('[host.smt]\nexpect = "maybe"\n')
+        for args in (('--profile', p), ('--profile', DEFAULT, '--bogus')):
+            rc, _, out, err = self.run_ct(*args, junit=j)
+            self.assertEqual(rc, 2, out + err)
+            suite = ET.parse(j).getroot().find('testsuite')
+            self.assertEqual((suite.get('tests'), suite.get('errors')), ('1', '1'))
+            self.assertTrue(suite.get('timestamp') and suite.get('hostname'))
+            e = suite.find('testcase/error')
+            self.assertEqual(e.get('message'), err.strip())
+
+    def test_bounds_and_tolerance_printed_as_written(self):
+        root = make_root(self.tmp, VM)
+        p = self.profile('[[measure]]\nname = "v"\nkind = "value"\nrow = "numa/bind/local:1"\n'
+                         'counter = "foreign_share"\nmin = 0.0\nmax = 5e-2  # 5%\n'
+                         '[baseline]\ntolerance = 0.10\nmin_repetitions = 5\n')
+        rc, rules, out, _ = self.run_ct('--profile', p, '--results',
+                                        os.path.join(FIX, 'current_regressed.json'),
+                                        '--baseline', os.path.join(FIX, 'baseline.json'),
+                                        root=root)
+        self.assertIn('bound >= 0.0 and <= 5e-2', rules['v'][1])
+        base = [v for k, v in rules.items() if k.startswith('baseline:')]
+        self.assertTrue(base, out)
+        for st, line in base:
+            self.assertRegex(line, r'tolerance 0\.10\b', line)
+
     def test_reports_mode_follows_umask(self):
         """Reports are created as open() would (0666 & ~umask), not with mkstemp's 0600."""
         root = make_root(self.tmp, VM)
@@ -514,6 +689,46 @@ class TestOutputs(Base):
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             for f in (md, j):
                 self.assertEqual(os.stat(f).st_mode & 0o777, want, (f, oct(mask)))
+
+
+# ==== through make ========================================================================
+
+class TestThroughMake(Base):
+    """make check-tuning ends with the script's own status (0, 1, 2), not make's 2."""
+
+    def make(self, *ct_args, goals=('check-tuning',)):
+        root = make_root(self.tmp, VM)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ('MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES')}
+        args = ['--sysroot', root, '--affinity', '0-1', '--uid', '1000', '--env-gomaxprocs=',
+                '--markdown=', '--results-dir', self.empty_results] + list(ct_args)
+        p = subprocess.run(['make', '-C', TOP, '--no-print-directory'] + list(goals)
+                           + ['CHECK_TUNING_ARGS=' + ' '.join(args)],
+                           capture_output=True, text=True, timeout=120, env=env)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_exit_codes_survive_make(self):
+        rc, out, err = self.make('--results', os.path.join(FIX, 'results_pass.json'))
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn('0 failed', out)  # the report reaches make's stdout
+        rc, out, err = self.make('--results', os.path.join(FIX, 'results_fail.json'))
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r'FAIL  T1.switch')
+        rc, out, err = self.make()  # no results of this commit: fails, says why
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn('no results for commit', out)
+        bad = self.profile('[[measure]]\nname = "r"\nkind = "ratio"\nnumerator = "a/n:*"\n'
+                           'denominator = "b/n:{m}"\ncounter = "c"\nmax = 2\n')
+        rc, out, err = self.make('--profile', bad)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn('{m}', err.splitlines()[0])
+        rc, out, err = self.make('--bogus-flag')
+        self.assertEqual(rc, 2, out + err)
+        # with another goal beside it make can only say 2, and the script's status is printed
+        rc, out, err = self.make('--results', os.path.join(FIX, 'results_fail.json'),
+                                 goals=('deps', 'check-tuning'))
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn('check_tuning.py exited 1', err)
 
 
 if __name__ == '__main__':
