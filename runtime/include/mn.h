@@ -38,6 +38,31 @@ extern "C" {
 /* Size of a small stack when small_stacks is on (claim T1.stack.g: Go's 2 KB). */
 #define MN_SMALL_STACK_BYTES 2048
 
+/*
+ * Fairness and the absence of preemption.
+ *
+ * Scheduling is cooperative: a G runs until it blocks (channel, wait group, mutex, sleep),
+ * yields (mn_gosched), spawns or exits.  There is NO preemption: a G that never does any
+ * of these keeps its P for as long as it runs, and the other Gs queued on that P wait
+ * (other Ps may steal them).  sysmon counts such Gs (mn_stats.long_holds, a G that made no
+ * switch on its P for MN_HOLD_NS) and, when hold_warn_ms is set, prints one warning line.
+ *
+ * Between Gs that do switch, the scheduler bounds how long a runnable G waits, as Go does
+ * with inheritTime (proc.go schedule/runqget): a G readied or spawned by the running G
+ * goes to runnext and runs next, inheriting the time slice; a slice ends after
+ * MN_SLICE_PICKS inherited picks or, when sysmon sees it last MN_SLICE_NS (Go's
+ * forcePreemptNS), at the next switch.  When a slice ends, the runnext G goes to the tail
+ * of the local run queue, the global run queue is polled first, and the head of the local
+ * queue runs.  Timers are polled at every switch and by sysmon; a G whose sleep has ended
+ * goes to the runnext of the P that fired its timer (Go's checkTimers).  So a runnable G
+ * at position k of its P's run queue runs within about (k + 1) slices of switches, and a
+ * G in the global queue (or woken by sysmon's timers) within about one slice, provided
+ * the running Gs switch.
+ */
+#define MN_SLICE_PICKS 64
+#define MN_SLICE_NS 10000000ull /* 10 ms, Go's forcePreemptNS */
+#define MN_HOLD_NS 10000000ull  /* a G that makes no switch for this long is a long hold */
+
 /* ==== Configuration and lifecycle ================================================== */
 
 /*
@@ -74,6 +99,10 @@ struct mn_config {
                             0 = off. MN_SCHEDTRACE */
     const char *trace_path; /* write a Chrome trace-event JSON file of P and G events;
                                NULL = off (claim P4.4.trace). MN_TRACE */
+    int hold_warn_ms;    /* sysmon prints "mn: warning: G <id> has held P <n> for <t> ms
+                            without a switch (no preemption)" once per hold longer than this;
+                            0 = off (the hold is still counted in mn_stats.long_holds).
+                            MN_HOLD_WARN_MS */
 };
 
 /* mn_config_init - defaults, then MN_* environment overrides.  Returns 0, or -EINVAL when
@@ -229,6 +258,10 @@ struct mn_stats {
     uint64_t stack_mmaps;     /* mmap calls made for stacks (claim T4.mmap) */
     uint64_t stack_munmaps;   /* munmap calls made for stacks */
     uint64_t stw;             /* stop-the-world pauses (GOMAXPROCS changes) */
+    uint64_t slice_ends;      /* inherited time slices ended by the fairness bound */
+    uint64_t preempt_reqs;    /* of those, slices sysmon ended after MN_SLICE_NS */
+    uint64_t long_holds;      /* Gs seen by sysmon holding their P without a switch for
+                                 more than MN_HOLD_NS (cooperative: never preempted) */
     uint64_t uptime_ns;       /* since mn_init */
     int32_t gomaxprocs;       /* Ps now */
     int32_t idle_ps;          /* Ps on the idle list */

@@ -869,9 +869,14 @@ static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
 {
     struct mn_p *pp = mp->p;
     mn_casgstatus(gp, MN_GRUNNABLE, MN_GRUNNING);
-    if (!inherit)
-        pp->schedtick++;
+    if (inherit) {
+        pp->inherits++;
+    } else {
+        st_relaxed(&pp->schedtick, pp->schedtick + 1); /* sysmon reads it */
+        pp->inherits = 0;
+    }
     owner_inc(&pp->st.schedticks, 1);
+    st_relaxed(&pp->curgoid, gp->goid);
     if (mn_unlikely(gp->ready_ns)) {
         uint64_t d = mn_nanotime() - gp->ready_ns;
         gp->ready_ns = 0;
@@ -902,9 +907,25 @@ static void schedule(struct mn_m *mp)
         mexit(mp);
     if (ld_relaxed(&s->timer_next) != UINT64_MAX)
         checktimers(pp, mn_nanotime());
-    /* Every 61st tick look at the global queue first, so it is not starved by two Gs
-     * that keep readying each other on the local queue (Go). */
-    if (pp->schedtick % 61 == 0 && ld_sc(&s->runqsize) > 0) {
+    /* Fairness (Go's inheritTime, mn.h "Fairness"): a G taken from runnext inherits the
+     * time slice, and schedtick counts slices, not picks.  Two Gs that keep readying each
+     * other (or a chain of spawns) would otherwise hold one slice forever and starve the
+     * local and global queues: Go ends such a slice by preempting after 10 ms; we end it
+     * at the next switch after MN_SLICE_PICKS inherited picks, or once sysmon has seen
+     * the slice last MN_SLICE_NS and set pp->preempt.  The runnext G then goes to the
+     * tail, the global queue is polled, and the head of the local queue runs. */
+    bool expired = pp->inherits >= MN_SLICE_PICKS || ld_relaxed(&pp->preempt);
+    if (mn_unlikely(expired)) {
+        pp->inherits = 0;
+        st_relaxed(&pp->preempt, 0);
+        owner_inc(&pp->st.slice_ends, 1);
+        struct mn_g *next = ld_relaxed(pp->runnext);
+        if (next && cas_sc(pp->runnext, next, NULL))
+            runqput(pp, next, false);
+    }
+    /* Every 61st slice (and at the end of an inherited one) look at the global queue
+     * first, so it is not starved by Gs that keep the local queue busy (Go). */
+    if ((expired || pp->schedtick % 61 == 0) && ld_sc(&s->runqsize) > 0) {
         mn_lock(&s->lock);
         gp = globrunqget(pp, 1);
         mn_unlock(&s->lock);
@@ -941,6 +962,8 @@ static void after_switch(struct mn_m *mp)
     int op = mp->op;
     mp->op = MN_OP_NONE;
     mp->curg = NULL;
+    if (mp->p)
+        st_relaxed(&mp->p->curgoid, 0);
     switch (op) {
     case MN_OP_PARK: {
         void (*f)(void *) = mp->unlockf;
@@ -1258,11 +1281,12 @@ static void timer_siftdown(struct mn_timer *h, int n, int i)
     }
 }
 
-/* checktimers - ready every G whose sleep has ended.  pp may be NULL (sysmon). */
+/* checktimers - ready every G whose sleep has ended.  pp: the P of the calling M (on g0,
+ * from schedule or findrunnable), whose runnext gets the Gs so that they run next, as Go's
+ * checkTimers readies them on the P running the timers; NULL (sysmon): the global queue. */
 static void checktimers(struct mn_p *pp, uint64_t now)
 {
     struct mn_sched *s = mn_sched;
-    (void)pp;
     if (now < ld_relaxed(&s->timer_next))
         return;
     struct mn_g *ready = NULL;
@@ -1276,12 +1300,22 @@ static void checktimers(struct mn_p *pp, uint64_t now)
     }
     st_relaxed(&s->timer_next, s->ntimers ? s->timers[0].when : UINT64_MAX);
     mn_unlock(&s->timerlock);
+    bool any = ready != NULL;
     while (ready) {
         struct mn_g *gp = ready;
         ready = gp->schedlink;
-        mn_goready(gp);
+        if (pp) {
+            mn_casgstatus(gp, MN_GWAITING, MN_GRUNNABLE);
+            gp->ready_ns = lat_stamp();
+            MN_TRACE(MN_EV_G_UNBLOCK, pp->id, gp->goid, 0);
+            runqput(pp, gp, true);
+        } else {
+            mn_goready(gp);
+        }
         xadd(&s->timers_pending, -1);
     }
+    if (pp && any)
+        (void)wakep();
 }
 
 static void unlock_timers(void *arg)
@@ -1365,6 +1399,54 @@ static void retake(uint64_t now)
     }
 }
 
+/* sysmon_slices - the time half of the fairness bound (mn.h "Fairness"), from Go's
+ * retake/preemptone: a P whose slice (schedtick) has lasted MN_SLICE_NS gets pp->preempt,
+ * which ends the slice at its next switch.  A P whose G has made no switch at all for
+ * MN_HOLD_NS cannot be preempted (cooperative): it is counted once in long_holds and,
+ * with hold_warn_ms, reported once on stderr. */
+static void sysmon_slices(uint64_t now)
+{
+    struct mn_sched *s = mn_sched;
+    int n = ld_sc(&s->gomaxprocs);
+    for (int i = 0; i < n; i++) {
+        struct mn_p *pp = s->allp[i];
+        if (ld_sc(&pp->status) != MN_PRUNNING) {
+            pp->sysmon_pickwhen = pp->sysmon_slicewhen = now;
+            continue;
+        }
+        uint32_t t = ld_relaxed(&pp->schedtick);
+        if (t != pp->sysmon_schedtick) {
+            pp->sysmon_schedtick = t;
+            pp->sysmon_slicewhen = now;
+        } else if (now - pp->sysmon_slicewhen >= MN_SLICE_NS && !ld_relaxed(&pp->preempt)) {
+            st_relaxed(&pp->preempt, 1);
+            xadd(&s->preempt_reqs, 1);
+            pp->sysmon_slicewhen = now;
+        }
+        uint64_t k = ld_relaxed(&pp->st.schedticks);
+        uint64_t goid = ld_relaxed(&pp->curgoid);
+        if (k != pp->sysmon_picks || goid == 0) {
+            pp->sysmon_picks = k;
+            pp->sysmon_pickwhen = now;
+            pp->sysmon_held = 0;
+            continue;
+        }
+        uint64_t held = now - pp->sysmon_pickwhen;
+        if (held >= MN_HOLD_NS && !(pp->sysmon_held & 1)) {
+            pp->sysmon_held |= 1;
+            xadd(&s->long_holds, 1);
+        }
+        if (s->cfg.hold_warn_ms > 0 && !(pp->sysmon_held & 2) &&
+            held >= (uint64_t)s->cfg.hold_warn_ms * 1000000) {
+            pp->sysmon_held |= 2;
+            fprintf(stderr,
+                    "mn: warning: G %llu has held P %d for %llu ms without a switch (no "
+                    "preemption: Gs queued on this P wait until it blocks or yields)\n",
+                    (unsigned long long)goid, pp->id, (unsigned long long)(held / 1000000));
+        }
+    }
+}
+
 static void *sysmon(void *arg)
 {
     struct mn_sched *s = arg;
@@ -1399,6 +1481,8 @@ static void *sysmon(void *arg)
         uint64_t h0 = ld_relaxed(&s->handoffs);
         if (ld_sc(&s->nmsys) > 0 && !ld_sc(&s->gcwaiting))
             retake(now);
+        if (!ld_sc(&s->gcwaiting))
+            sysmon_slices(now);
         if (ld_sc(&s->nmsys) > 0 || ld_relaxed(&s->handoffs) != h0) {
             delay = 20000;
             idle = 0;
@@ -1678,6 +1762,7 @@ int mn_config_init(struct mn_config *cfg)
     ENV("MN_NUMA_LOCAL", 0, 1, numa_local);
     ENV("MN_SCHED_LATENCY", 0, 1, sched_latency);
     ENV("MN_SCHEDTRACE", 0, 3600000, schedtrace_ms);
+    ENV("MN_HOLD_WARN_MS", 0, 3600000, hold_warn_ms);
 #undef ENV
     const char *t = getenv("MN_TRACE");
     if (t && *t)
@@ -1733,7 +1818,7 @@ int mn_init(const struct mn_config *cfg_in)
     if (cfg.gomaxprocs < 0 || cfg.gomaxprocs > MN_MAX_PROCS ||
         (cfg.pad_runq != 0 && cfg.pad_runq != 64 && cfg.pad_runq != 128) ||
         (!cfg.small_stacks && (cfg.stack_bytes < 16384 || cfg.stack_bytes % (size_t)page)) ||
-        cfg.schedtrace_ms < 0)
+        cfg.schedtrace_ms < 0 || cfg.hold_warn_ms < 0)
         return -EINVAL;
     if (cfg.gomaxprocs == 0) {
         int cpus[MN_MAX_PROCS];
@@ -1916,6 +2001,7 @@ int mn_stats_read(struct mn_stats *out)
         out->globrunq_takes += ld_relaxed(&st->globrunq_takes);
         out->parks += ld_relaxed(&st->parks);
         out->schedticks += ld_relaxed(&st->schedticks);
+        out->slice_ends += ld_relaxed(&st->slice_ends);
         out->idle_ns += ld_relaxed(&st->idle_ns);
         uint64_t since = ld_relaxed(&pp->idle_since);
         uint64_t now = mn_nanotime();
@@ -1934,6 +2020,8 @@ int mn_stats_read(struct mn_stats *out)
     out->stack_mmaps = ld_relaxed(&s->stack_mmaps);
     out->stack_munmaps = ld_relaxed(&s->stack_munmaps);
     out->stw = ld_relaxed(&s->stw);
+    out->preempt_reqs = ld_relaxed(&s->preempt_reqs);
+    out->long_holds = ld_relaxed(&s->long_holds);
     out->uptime_ns = mn_nanotime() - s->start_ns;
     out->gomaxprocs = n;
     out->idle_ps = ld_sc(&s->npidle);

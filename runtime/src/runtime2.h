@@ -164,6 +164,7 @@ MN_STATIC_ASSERT(sizeof(((struct mn_runq_packed *)0)->runq) == 2048,
 struct mn_pstats {
     uint64_t spawns, g_allocs, g_reuses, g_exits;
     uint64_t steals, stolen_gs, globrunq_takes, parks, schedticks;
+    uint64_t slice_ends;          /* inherited slices ended by the bound (schedule) */
     uint64_t idle_ns;
     uint64_t lat_bins[MN_LAT_BINS];
     uint64_t lat_sum_ns;
@@ -181,10 +182,19 @@ struct mn_p {
     int32_t node;                 /* NUMA node of cpu */
     /* owner-written */
     uint32_t status;              /* MN_P*; atomic */
-    uint32_t schedtick;           /* incremented on every schedule() pick */
+    uint32_t schedtick;           /* time slices started: incremented on every pick that
+                                     does not inherit the slice (Go's schedtick) */
+    uint32_t inherits;            /* picks that inherited the current slice (runnext) */
+    uint32_t preempt;             /* atomic: sysmon ended this slice (Go's preempt) */
+    uint64_t curgoid;             /* id of the G running now, 0 none (for sysmon's warning) */
     uint32_t syscalltick;         /* incremented on every mn_syscall_enter */
     uint32_t sysmontick;          /* sysmon's last seen syscalltick */
     uint64_t sysmonwhen;          /* when sysmon first saw that syscalltick */
+    uint32_t sysmon_schedtick;    /* sysmon's last seen schedtick (slice) */
+    uint64_t sysmon_slicewhen;    /* when sysmon first saw it */
+    uint64_t sysmon_picks;        /* sysmon's last seen st.schedticks (any pick) */
+    uint64_t sysmon_pickwhen;     /* when sysmon first saw it */
+    uint32_t sysmon_held;         /* this hold was counted (1) and warned about (2) */
     struct mn_p *link;            /* idle list (sched.lock) */
     struct mn_m *m;               /* M holding it */
     uint64_t goidcache, goidcacheend; /* batch of G ids (Go: 16 at a time) */
@@ -266,6 +276,8 @@ struct mn_sched {
     uint64_t goidgen;             /* atomic: G id batches */
     uint64_t start_ns;
     uint64_t handoffs, stw;       /* atomic */
+    uint64_t long_holds;          /* atomic: Gs seen holding their P > MN_HOLD_NS (sysmon) */
+    uint64_t preempt_reqs;        /* atomic: slices sysmon ended (> MN_SLICE_NS) */
     uint64_t stack_mmaps, stack_munmaps; /* atomic */
     uint32_t mxcsr_fpucw[2];      /* FP control words new Gs start with */
 };
