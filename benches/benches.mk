@@ -34,7 +34,7 @@ BENCH_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -pthread -Ibenches/
                   -I$(BENCH_DIR) -Iruntime/include
 BENCH_LDLIBS    = -lbenchmark -lpapi -lboost_context -lnuma -pthread -lrt -Wl,-z,now
 DEPS_BENCH      = build-essential libnuma-dev libbenchmark-dev libpapi-dev libboost-context-dev \
-                  python3
+                  python3 python3-scipy
 PRESET         ?= quick
 
 ifeq ($(BENCH_RUNTIME),stub)

@@ -22,6 +22,7 @@ plots:
 	@$(PYTHON) scripts/plot.py $(PLOTS_ARGS)
 
 test-tables:
+	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_stats.py' -t scripts/tests
 	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_tables.py' -t scripts/tests
 	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_plot.py' -t scripts/tests
 TEST_TARGETS += test-tables

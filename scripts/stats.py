@@ -1,0 +1,414 @@
+#!/usr/bin/python3
+"""stats.py - the one reader of Google Benchmark JSON (our bench's files and the Go peer's
+.go.json alike) and the statistics every verdict is computed from.
+
+Reading (benches/FORMAT.md):
+  load(path) -> Run        .path, .context (dict), .rows (dict name -> Row, file order),
+                           .events (harness event names, context `counters`),
+                           .counters_na (dict event -> reason, context `counters_na`)
+  Row                      .name (Google Benchmark suffixes and the harness's /counted
+                           stripped), .reps (timed repetitions: dicts with real_time and
+                           cpu_time in ns and every user counter), .counted_reps (the
+                           harness's separate counted repetitions, rows `<name>/counted`),
+                           .na (None or "n/a: <reason>"), .counted (True when the event
+                           values come from counted repetitions apart from the timing),
+                           .timed_with_counters (True when the times were measured with
+                           counters on: files before issue 13, or --count_while_timing),
+                           .claims, .label_fields, .counters_na, .values(key), .n
+Statistics:
+  summarize(xs) -> Summary(n, median, lo, hi, q1, q3, ci_lo, ci_hi, cv)
+      lo/hi = min/max, q1/q3 = quartiles (linear interpolation), CI = bootstrap 95%
+      percentile interval of the median (2000 resamples, fixed seed: the same input gives
+      the same interval, so tables are reproducible byte for byte); n < 3 -> ci None;
+      cv = sample standard deviation / mean, None when n < 2 or the mean is 0.
+  compare(a, b) -> Comparison(ratio, ci_lo, ci_hi, p, n_a, n_b)
+      ratio = median(b) / median(a) with a bootstrap 95% interval (each sample resampled
+      on its own); p = two-sided Mann-Whitney U (scipy.stats.mannwhitneyu; exact for small
+      samples without ties).  ratio None when median(a) is 0; CI None when either n < 3
+      or a resample's median(a) is 0; p None when either n < 2, 1.0 when both samples are
+      the same constant.
+Verdict words (tables.py renders them): CONFIRMED, REFUTED, "inconclusive: <reason>",
+"n/a: <reason>", NOT_MEASUREMENT.  band_verdict() and difference_verdict() are the two
+statistical rules; tables.py's verdict engine combines them with the claims' data.
+
+Sources: Google Benchmark 1.7.1 JSON reporter (benchmark/src/json_reporter.cc); Efron and
+Tibshirani, An Introduction to the Bootstrap (1993), ch. 13 (percentile intervals); Mann
+and Whitney (1947).  scipy: Debian's python3-scipy.
+
+Bad input raises StatsError with one line naming the tool and the file; the command line
+(`stats.py summary FILE [REGEX]`, `stats.py compare FILE ROW_A ROW_B [KEY]`) prints it and
+exits 2.
+"""
+import json
+import math
+import re
+import sys
+from collections import namedtuple
+
+import numpy as np
+from scipy import stats as sps
+
+CONFIRMED = "confirmed"
+REFUTED = "refuted"
+NOT_MEASUREMENT = "not a measurement"
+ALPHA = 0.05          # significance level of every A/B test
+CONFIDENCE = 0.95     # every interval
+N_RESAMPLES = 2000
+SEED = 13             # fixed: reproducible intervals
+
+# Suffixes Google Benchmark appends to an instance name (FORMAT.md "Rows").
+GB_SUFFIX = re.compile(r"(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
+                       r"min_time:[0-9.]+s?|threads:\d+))+$")
+COUNTED_SUFFIX = "/counted"                   # the harness's counted pass of an instance
+TIMED_COUNTED_SUFFIX = "/timed_with_counters"  # --count_while_timing: times with counters on
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+Summary = namedtuple("Summary", "n median lo hi q1 q3 ci_lo ci_hi cv")
+Comparison = namedtuple("Comparison", "ratio ci_lo ci_hi p n_a n_b")
+
+
+class StatsError(Exception):
+    """Malformed or empty input; str() is one line naming the tool and the file."""
+
+
+def _finite(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+class Row:
+    """All repetitions of one bench instance.  See the module doc for the fields."""
+
+    def __init__(self, name):
+        self.name = name
+        self.reps = []
+        self.counted_reps = []
+        self.na = None
+        self.label = ""
+        self.claims = []
+        self.label_fields = {}
+        self.counters_na = {}
+        self.timed_with_counters = False
+        self.events = ()          # the run's harness events, set by load()
+        self.aggregates = {}      # Google Benchmark's own (mean/median/stddev/cv): not used here
+
+    @property
+    def counted(self):
+        """True when the harness events' values come from counted repetitions that were
+        not timed (issue 13: time with counters off, count in separate repetitions)."""
+        return bool(self.counted_reps) and not self.timed_with_counters
+
+    @property
+    def n(self):
+        """Number of timed repetitions."""
+        return len(self.reps)
+
+    def values(self, key):
+        """Finite values of key over the timed repetitions, in repetition order.  key
+        "real_time"/"cpu_time" = time per iteration in ns.  A harness event (context
+        `counters`) is read from the counted repetitions when the run has them.  NaN,
+        inf, missing and non-numeric values are left out."""
+        reps = self.counted_reps if key in self.events and self.counted_reps else self.reps
+        return [float(r[key]) for r in reps if _finite(r.get(key))]
+
+    def summary(self, key):
+        """summarize(self.values(key))."""
+        return summarize(self.values(key))
+
+    def __repr__(self):
+        return f"Row({self.name!r}, n={self.n}, na={self.na!r})"
+
+
+class Run:
+    """One results file: context, rows in file order."""
+
+    def __init__(self, path, context, rows):
+        self.path = path
+        self.context = context
+        self.rows = rows
+        self.events = [e for e in str(context.get("counters", "")).split(",") if e]
+        self.counters_na = self.context_json("counters_na", {})
+
+    def context_json(self, key, default=None):
+        """A context value that holds JSON text (counters_na, p_layout, go_runtime2...),
+        decoded; default when absent or not valid JSON."""
+        v = self.context.get(key)
+        if not isinstance(v, str):
+            return v if v is not None else default
+        try:
+            return json.loads(v)
+        except ValueError:
+            return default
+
+    def get(self, name):
+        """The row of that name or None."""
+        return self.rows.get(name)
+
+    def match(self, regex):
+        """Rows whose name matches regex (re.search), in file order."""
+        rx = re.compile(regex)
+        return [r for n, r in self.rows.items() if rx.search(n)]
+
+
+def _label_parts(label):
+    parts = str(label or "").split(";")
+    claims = [c.strip() for c in parts[0].split(",") if c.strip()]
+    fields = {}
+    for seg in parts[1:]:
+        k, sep, v = seg.partition("=")
+        fields[k.strip()] = v if sep else ""
+    return claims, fields
+
+
+def _base_name(b):
+    name = b.get("run_name") or b.get("name", "")
+    if b.get("run_type") == "aggregate" and not b.get("run_name"):
+        name = re.sub(r"_(mean|median|stddev|cv)$", "", name)
+    name = GB_SUFFIX.sub("", name)
+    kind = "timed"
+    if name.endswith(COUNTED_SUFFIX):
+        name, kind = name[: -len(COUNTED_SUFFIX)], "counted"
+    elif name.endswith(TIMED_COUNTED_SUFFIX):
+        name, kind = name[: -len(TIMED_COUNTED_SUFFIX)], "timed_counted"
+    return GB_SUFFIX.sub("", name), kind
+
+
+def load(path):
+    """Read one Google Benchmark JSON file (a bench run or a .go.json) into a Run.
+    Raises StatsError when the file is missing, empty, not JSON or not Google Benchmark's
+    shape."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise StatsError(f"stats: {path}: {e.strerror}") from None
+    if not text.strip():
+        raise StatsError(f"stats: {path}: empty file (no Google Benchmark JSON)")
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise StatsError(f"stats: {path}: not JSON ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("context", {}), dict) \
+            or not isinstance(doc.get("benchmarks", []), list):
+        raise StatsError(f"stats: {path}: not Google Benchmark JSON (want an object with "
+                         "'context' and 'benchmarks')")
+    context = doc.get("context", {})
+    rows = {}
+    legacy_counters = bool([e for e in str(context.get("counters", "")).split(",") if e])
+    for b in doc.get("benchmarks", []):
+        if not isinstance(b, dict) or not isinstance(b.get("name"), str):
+            raise StatsError(f"stats: {path}: a benchmarks entry without a name")
+        name, kind = _base_name(b)
+        row = rows.get(name)
+        if row is None:
+            row = rows[name] = Row(name)
+        if b.get("label") and (kind != "counted" or not row.label):
+            row.label = str(b["label"])
+            row.claims, row.label_fields = _label_parts(row.label)
+        if b.get("run_type") == "aggregate":
+            row.aggregates[b.get("aggregate_name", "")] = b
+            continue
+        if b.get("error_occurred"):
+            msg = str(b.get("error_message", "")).strip()
+            if kind != "counted" and row.na is None:
+                row.na = msg if msg.startswith("n/a") else f"n/a: {msg or 'skipped'}"
+            continue
+        rep = {}
+        scale = UNIT_NS.get(b.get("time_unit", "ns"), 1.0)
+        for k, v in b.items():
+            if k in ("real_time", "cpu_time") and _finite(v):
+                rep[k] = float(v) * scale
+            elif _finite(v) and k not in ("family_index", "per_family_instance_index",
+                                          "repetitions", "repetition_index", "threads"):
+                rep[k] = float(v)
+        rep["repetition_index"] = b.get("repetition_index", 0)
+        _, fields = _label_parts(b.get("label"))
+        if "counters_na" in fields:
+            try:
+                row.counters_na.update(json.loads(fields["counters_na"]))
+            except ValueError:
+                row.counters_na["?"] = "counters_na label is not JSON"
+        if kind == "counted":
+            row.counted_reps.append(rep)
+        else:
+            row.reps.append(rep)
+            if kind == "timed_counted":
+                row.timed_with_counters = True
+    run = Run(path, context, rows)
+    counted_pass = any(r.counted_reps for r in rows.values())
+    for r in rows.values():
+        r.events = tuple(run.events)
+        # Files written before the counted pass existed timed with counters on.
+        if legacy_counters and not counted_pass and r.reps:
+            r.timed_with_counters = True
+        if r.reps and r.na is not None and not r.counted_reps:
+            r.na = None  # some repetitions measured: the row stands on those
+    return run
+
+
+# ==== statistics ===========================================================================
+
+def _clean(xs):
+    return np.array([float(x) for x in xs if _finite(x)], dtype=float)
+
+
+def summarize(xs):
+    """Summary of finite values xs (others dropped): see the module doc.  An empty input
+    gives Summary(0, None, ...)."""
+    a = _clean(xs)
+    n = len(a)
+    if n == 0:
+        return Summary(0, None, None, None, None, None, None, None, None)
+    med = float(np.median(a))
+    q1, q3 = (float(q) for q in np.percentile(a, [25, 75]))
+    ci_lo = ci_hi = None
+    if n >= 3:
+        ci_lo, ci_hi = _boot_ci((a,), lambda s, axis: np.median(s, axis=axis))
+    mean = float(np.mean(a))
+    cv = float(np.std(a, ddof=1) / mean) if n >= 2 and mean != 0 else None
+    return Summary(n, med, float(a.min()), float(a.max()), q1, q3, ci_lo, ci_hi, cv)
+
+
+def _boot_ci(samples, stat):
+    """Percentile bootstrap interval of stat(*samples, axis=-1); each sample resampled
+    with replacement on its own (numpy, N_RESAMPLES, seed SEED).  (None, None) when the
+    interval is not finite."""
+    rng = np.random.default_rng(SEED)
+    boots = [s[rng.integers(0, len(s), size=(N_RESAMPLES, len(s)))] for s in samples]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = stat(*boots, axis=-1)
+    if not np.all(np.isfinite(t)):
+        return None, None
+    tail = (1 - CONFIDENCE) / 2 * 100
+    lo, hi = (float(v) for v in np.percentile(t, [tail, 100 - tail]))
+    return lo, hi
+
+
+def _ratio_stat(a, b, axis):
+    ma = np.median(a, axis=axis)
+    mb = np.median(b, axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return mb / ma
+
+
+def compare(a, b):
+    """Comparison of samples a and b (finite values; others dropped): ratio =
+    median(b)/median(a), its bootstrap 95% interval, two-sided Mann-Whitney U p.  See the
+    module doc for when a field is None."""
+    xa, xb = _clean(a), _clean(b)
+    na, nb = len(xa), len(xb)
+    ratio = ci_lo = ci_hi = p = None
+    if na and nb:
+        ma, mb = float(np.median(xa)), float(np.median(xb))
+        if ma != 0:
+            ratio = mb / ma
+            if na >= 3 and nb >= 3:  # None when a resample's median of a is 0 (inf)
+                ci_lo, ci_hi = _boot_ci((xa, xb), _ratio_stat)
+    if na >= 2 and nb >= 2:
+        if np.all(xa == xa[0]) and np.all(xb == xa[0]):
+            p = 1.0  # one constant on both sides: no difference at all
+        else:
+            p = float(sps.mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
+            p = p if math.isfinite(p) else None
+    return Comparison(ratio, ci_lo, ci_hi, p, na, nb)
+
+
+# ==== verdict rules =========================================================================
+
+def inconclusive(reason):
+    return f"inconclusive: {reason}"
+
+
+def na(reason):
+    return f"n/a: {reason}"
+
+
+def fmt(v, digits=3):
+    """A number for a reason text: 3 significant digits, or 'n/a'."""
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    return f"{v:.{digits}g}"
+
+
+def band_verdict(lo, hi, band_lo=None, band_hi=None, what="value"):
+    """Verdict of an interval [lo, hi] (a value's or a ratio's 95% CI) against the claim's
+    band [band_lo, band_hi] (None = open side): confirmed when the interval lies inside
+    the band, refuted when it lies wholly outside, `inconclusive: 95% CI lo-hi straddles
+    the band edge E` otherwise; `inconclusive: no interval (n < 3)` when lo/hi are None."""
+    if lo is None or hi is None:
+        return inconclusive(f"no 95% CI of the {what} (fewer than 3 repetitions)")
+    inside_lo = band_lo is None or lo >= band_lo
+    inside_hi = band_hi is None or hi <= band_hi
+    if inside_lo and inside_hi:
+        return CONFIRMED
+    if (band_lo is not None and hi < band_lo) or (band_hi is not None and lo > band_hi):
+        return REFUTED
+    edge = band_lo if not inside_lo else band_hi
+    return inconclusive(f"95% CI of the {what} {fmt(lo)}-{fmt(hi)} straddles the band edge "
+                        f"{fmt(edge)}")
+
+
+def difference_verdict(cmp, alpha=ALPHA):
+    """None when the comparison shows a significant difference (p < alpha), else the
+    `inconclusive: ...` verdict for a claim that predicts one (p stated)."""
+    if cmp.p is None:
+        return inconclusive(f"no significance test (n = {cmp.n_a} and {cmp.n_b}, need >= 2 "
+                            "each)")
+    if cmp.p >= alpha:
+        return inconclusive(f"no significant difference (Mann-Whitney p = {cmp.p:.2g}, "
+                            f"n = {cmp.n_a} and {cmp.n_b})")
+    return None
+
+
+def ratio_verdict(cmp, band_lo=None, band_hi=None, predicts_difference=True):
+    """A ratio claim: significance first (when the claim predicts a difference), then the
+    ratio's 95% CI against the band."""
+    if cmp.ratio is None:
+        return inconclusive("ratio undefined (baseline median 0 or no values)")
+    if predicts_difference:
+        v = difference_verdict(cmp)
+        if v:
+            return v
+    return band_verdict(cmp.ci_lo, cmp.ci_hi, band_lo, band_hi, what="ratio")
+
+
+def spread_text(s):
+    """'n=9, 40.1 [39.7-40.4] CI 39.8-40.3' for a table cell (median [min-max], 95% CI)."""
+    if s.n == 0:
+        return "n=0"
+    t = f"n={s.n}, {fmt(s.median)} [{fmt(s.lo)}-{fmt(s.hi)}]"
+    if s.ci_lo is not None:
+        t += f" CI {fmt(s.ci_lo)}-{fmt(s.ci_hi)}"
+    return t
+
+
+# ==== command line ==========================================================================
+
+def _main(argv):
+    if len(argv) < 2 or argv[0] not in ("summary", "compare") or \
+            (argv[0] == "compare" and len(argv) not in (4, 5)):
+        print("usage: stats.py summary FILE [REGEX] | stats.py compare FILE ROW_A ROW_B [KEY]",
+              file=sys.stderr)
+        return 2
+    try:
+        run = load(argv[1])
+    except StatsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    if argv[0] == "summary":
+        rows = run.match(argv[2]) if len(argv) > 2 else list(run.rows.values())
+        for r in rows:
+            print(f"{r.name:60s} {r.na or spread_text(r.summary('real_time'))}")
+        return 0
+    key = argv[4] if len(argv) == 5 else "real_time"
+    ra, rb = run.get(argv[2]), run.get(argv[3])
+    if ra is None or rb is None:
+        print(f"stats: {argv[1]}: no row {argv[2] if ra is None else argv[3]}", file=sys.stderr)
+        return 2
+    c = compare(ra.values(key), rb.values(key))
+    print(f"ratio {fmt(c.ratio)} CI {fmt(c.ci_lo)}-{fmt(c.ci_hi)} p {fmt(c.p, 2)} "
+          f"n {c.n_a}/{c.n_b}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
