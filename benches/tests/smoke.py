@@ -16,6 +16,10 @@ Checks (values and behaviour, never timings):
     positive real_time and iterations, its label starting with the bench's claims, every
     counted event (context `counters`) present and >= 0, and its unit counter (FORMAT.md
     T1 rows) positive;
+  - every manipulation check of scripts/claims.toml ([[claim.realised]]) names a counter
+    that its row (when listed and measured) reports, unless the label says why not
+    ("<counter>=n/a: ..."); the T4 workload causes shootdowns and its control does not
+    (pin/shoot/unmap:1 >= 1 started shootdown per iteration, unmap:0 < 0.5);
   - events are counted on every thread: the futex ping-pong on one CPU records at least
     one context switch per round trip (it needs two; the partner's switches count only
     if the partner thread is covered);
@@ -27,12 +31,17 @@ Checks (values and behaviour, never timings):
   - counters_na stays valid JSON with '"', '\\' and ';' in names and 16 n/a events.
 Exit status 0 when all pass; 1 with one line per failure otherwise.
 """
+import fnmatch
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
+
+CLAIMS_TOML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                           "claims.toml")
 
 CONTEXT_KEYS = ["host", "cpu_model", "cores", "smt", "numa_nodes", "slit", "kernel",
                 "governor", "thp", "perf_event_paranoid", "pmu", "papi_version",
@@ -141,6 +150,36 @@ def check_na_json(binary, work):
             fail(f"16 unknown events: counters_na has {sorted(na)}")
     except (OSError, ValueError, KeyError) as e:
         fail(f"16 unknown events with quotes (exit {r.returncode}): counters_na not JSON: {e}")
+
+
+def row_match(pattern, name):
+    """claims.toml row pattern: `*` stands for one argument value (no '/')."""
+    return fnmatch.fnmatchcase(name, pattern) and name.count("/") == pattern.count("/")
+
+
+def check_realised(listed, rows):
+    """Each [[claim.realised]] counter is reported by the rows it names (FORMAT.md: the
+    bench measures its own manipulation checks)."""
+    try:
+        with open(CLAIMS_TOML, "rb") as f:
+            claims = tomllib.load(f).get("claim", [])
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        fail(f"{CLAIMS_TOML}: {e}")
+        return
+    for c in claims:
+        for m in c.get("realised", []):
+            names = [n for n in listed if row_match(m["row"], n)]
+            go = m["row"].startswith("go/")
+            if not names and not go:
+                fail(f"{c['id']}: realised check {m['label']!r} names row {m['row']} that "
+                     "no bench lists")
+            for n in names:
+                b = rows.get(n)
+                if b is None or b.get("error_occurred"):
+                    continue
+                if m["counter"] not in b and "n/a" not in str(b.get("label", "")):
+                    fail(f"{n}: no counter {m['counter']} for {c['id']}'s realised check "
+                         f"{m['label']!r}")
 
 
 def main():
@@ -296,6 +335,16 @@ def main():
                 fail(f"{name}: {counter} = {b.get(counter)!r}, want > 0")
         if name.startswith("max/") and ";limit=" not in b.get("label", ""):
             fail(f"{name}: label lacks ;limit=: {b.get('label')!r}")
+    check_realised(listed, rows)
+    for bind in ("0", "1"):
+        on, off = rows.get(f"pin/shoot/unmap:1/bind:{bind}"), rows.get(f"pin/shoot/unmap:0/bind:{bind}")
+        if on and off and not on.get("error_occurred") and "shootdowns" in on:
+            if not on["shootdowns"] >= 1:
+                fail(f"pin/shoot/unmap:1/bind:{bind}: shootdowns {on['shootdowns']} per "
+                     "iteration, want >= 1 (each G unmaps a touched chunk)")
+            if not off.get("shootdowns", 0) < 0.5:
+                fail(f"pin/shoot/unmap:0/bind:{bind}: shootdowns {off.get('shootdowns')} per "
+                     "iteration, want < 0.5 (the control maps nothing in its loop)")
     fut = rows.get("switch/pthread_futex/cpus:1")
     if fut and not fut.get("error_occurred") and "perf::CONTEXT-SWITCHES" in events:
         if not fut["perf::CONTEXT-SWITCHES"] >= 1.0:

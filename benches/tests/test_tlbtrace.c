@@ -8,6 +8,9 @@
  *     reasons and the pages classes each add up to the total.
  *   - a pure-compute loop on two threads raises no shootdown (a small allowance for
  *     background kernel work on our mm: khugepaged, compaction) and no mmap.
+ *   - an unmap on a multi-threaded process whose other thread runs on another CPU (both
+ *     pinned) is a real shootdown: remote_send_ipi at the sender rises with the rounds
+ *     (pin/shoot's unmap:1 rows rest on this; skips on one CPU).
  *   - a bad tracefs path gives -ENOENT and an "n/a: " reason.
  * Where tracefs or perf is not available the first two skip with the reason.
  */
@@ -16,6 +19,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -135,6 +139,89 @@ Test(tlbtrace, churn_raises_counts_and_classes_add_up)
             saw_mm = (uint64_t)cs[i].value == d.reason[3];
     cr_expect(saw_mm, "tlb_flush.local_mm_shootdown missing or wrong");
     tlbtrace_close(t);
+}
+
+/* ---- workload: unmap while another thread of the process runs on another CPU ------------- */
+
+struct pinned {
+    int cpu;
+    int err; /* pthread_setaffinity_np's error, 0 when pinned */
+    int failed;
+};
+
+static int pin_self(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *pinned_spinner(void *arg)
+{
+    struct pinned *p = arg;
+    p->err = pin_self(p->cpu);
+    spinner(NULL);
+    return NULL;
+}
+
+static void *pinned_churn(void *arg)
+{
+    struct pinned *p = arg;
+    if ((p->err = pin_self(p->cpu)) != 0)
+        return NULL;
+    return churn(&p->failed);
+}
+
+/* Two CPUs of our affinity mask, or skip. */
+static void two_cpus_or_skip(int *a, int *b)
+{
+    cpu_set_t set;
+    cr_assert_eq(sched_getaffinity(0, sizeof set, &set), 0);
+    *a = *b = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set)) {
+            if (*a < 0)
+                *a = c;
+            else if (*b < 0)
+                *b = c;
+        }
+    if (*b < 0)
+        cr_skip_test("n/a: one CPU in the affinity mask (a shootdown needs two)");
+}
+
+Test(tlbtrace, unmap_with_thread_on_other_cpu_sends_shootdown_ipis)
+{
+    int c0, c1;
+    two_cpus_or_skip(&c0, &c1);
+    struct pinned sp = {.cpu = c1}, ch = {.cpu = c0};
+    pthread_t spin, worker;
+    atomic_store(&stop_spin, 0);
+    cr_assert_eq(pthread_create(&spin, NULL, pinned_spinner, &sp), 0);
+    struct tlbtrace *t = open_or_skip();
+    cr_assert(tlbtrace_has_reason(t, 4), "kernel lists no remote_send_ipi reason");
+    struct tlbtrace_counts a, b, d;
+    cr_assert_eq(tlbtrace_read(t, &a), 0);
+    cr_assert_eq(pthread_create(&worker, NULL, pinned_churn, &ch), 0);
+    cr_assert_eq(pthread_join(worker, NULL), 0);
+    atomic_store(&stop_spin, 1);
+    cr_assert_eq(pthread_join(spin, NULL), 0);
+    cr_assert_eq(tlbtrace_read(t, &b), 0);
+    tlbtrace_close(t);
+    cr_assert_eq(sp.err, 0, "pinning the spinner: %s", strerror(sp.err));
+    cr_assert_eq(ch.err, 0, "pinning the churner: %s", strerror(ch.err));
+    cr_assert_eq(ch.failed, 0, "churn failed: %s", strerror(ch.failed));
+    tlbtrace_diff(&b, &a, &d);
+    /* 2 flushing calls (mprotect, munmap) per round; the spinner keeps the mm loaded on
+     * the other CPU, so each must reach it.  Another tenant may preempt the spinner and the
+     * kernel may then trim that CPU from the mm's mask: ask for a tenth, not all. */
+    cr_expect(d.reason[4] >= ROUNDS / 10, "remote_send_ipi %lu < %d over %d rounds",
+              (unsigned long)d.reason[4], ROUNDS / 10, ROUNDS);
+    cr_expect(d.reason[3] >= ROUNDS, "local_mm_shootdown %lu < %d", (unsigned long)d.reason[3],
+              ROUNDS);
+    cr_expect(d.reason[4] <= d.reason[3] + SLACK,
+              "remote_send_ipi %lu above the flushes started %lu", (unsigned long)d.reason[4],
+              (unsigned long)d.reason[3]);
 }
 
 /* ---- workload: pure compute ------------------------------------------------------------- */

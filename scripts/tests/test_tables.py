@@ -404,10 +404,12 @@ class TestCapAndGoReason(unittest.TestCase):
         t1 = read(os.path.join(out, "T1.md"))
         self.assertIn("- Go (this host): n/a: go not installed", t1)
 
-    def test_t4_mmap_whole_row_counts(self):
+    def test_t4_mmap_workload_counts(self):
         claim = dict(real_claim("T4.mmap"), table="T4")
-        run = load_run(self.d, gb_row("pin/touch/ws_kib:64/bind:1", {"mmaps": 0, "mmaps_run": 8})
-                       + gb_row("pin/touch/ws_kib:64/bind:0", {"mmaps": 0, "mmaps_run": 12}))
+        run = load_run(self.d, gb_row("pin/shoot/unmap:1/bind:1",
+                                      {"mmaps": 8, "migrations": 0, "m_cpu_moves": 0})
+                       + gb_row("pin/shoot/unmap:1/bind:0",
+                                {"mmaps": 12, "migrations": 3, "m_cpu_moves": 0.01}))
         r = evaluate(claim, run)
         self.assertEqual(r["verdict"], "confirmed")
         self.assertTrue(r["ratio"][0].startswith("0.667"), r["ratio"])
