@@ -4,7 +4,7 @@
 #                               results/<host>/*.json (and its .go.json), claims from
 #                               scripts/claims.toml
 #   make tables TABLES_ARGS='results/h/x.json'   the same from named runs
-#   make plots                  plots/*.png + *.svg from results/*.csv (matplotlib, gnuplot)
+#   make plots                  plots/*.png + *.svg from results/*.csv (matplotlib)
 #   make test-tables            the scripts' unit tests (part of make test)
 #
 # Exit status of tables.py: 0 ok, 1 no results yet (run make bench), 2 malformed input
@@ -18,7 +18,7 @@ tables:
 	@$(PYTHON) scripts/tables.py $(TABLES_ARGS)
 
 plots:
-	@$(ENSURE) python3-matplotlib gnuplot-nox
+	@$(ENSURE) python3-matplotlib
 	@$(PYTHON) scripts/plot.py $(PLOTS_ARGS)
 
 test-tables:

@@ -1,10 +1,13 @@
 """Tests for scripts/plot.py: figures from fixture tables, n/a figures when data is missing,
-exit 2 on a malformed CSV, identical output when regenerated.
+exit 2 on no CSV or a malformed CSV, NaN medians drawn as n/a, an unwritable output folder
+(exit 1, one line), what the error bars are said in each figure, identical output when
+regenerated.
 
 Run: /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_plot.py' -t scripts/tests
 """
 
 import contextlib
+import csv
 import io
 import os
 import sys
@@ -59,23 +62,102 @@ class TestPlot(unittest.TestCase):
             self.assertTrue(files[f + ".png"].startswith(b"\x89PNG"), f)
         self.assertIn(b"T1.create.g", files["T1.svg"])  # title carries claim IDs and host
         self.assertIn(b"fixturehost", files["T1.svg"])
+        for f in FIGS:  # each says what it shows, its units and what its error bars are
+            svg = files[f + ".svg"].decode()
+            self.assertIn(f + ": ", svg, f)
+            self.assertRegex(svg, r"(Bars|Points): median of n", f)
+            self.assertRegex(svg, r"Error bars: |No error bars", f)
+        self.assertIn("ns per switch", files["T1.svg"].decode())
+        self.assertIn("bytes of RSS per parked task", files["T1.svg"].decode())
         quiet(plot.main, ["--results", self.res, "--out", self.out])
         self.assertEqual(self.snapshot(), files)
 
     def test_missing_data_gives_na_figures(self):
         self.tables_from("skips.json")
-        rc, _ = quiet(plot.main, ["--results", self.res, "--out", self.out, "--no-gnuplot"])
+        rc, _ = quiet(plot.main, ["--results", self.res, "--out", self.out])
         self.assertEqual(rc, 0)
         files = self.snapshot()
         self.assertIn(b"n/a", files["T1.svg"])  # every T1 bench skipped or missing
         self.assertIn(b"n/a", files["T10.svg"])
 
     def test_no_csv_at_all(self):
+        """No table CSV at all: one line naming the tool, exit 2, nothing drawn."""
         os.makedirs(self.res)
-        rc, log = quiet(plot.main, ["--results", self.res, "--out", self.out])
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            rc, log = quiet(plot.main, ["--results", self.res, "--out", self.out])
+        self.assertEqual(rc, 2)
+        msg = err.getvalue().strip().splitlines()
+        self.assertEqual(len(msg), 1, err.getvalue())
+        self.assertTrue(msg[0].startswith("plot.py: no table CSV"), msg[0])
+        self.assertFalse(os.path.exists(self.out))
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            rc, _ = quiet(plot.main, ["--results", self.res, "--only", "T2"])
+        self.assertEqual(rc, 2)
+        self.assertIn("unknown figure T2", err.getvalue())
+
+    def test_some_csv_missing_gives_na_figure(self):
+        self.tables_from("full.json")
+        os.unlink(os.path.join(self.res, "T6.csv"))
+        rc, log = quiet(plot.main, ["--results", self.res, "--out", self.out, "--only", "T6"])
         self.assertEqual(rc, 0)
-        self.assertIn("no CSV for", log)
-        self.assertEqual(len(self.snapshot()), 2 * len(FIGS))
+        self.assertIn("no CSV for T6", log)
+        self.assertIn(b"T6.csv missing", self.snapshot()["T6.svg"])
+
+    def rewrite(self, name, fn):
+        """Apply fn(row) to every row of results/<name>.csv (fn may add columns)."""
+        path = os.path.join(self.res, name + ".csv")
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        for r in rows:
+            fn(r)
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+            w.writeheader()
+            w.writerows(rows)
+
+    def test_nan_median_is_na_not_a_traceback(self):
+        self.tables_from("full.json")
+
+        def nan(r):
+            if r["bench_row"] == "switch/g_yield/procs:1" and r["median"]:
+                r["median"] = "nan"
+        self.rewrite("T1", nan)
+        rc, log = quiet(plot.main, ["--results", self.res, "--out", self.out, "--only", "T1"])
+        self.assertEqual(rc, 0)
+        self.assertIn("T1.csv: switch/g_yield/procs:1 ns_per_switch: median is not a finite "
+                      "number; drawn as n/a", log)
+        self.assertIn(b"n/a", self.snapshot()["T1.svg"])
+
+    def test_ci_columns_are_the_error_bars(self):
+        """When the tables carry ci_lo / ci_hi (scripts/stats.py), the bars are that
+        interval and the figure says so."""
+        self.tables_from("full.json")
+
+        def ci(r):
+            m = float(r["median"]) if r["median"] else None
+            r["ci_lo"] = repr(m * 0.9) if m else ""
+            r["ci_hi"] = repr(m * 1.2) if m else ""
+        self.rewrite("T1", ci)
+        rc, _ = quiet(plot.main, ["--results", self.res, "--out", self.out, "--only", "T1"])
+        self.assertEqual(rc, 0)
+        svg = self.snapshot()["T1.svg"].decode()
+        self.assertIn("95% bootstrap interval of the median", svg)
+        self.assertNotIn("min-max", svg)
+        v = plot.Table(self.res, "T1").get("switch/g_yield/procs:1", "ns_per_switch")
+        self.assertEqual(v["kind"], "ci")
+        self.assertAlmostEqual(v["hi"] / v["median"], 1.2)
+
+    def test_unwritable_output_exit_1_one_line(self):
+        self.tables_from("full.json")
+        blocker = os.path.join(self.tmp.name, "afile")
+        with open(blocker, "w") as f:
+            f.write("x")  # a file where the plots folder should be: even root cannot
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            rc, _ = quiet(plot.main, ["--results", self.res, "--out", blocker, "--only", "T1"])
+        self.assertEqual(rc, 1)
+        msg = err.getvalue().strip().splitlines()
+        self.assertEqual(len(msg), 1, err.getvalue())
+        self.assertTrue(msg[0].startswith("plot.py: cannot write"), msg[0])
 
     def test_malformed_csv_exit_2(self):
         os.makedirs(self.res)
