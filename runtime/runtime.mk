@@ -1,11 +1,15 @@
 # ==== runtime/: the reference M:N runtime (libmn.a), its tests and examples =============
 RT_SRCS  := $(wildcard runtime/src/*.c)
-RT_ASMS  := runtime/src/ctx_x86_64.S
+# The context switch for the target ISA (ctx_<abi>.S; CC=aarch64-linux-gnu-gcc picks aarch64).
+RT_ISA   := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
+RT_ASMS  := runtime/src/ctx_$(if $(filter aarch64 arm64,$(RT_ISA)),aarch64,x86_64).S
 RT_OBJS  := $(RT_SRCS:%.c=$(BUILD)/%.o) $(RT_ASMS:%.S=$(BUILD)/%.o)
 LIBMN    := $(BUILD)/libmn.a
 RT_TESTS := $(patsubst runtime/tests/%.c,$(BUILD)/runtime/tests/%,$(wildcard runtime/tests/test_*.c))
 
-all: $(LIBMN) runtime/examples/squares
+SQUARES  ?= runtime/examples/squares
+
+all: $(LIBMN) $(SQUARES)
 
 $(BUILD)/runtime/src/%.o: runtime/src/%.c runtime/src/*.h runtime/include/*.h
 	@mkdir -p $(dir $@)
@@ -19,7 +23,8 @@ $(LIBMN): $(RT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-runtime/examples/squares: runtime/examples/squares.c $(LIBMN)
+$(SQUARES): runtime/examples/squares.c $(LIBMN)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBMN) $(LDLIBS_RT)
 
 $(BUILD)/runtime/tests/%: runtime/tests/%.c $(LIBMN) runtime/include/*.h
@@ -27,9 +32,9 @@ $(BUILD)/runtime/tests/%: runtime/tests/%.c $(LIBMN) runtime/include/*.h
 	$(CC) $(ALL_CFLAGS) -Iruntime/src -o $@ $< $(LIBMN) $(LDLIBS_RT) -lcriterion
 
 .PHONY: test-runtime
-test-runtime: $(RT_TESTS) runtime/examples/squares
+test-runtime: $(RT_TESTS) $(SQUARES)
 	@for t in $(RT_TESTS); do echo "== $$t"; $$t --jobs=1 || exit 1; done
-	@for p in 1 2; do out=$$(MN_GOMAXPROCS=$$p runtime/examples/squares); \
+	@for p in 1 2; do out=$$(MN_GOMAXPROCS=$$p $(SQUARES)); \
 	  [ "$$out" = 332833500 ] || { echo "squares GOMAXPROCS=$$p printed '$$out'"; exit 1; }; done
 	@echo "squares: 332833500 on GOMAXPROCS 1 and 2"
 TEST_TARGETS += test-runtime

@@ -41,7 +41,7 @@ void mn_futex_wake(uint32_t *addr, int n)
 void mn_procyield(int n)
 {
     while (n-- > 0)
-        __builtin_ia32_pause();
+        mn_cpu_relax();
 }
 
 void mn_osyield(void)

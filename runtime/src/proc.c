@@ -1832,10 +1832,7 @@ int mn_init(const struct mn_config *cfg_in)
     s->start_ns = mn_nanotime();
     s->mnext = 0;
     mn_mutex_init(&s->worldsema, "worldsema");
-    __asm__ volatile("stmxcsr %0" : "=m"(s->mxcsr_fpucw[0]));
-    uint16_t fpucw;
-    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
-    s->mxcsr_fpucw[1] = fpucw;
+    mn_fpcw_save(s->mxcsr_fpucw);
     mn_sched = s;
     prebind();
     mn_prof_reset();

@@ -279,7 +279,7 @@ struct mn_sched {
     uint64_t long_holds;          /* atomic: Gs seen holding their P > MN_HOLD_NS (sysmon) */
     uint64_t preempt_reqs;        /* atomic: slices sysmon ended (> MN_SLICE_NS) */
     uint64_t stack_mmaps, stack_munmaps; /* atomic */
-    uint32_t mxcsr_fpucw[2];      /* FP control words new Gs start with */
+    uint32_t mxcsr_fpucw[2];      /* FP control words new Gs start with (mn_fpcw_save) */
 };
 
 extern struct mn_sched *mn_sched;  /* NULL when no runtime exists */

@@ -56,7 +56,7 @@ __attribute__((noreturn, format(printf, 1, 2))) void mn_fatal(const char *fmt, .
 uint64_t mn_nanotime(void);                       /* CLOCK_MONOTONIC, ns */
 void mn_futex_wait(uint32_t *addr, uint32_t val, int64_t timeout_ns); /* <0: forever */
 void mn_futex_wake(uint32_t *addr, int n);
-void mn_procyield(int n);                        /* n PAUSE instructions */
+void mn_procyield(int n);                        /* n mn_cpu_relax hints */
 void mn_osyield(void);                           /* sched_yield */
 
 /* struct mn_note - one-shot sleep/wakeup between OS threads (Go's note). */
@@ -82,6 +82,36 @@ struct mn_lock {
 void mn_lock(struct mn_lock *l);
 void mn_unlock(struct mn_lock *l);
 
+/* mn_cpu_relax - one spin-wait hint: PAUSE on x86-64, YIELD on aarch64 (Go's procyield
+ * uses the same two).  Neither is a barrier. */
+static inline void mn_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* mn_fpcw_save - the FP control state a new G starts with: {MXCSR, x87 control word} on
+ * x86-64, {FPCR, 0} on aarch64 (the layout ctx_<abi>.S's mn_ctx_make reads). */
+static inline void mn_fpcw_save(uint32_t out[2])
+{
+#if defined(__x86_64__)
+    uint16_t cw;
+    __asm__ volatile("stmxcsr %0" : "=m"(out[0]));
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
+    out[1] = cw;
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    out[0] = (uint32_t)fpcr;
+    out[1] = 0;
+#else
+#error "no context switch for this ISA (runtime/src/ctx_<abi>.S)"
+#endif
+}
+
 /* Tiny spin lock for G-level structures held for a few instructions. */
 static inline void mn_spin_lock(uint32_t *w)
 {
@@ -89,7 +119,7 @@ static inline void mn_spin_lock(uint32_t *w)
         int n = 0;
         while (ld_relaxed(w)) {
             if (++n < 64)
-                __builtin_ia32_pause();
+                mn_cpu_relax();
             else
                 mn_osyield(), n = 0;
         }
