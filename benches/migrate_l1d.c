@@ -4,8 +4,11 @@
  *
  * What is measured
  *   One runtime per row, GOMAXPROCS = 1, bind_p off.  The main G pins its own M to the
- *   first CPU A of the affinity mask, then runs the timed loop.  One iteration = one pass
- *   over the working set: one 64-bit read-modify-write in every 64-byte line.  After each
+ *   first CPU A of the affinity mask, then runs the timed loop.  One harness iteration is
+ *   one experiment of fixed length (mig_duration_ns: at least 10 periods of the forced
+ *   rate and at least 0.2 s, 0.5 s and 20 periods under `full`; 2 s at 5/s), made of
+ *   passes over the working set: one 64-bit read-modify-write in every 64-byte line.  The
+ *   per-pass figures divide by the passes counted.  After each
  *   pass the G reads CLOCK_MONOTONIC (in every row, rate:0 included, so the cost is
  *   common); when the next move is due it calls sched_setaffinity on its own thread to
  *   the other CPU (A <-> B, the first two CPUs of the mask), which migrates the M and with
@@ -25,9 +28,14 @@
  *   rate     forced migrations per second: 0, 5, 20 (the document's), 100, 1000.
  *
  * Counters
- *   ns_per_op         wall-clock ns per pass
+ *   ns_per_op         wall-clock ns per pass (elapsed / passes)
  *   ns_per_line       ns per line touched
- *   migrations        CPU migrations of the G's thread in the timed loop (perf software
+ *   passes            passes in the experiment
+ *   offered_rate_hz   the forced rate (= rate)
+ *   achieved_rate_hz  migrations / elapsed seconds: the manipulation check
+ *   rate_realised     1 when achieved_rate_hz is within 20% of rate (rate 0: no migration
+ *                     at all), else 0 and the label says `rate not realised: X/s achieved`
+ *   migrations        CPU migrations of the G's thread in the experiment (perf software
  *                     event PERF_COUNT_SW_CPU_MIGRATIONS on that thread; total, not per
  *                     iteration); migrations_per_s the same per second of loop
  *                     (falls back to verified_moves, and the label says so, when the
@@ -96,6 +104,8 @@ struct mig_run {
     bool have_migrations; /* perf counter opened */
     long forced;
     long verified;   /* forced moves after which sched_getcpu() was the target CPU */
+    long passes;     /* passes over the working set in the timed loop */
+    double dur_ns;   /* length of one experiment (one harness iteration) */
     double move_ns;
     int err;
     char why[160];
@@ -195,24 +205,31 @@ static int mig_main(void *arg)
     const double period = r->rate > 0 ? 1e9 / (double)r->rate : 0;
     int at = 0;
     uint64_t m0 = mig_counter_read(fd);
-    double next = mig_now_ns() + period;
+    /* One harness iteration = one experiment of r->dur_ns: long enough for `rate` moves
+     * to happen (mig_duration_ns), however short the preset's min_time is. */
     while (bench_keep_running(r->st)) {
-        for (size_t i = 0; i < words; i += stride)
-            buf[i]++;
-        bench_do_not_optimize(buf);
-        double now = mig_now_ns();
-        if (period > 0 && now >= next) {
-            at ^= 1;
-            if ((rc = mig_pin(cpus[at])) < 0 && !r->err)
-                r->err = rc;
-            if (sched_getcpu() == cpus[at]) /* setaffinity on self moves before returning */
-                r->verified++;
-            double done = mig_now_ns();
-            r->move_ns += done - now;
-            r->forced++;
-            next += period;
-            if (next < done) /* fell behind (e.g. waited for the CPU): do not burst */
-                next = done + period;
+        double start = mig_now_ns(), now = start;
+        double next = start + period;
+        while (now - start < r->dur_ns) {
+            for (size_t i = 0; i < words; i += stride)
+                buf[i]++;
+            bench_do_not_optimize(buf);
+            r->passes++;
+            now = mig_now_ns();
+            if (period > 0 && now >= next) {
+                at ^= 1;
+                if ((rc = mig_pin(cpus[at])) < 0 && !r->err)
+                    r->err = rc;
+                if (sched_getcpu() == cpus[at]) /* setaffinity on self moves first */
+                    r->verified++;
+                double done = mig_now_ns();
+                r->move_ns += done - now;
+                r->forced++;
+                next += period;
+                if (next < done) /* fell behind (e.g. waited for the CPU): do not burst */
+                    next = done + period;
+                now = done;
+            }
         }
     }
     r->migrations = mig_counter_read(fd) - m0;
@@ -223,6 +240,27 @@ static int mig_main(void *arg)
     return 0;
 }
 
+/* mig_duration_ns - how long one experiment runs: at least MIG_MIN_MOVES periods of the
+ * forced rate, so that a rate of 5/s is realised (with 0.1 s, as before, no move happened
+ * at 5/s and rate 5 equalled rate 0), and at least a floor for rate 0 and high rates.
+ * The smoke preset runs 10 ms (numbers meaningless, rates not realised: the row says so). */
+#define MIG_MIN_MOVES 10
+static double mig_duration_ns(long rate)
+{
+    const char *preset = bench_preset();
+    if (strcmp(preset, "smoke") == 0)
+        return 10e6;
+    double floor_ns = strcmp(preset, "full") == 0 ? 0.5e9 : 0.2e9;
+    double moves_ns = rate > 0 ? MIG_MIN_MOVES * 1e9 / (double)rate : 0;
+    if (strcmp(preset, "full") == 0)
+        moves_ns *= 2;
+    return moves_ns > floor_ns ? moves_ns : floor_ns;
+}
+
+/* A point whose achieved migration rate is off the forced one by more than this share is
+ * labelled `rate not realised` (and its rate_realised counter is 0). */
+#define MIG_RATE_TOLERANCE 0.2
+
 static void bm_migrate_hot(struct bench_state *st, int level)
 {
     struct mig_run r;
@@ -231,6 +269,7 @@ static void bm_migrate_hot(struct bench_state *st, int level)
     r.ws_level = level;
     r.rate = bench_arg(st, "rate");
     r.ws = mig_ws_bytes(level);
+    r.dur_ns = mig_duration_ns(r.rate);
     if (r.ws == 0) {
         bench_skip(st, level == WS_L1 ? "n/a: L1d size unknown (sysconf)"
                                       : "n/a: L2 size unknown (sysconf)");
@@ -256,19 +295,36 @@ static void bm_migrate_hot(struct bench_state *st, int level)
         abort();
     }
     int64_t it = bench_iterations(st);
-    if (it > 0) {
+    if (it > 0 && r.passes > 0) {
         double el = bench_elapsed_ns(st);
-        bench_set_per_op_ns(st, "ns_per_op", 1.0);
-        bench_set_per_op_ns(st, "ns_per_line", (double)(r.ws / LINE));
+        double passes = (double)r.passes;
+        bench_set_counter(st, "ns_per_op", el / passes, BENCH_C_PLAIN);
+        bench_set_counter(st, "ns_per_line", el / passes / (double)(r.ws / LINE), BENCH_C_PLAIN);
+        bench_set_counter(st, "passes", passes, BENCH_C_PLAIN);
         bench_set_counter(st, "forced_moves", (double)r.forced, BENCH_C_PLAIN);
-        bench_set_counter(st, "move_ns_per_op", r.move_ns / (double)it, BENCH_C_PLAIN);
-        bench_set_counter(st, "work_ns_per_op", (el - r.move_ns) / (double)it, BENCH_C_PLAIN);
+        bench_set_counter(st, "move_ns_per_op", r.move_ns / passes, BENCH_C_PLAIN);
+        bench_set_counter(st, "work_ns_per_op", (el - r.move_ns) / passes, BENCH_C_PLAIN);
         bench_set_counter(st, "ws_bytes", (double)r.ws, BENCH_C_PLAIN);
         double mig = r.have_migrations ? (double)r.migrations : (double)r.verified;
         bench_set_counter(st, "migrations", mig, BENCH_C_PLAIN);
         bench_set_counter(st, "verified_moves", (double)r.verified, BENCH_C_PLAIN);
-        if (el > 0)
-            bench_set_counter(st, "migrations_per_s", mig * 1e9 / el, BENCH_C_PLAIN);
+        bench_set_counter(st, "offered_rate_hz", (double)r.rate, BENCH_C_PLAIN);
+        if (el > 0) {
+            double achieved = mig * 1e9 / el;
+            bench_set_counter(st, "migrations_per_s", achieved, BENCH_C_PLAIN);
+            bench_set_counter(st, "achieved_rate_hz", achieved, BENCH_C_PLAIN);
+            /* rate 0: realised when nothing moved the thread (< 1 per experiment) */
+            bool ok = r.rate > 0 ? achieved >= (1 - MIG_RATE_TOLERANCE) * (double)r.rate &&
+                                       achieved <= (1 + MIG_RATE_TOLERANCE) * (double)r.rate
+                                 : mig < 1.0 * (double)it;
+            bench_set_counter(st, "rate_realised", ok ? 1 : 0, BENCH_C_PLAIN);
+            if (!ok) {
+                char note[96];
+                snprintf(note, sizeof note, "rate not realised: %.3g/s achieved for %ld/s",
+                         achieved, r.rate);
+                bench_label_extra(st, note);
+            }
+        }
     }
     if (r.why[0] && strncmp(r.why, "n/a: ", 5) != 0)
         bench_label_extra(st, r.why);
@@ -289,6 +345,7 @@ BENCH_REGISTER(.name = "migrate/hot/ws:l1",
                .claims = "T6.l1d,T6.per",
                .fn = bm_migrate_hot_l1,
                .args = {BENCH_ARG("rate", BENCH_V(0, 5, 20, 100, 1000))},
+               .iterations = 1,
                .real_time = true);
 
 BENCH_REGISTER(.name = "migrate/hot/ws:l2",
@@ -296,6 +353,7 @@ BENCH_REGISTER(.name = "migrate/hot/ws:l2",
                .claims = "T6.l1d,T6.per",
                .fn = bm_migrate_hot_l2,
                .args = {BENCH_ARG("rate", BENCH_V(0, 5, 20, 100, 1000))},
+               .iterations = 1,
                .real_time = true);
 
 /* migrate/reuse - T6.reuse: see the header. */
