@@ -1,8 +1,10 @@
 # Makefile - benchmark and characterization suite around a reference M:N runtime.
 #
+#   make help     this list: every target documented in the Makefile and its fragments
 #   make test     build the runtime and run every test (unit, harness smoke, scripts)
-#   make bench    install what is missing, build optimised, run the quick preset, write
-#                 results/<host>/<utc>-<sha>.json, regenerate tables and plots
+#   make bench    install what is missing (golang-go too), build optimised, run the quick
+#                 preset with the Go peers, write results/<host>/<utc>-<sha>.json (+ .go.json),
+#                 regenerate tables, plots and report, print a summary (WITH_GO=0: no Go)
 #   make tables   regenerate results/*.md and *.csv from the newest results JSON
 #   make plots    regenerate plots/*.png and *.svg from the tables' CSVs
 #
@@ -26,8 +28,15 @@ ENSURE    = scripts/ensure-deps
 DEPS_BUILD = build-essential libnuma-dev libcriterion-dev libbenchmark-dev libpapi-dev \
              libboost-context-dev python3 python3-matplotlib python3-scipy
 
-.PHONY: all test bench tables plots deps clean format format-check
+.PHONY: all help test bench tables plots deps clean format format-check
 all:
+
+# Every "#   make TARGET  what" comment block of this file and the fragments, in order.
+help:
+	@echo "usage: make TARGET [VAR=value ...]   (targets as documented in Makefile and */*.mk)"
+	@awk '/^#   make /{p=1; sub(/^# /, ""); print; next} \
+	      p && /^#      +[^ ]/{sub(/^# /, ""); print; next} {p=0}' \
+	    Makefile $(sort $(wildcard */*.mk))
 
 TEST_TARGETS :=
 BENCH_TARGETS :=

@@ -4,8 +4,8 @@
 #   make test-go        goparse tests on captured fixtures (always); with go installed also
 #                       gofmt, go vet, the Go unit tests and a short end-to-end run
 #   make bench-go       run the Go benches alone: GO_OUT=path.go.json PRESET=quick|full
-#                       (WITH_GO=1 installs Debian's golang-go first when go is missing)
-# make bench (scripts/run-bench) calls scripts/run-go-bench itself, beside the C run.
+#                       (installs Debian's golang-go first when go is missing, unless WITH_GO=0)
+# make bench (scripts/run-bench) calls scripts/run-go-bench itself, interleaved with the C run.
 
 GO_CMD ?= go
 GO_OUT ?= $(BUILD)/go/manual.go.json
@@ -15,7 +15,7 @@ TEST_TARGETS += test-go
 .PHONY: test-go bench-go go-deps
 
 go-deps:
-	@if [ -n "$(WITH_GO)" ] && ! command -v $(GO_CMD) >/dev/null 2>&1; then \
+	@if [ "$(WITH_GO)" != 0 ] && ! command -v $(GO_CMD) >/dev/null 2>&1; then \
 	    $(ENSURE) golang-go; fi
 
 test-go:

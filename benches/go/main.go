@@ -313,6 +313,8 @@ func childRun(b *bench, pr preset, reps int, n int64) []map[string]interface{} {
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Env = append(os.Environ(), b.childEnv...)
+	// The child dies with this process (a killed make bench leaves nothing running).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
 	errp, err := cmd.StderrPipe()
