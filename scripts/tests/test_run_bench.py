@@ -157,6 +157,7 @@ class RunBenchTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.hostdir)), ["partial"])
         part = glob.glob(os.path.join(self.hostdir, "partial", "*.json"))
         self.assertEqual(len(part), 1)
+        time.sleep(1.1)  # run stems are per second: never the same file twice
         r = self.run_bench(preset="smoke")  # the bench's smoke preset: accepted, partial
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(os.listdir(self.hostdir)), ["partial"])
