@@ -7,6 +7,7 @@
 #                 regenerate tables, plots and report, print a summary (WITH_GO=0: no Go)
 #   make tables   regenerate results/*.md and *.csv from the newest results JSON
 #   make plots    regenerate plots/*.png and *.svg from the tables' CSVs
+#   make report   the run's self-contained HTML page, results/<host>/<stem>.html
 #
 # Each area keeps its rules in its own fragment (runtime/runtime.mk, benches/benches.mk,
 # scripts/scripts.mk, ...); a fragment adds its test targets to TEST_TARGETS.
