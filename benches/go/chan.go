@@ -14,10 +14,14 @@ package main
 //       buffer buys throughput, not latency. real_time of this row is wall time per
 //       message including the two clock reads. At most 1<<20 samples per repetition are
 //       kept (every k-th message).
+//   go/chan/openloop/cap:C/procs:P/rate:R  the producer sends at an offered rate R/s below
+//       saturation (Poisson arrivals); lat_* is receive - send. Judged rows of T10.lat.
 // Confounders: at procs:2 Go chooses where the two goroutines run; a cross-CPU wake-up on
 // this kind of host costs tens of microseconds, a same-P hand-off tens of nanoseconds.
 
 import (
+	"math/rand"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -125,4 +129,75 @@ func rank(n int, p int) int {
 		r = n
 	}
 	return r - 1
+}
+
+// runChanOpenLoop is the Go side of chan/openloop (benches/chan_buffer.c): the producer
+// sends n messages at an offered rate (Poisson arrivals, exponential gaps of mean
+// 1/rate, fixed seed), waiting for each arrival by yielding (runtime.Gosched: time.Sleep
+// overshoots by tens of microseconds); the consumer records receive - send per message.
+// A producer more than olLateGaps mean gaps late (its thread was descheduled) restarts
+// its arrivals instead of sending the backlog as one burst; late_resets counts it and
+// achieved_rate_hz (messages / elapsed s) shows the loss: the manipulation check.
+func runChanOpenLoop(n int64, capacity int, rate float64) result {
+	type msg struct{ due, sent int64 }
+	const olLateGaps = 10
+	c := make(chan msg, capacity)
+	base := time.Now()
+	stride := (n + maxLatSamples - 1) / maxLatSamples
+	lat := make([]int64, 0, n/stride+1)
+	var arrivalSum, lagSum float64
+	var resets int64
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	ready.Add(2)
+	done.Add(1)
+	meanGap := 1e9 / rate
+	go func() {
+		rng := rand.New(rand.NewSource(int64(capacity) + 1))
+		ready.Done()
+		<-start
+		due := float64(time.Since(base))
+		for i := int64(0); i < n; i++ {
+			due += rng.ExpFloat64() * meanGap
+			t := int64(time.Since(base))
+			for float64(t) < due {
+				runtime.Gosched()
+				t = int64(time.Since(base))
+			}
+			if float64(t) > due+olLateGaps*meanGap {
+				due = float64(t)
+				resets++
+			}
+			lagSum += float64(t) - due
+			c <- msg{due: int64(due), sent: t}
+		}
+		close(c)
+	}()
+	go func() {
+		ready.Done()
+		<-start
+		var i int64
+		for m := range c {
+			now := int64(time.Since(base))
+			if i%stride == 0 {
+				lat = append(lat, now-m.sent)
+			}
+			arrivalSum += float64(now - m.due)
+			i++
+		}
+		done.Done()
+	}()
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	el := time.Since(t0)
+	mean, p50, p99 := latStats(lat)
+	return result{iters: n, elapsed: el, counters: map[string]float64{
+		"lat_mean_ns": mean, "lat_p50_ns": p50, "lat_p99_ns": p99,
+		"arrival_lat_mean_ns": arrivalSum / float64(n), "send_lag_mean_ns": lagSum / float64(n),
+		"late_resets": float64(resets), "offered_rate_hz": rate,
+		"achieved_rate_hz": float64(n) / el.Seconds(),
+		"achieved_share":   float64(n) / el.Seconds() / rate,
+		"samples":          float64(len(lat)), "cap": float64(capacity)}}
 }

@@ -81,7 +81,8 @@ type preset struct {
 	stackN      []int64
 	chanCaps    []int
 	chanProcs   []int
-	sweepMax    int // GOMAXPROCS sweep goes 1..sweepMax (0: 2 x NumCPU)
+	openRates   []int // offered rates (messages/s) of go/chan/openloop
+	sweepMax    int   // GOMAXPROCS sweep goes 1..sweepMax (0: 2 x NumCPU)
 	mutexGs     []int
 	mutexShards []int
 	schedtrace  int // ms between GODEBUG=schedtrace samples in the sweep
@@ -91,11 +92,11 @@ var presets = map[string]preset{
 	"quick": {reps: 5, benchtime: 60 * time.Millisecond, warmup: 300 * time.Millisecond,
 		stackN: []int64{100000, 1000000}, chanCaps: []int{0, 1, 16, 256, 1024},
 		chanProcs: []int{1, 2}, mutexGs: []int{4, 64}, mutexShards: []int{1, 16},
-		schedtrace: 5},
+		openRates: []int{100000}, schedtrace: 5},
 	"full": {reps: 10, benchtime: 500 * time.Millisecond, warmup: 1000 * time.Millisecond,
 		stackN: []int64{100000, 1000000}, chanCaps: []int{0, 1, 16, 256, 1024},
 		chanProcs: []int{1, 2}, mutexGs: []int{2, 4, 16, 64, 256}, mutexShards: []int{1, 16},
-		schedtrace: 10},
+		openRates: []int{10000, 100000, 1000000}, schedtrace: 10},
 }
 
 var (

@@ -49,6 +49,17 @@ func registry(pr preset) []*bench {
 				run: func(n int64) result { return runChanThroughput(n, c) }})
 		}
 	}
+	for _, c := range []int{1, 256, 1024} {
+		for _, p := range pr.chanProcs {
+			for _, r := range pr.openRates {
+				c, p, r := c, p, r
+				add(&bench{name: fmt.Sprintf("go/chan/openloop/cap:%d/procs:%d/rate:%d", c, p, r),
+					procs: p, claims: "T10.lat",
+					summary: "send-to-receive latency at a fixed offered rate (Poisson) vs capacity",
+					run:     func(n int64) result { return runChanOpenLoop(n, c, float64(r)) }})
+			}
+		}
+	}
 	for _, c := range pr.chanCaps {
 		for _, p := range pr.chanProcs {
 			c, p := c, p
