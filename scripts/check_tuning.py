@@ -72,6 +72,8 @@ import sys
 import tempfile
 import time
 import tomllib
+
+import toolversion  # scripts/toolversion.py: --version
 import xml.etree.ElementTree as ET
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -1284,6 +1286,7 @@ def parse_args(argv):
                '[results] max_age_hours fails the gate unless --allow-stale), else, with --run, '
                'the quick benches are run with --bench; with none of these every measured '
                'rule fails and says why.')
+    ap.add_argument('--version', action='version', version=toolversion.version('check_tuning.py'))
     ap.add_argument('--profile', default=os.path.join(here, 'tuning', 'default.toml'),
                     help='thresholds TOML file (default: scripts/tuning/default.toml)')
     ap.add_argument('--results', help='Google Benchmark JSON to check; used as named, '

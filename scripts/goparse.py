@@ -38,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 
+import toolversion  # scripts/toolversion.py: --version
+
 CONTEXT_PREFIX_KEYS = ("go_version", "gomaxprocs", "num_cpu", "goos", "goarch", "preset",
                        "reps", "benchtime_ns", "warmup_ns", "cpu_time")
 NUMA_PATTERNS = (r"numa", r"/sys/devices/system/node", r"\bget_mempolicy\b",
@@ -457,6 +459,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="goparse.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="See the module docstring for the formats.")
+    ap.add_argument("--version", action="version", version=toolversion.version("goparse.py"))
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("convert", help="benches/go JSON lines -> GB-1.7.1-shaped JSON")
     c.add_argument("input", help="JSON lines from benches/go ('-' = stdin)")

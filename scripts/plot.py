@@ -30,6 +30,8 @@ import os
 import re
 import sys
 
+import toolversion  # scripts/toolversion.py: --version
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -602,6 +604,7 @@ PLOTTERS = {"T1": plot_t1, "T3": plot_t3, "T4": plot_t4, "T5": plot_t5, "T6": pl
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action="version", version=toolversion.version(PROG))
     ap.add_argument("--results", default="results", help="where the tables' CSVs are")
     ap.add_argument("--out", default="plots", help="where figures go (default: plots)")
     ap.add_argument("--only", default=",".join(TABLES),

@@ -384,6 +384,10 @@ def spread_text(s):
 # ==== command line ==========================================================================
 
 def _main(argv):
+    if argv[:1] == ["--version"]:
+        import toolversion
+        print(toolversion.version("stats.py"))
+        return 0
     if len(argv) < 2 or argv[0] not in ("summary", "compare") or \
             (argv[0] == "compare" and len(argv) not in (4, 5)):
         print("usage: stats.py summary FILE [REGEX] | stats.py compare FILE ROW_A ROW_B [KEY]",

@@ -37,6 +37,8 @@ import subprocess
 import sys
 import tomllib
 
+import toolversion  # scripts/toolversion.py: --version
+
 PROG = "tables.py"
 HERE = os.path.dirname(os.path.abspath(__file__))
 GO_ABSENT = "n/a: go not installed"
@@ -1144,6 +1146,7 @@ def build(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                  epilog="Exit status: 0 ok, 1 no results, 2 malformed input.")
+    ap.add_argument("--version", action="version", version=toolversion.version(PROG))
     ap.add_argument("files", nargs="*", metavar="FILE.json",
                     help="results files to read (default: newest in RESULTS/HOST/)")
     ap.add_argument("--results", default="results", help="results directory (default: results)")

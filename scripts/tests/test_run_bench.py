@@ -212,10 +212,16 @@ class RunBenchTest(unittest.TestCase):
             self.assertEqual(len(lines), 1, (args, lines))
             self.assertTrue(lines[0].startswith("run-bench: "), lines)
 
-    def test_version(self):
-        r = subprocess.run([RUN_BENCH, "--version"], capture_output=True, text=True, timeout=30)
-        self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"^run-bench \S+\n$")
+    def test_every_tool_has_version(self):
+        """Every executable in scripts/ prints '<its name> <version>' and exits 0."""
+        tools = [os.path.join(ROOT, "scripts", n) for n in sorted(os.listdir(
+            os.path.join(ROOT, "scripts")))]
+        tools = [t for t in tools if os.path.isfile(t) and os.access(t, os.X_OK)]
+        self.assertIn(RUN_BENCH, tools)
+        for t in tools:
+            r = subprocess.run([t, "--version"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, (t, r.stderr))
+            self.assertRegex(r.stdout, rf"^{os.path.basename(t)} \S+\n$", t)
 
 
 class ConsoleSummaryTest(unittest.TestCase):
