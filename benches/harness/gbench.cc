@@ -8,15 +8,29 @@
 //                     a glob that selects no bench exits 2 ("bench: no bench matches ...")
 //   --preset=NAME     quick (default), full or smoke: argument values, repetitions, min time
 //   --counters=LIST   events to count (default: harness.h BENCH_CTR_DEFAULT; none = off)
+//   --count_while_timing  count during the timed repetitions (rows named
+//                     <name>/timed_with_counters) instead of in a separate counted pass
 //   --progress        quiet console for make bench: one stderr line per bench family
 //                     (n of m, elapsed, ETA), one line per skipped family with its reason
 //                     and count, a total at the end; replaces Google Benchmark's table
 //   --version         print the bench binary's version (git commit) and exit
 //   --warm_ms=N       spin every CPU N ms before the first bench (default 1000)
 // The row filter is ours (section "Row filter" below): Google Benchmark never filters again.
+// Repetitions are randomly interleaved across instances by default
+// (--benchmark_enable_random_interleaving=true; pass =false to turn it off).
 // Presets are data (table `presets` below).  A preset's repetitions and min time are
 // inserted before the user's arguments, so --benchmark_repetitions / _min_time given on
 // the command line win.
+//
+// Timing and counting apart.  Attaching counters changes what they sit beside: inherited
+// per-thread perf events add work to every context switch (the same-CPU futex round trip
+// read 6.7-7.0 us with the default counters, 3.5-3.8 us without; issue 13).  So each
+// instance is registered twice: `<name>`, the timed repetitions, with no counter open,
+// and `<name>/counted`, a separate counted pass (preset.counted_reps repetitions, random
+// interleaving mixes them with the rest) whose event values the tables use and whose
+// times nobody quotes.  Context key `counting` says which mode ran.  With
+// --count_while_timing the instance runs once, counted while timed, as
+// `<name>/timed_with_counters`, so no reader can mistake those times for clean ones.
 //
 // Timing: the C loop (bench_keep_running) takes the whole iteration count in one
 // KeepRunningBatch call, so Google Benchmark's timer spans exactly the loop and the
@@ -74,13 +88,14 @@ namespace
 // ==== Presets (data) ======================================================================
 struct preset {
     const char *name;
-    int repetitions;   // per instance, for median and cv
+    int repetitions;   // timed repetitions per instance, for median, spread and CI
     double min_time_s; // per repetition
+    int counted_reps;  // repetitions of the separate counted pass
 };
 const preset presets[] = {
-    {"quick", 5, 0.1},
-    {"full", 10, 0.5},
-    {"smoke", 1, 0.001}, // make test: every bench once, tiny sizes; numbers meaningless
+    {"quick", 9, 0.05, 3}, // 9: Google Benchmark's compare.py wants >= 9 for its U test
+    {"full", 10, 0.5, 3},
+    {"smoke", 1, 0.001, 1}, // make test: every bench once, tiny sizes; numbers meaningless
 };
 const preset *const P_FULL = &presets[1];
 const preset *const P_SMOKE = &presets[2];
@@ -95,6 +110,9 @@ std::vector<const bench_def *> &registry()
 const preset *g_preset = &presets[0];
 bool g_context_open = true; // bench_context still reaches the JSON context
 bool g_progress = false;
+bool g_count_while_timing = false; // --count_while_timing
+const char *const COUNTED_SUFFIX = "/counted";
+const char *const TIMED_COUNTED_SUFFIX = "/timed_with_counters";
 int g_ninstances = 0;
 double g_t_start = 0;
 cpu_set_t g_initial_mask;
@@ -126,6 +144,7 @@ struct instance {
 struct run_impl {
     benchmark::State *gs;
     const instance *inst;
+    bool counting = false; // counters open around this repetition's loop
     bool started = false, finished = false, paused = false;
     double t0 = 0, t_pause = 0, paused_ns = 0, elapsed_ns = 0;
     std::string extra;
@@ -195,8 +214,13 @@ class progress_reporter : public benchmark::BenchmarkReporter
     {
         if (runs.empty())
             return;
+        const std::string &fn = runs[0].run_name.function_name;
+        if (fn.size() > std::strlen(COUNTED_SUFFIX) &&
+            !fn.compare(fn.size() - std::strlen(COUNTED_SUFFIX), std::string::npos,
+                        COUNTED_SUFFIX))
+            return; // the counted pass of an instance: not a unit of progress
         g_done++;
-        auto it = g_by_name.find(runs[0].run_name.function_name);
+        auto it = g_by_name.find(fn);
         if (it == g_by_name.end())
             return;
         for (auto &r : runs)
@@ -218,7 +242,7 @@ class progress_reporter : public benchmark::BenchmarkReporter
     }
 };
 
-void run_instance(benchmark::State &gs, const instance *inst)
+void run_instance(benchmark::State &gs, const instance *inst, bool counting)
 {
     if (g_progress)
         progress_started(inst);
@@ -229,6 +253,9 @@ void run_instance(benchmark::State &gs, const instance *inst)
     run_impl impl;
     impl.gs = &gs;
     impl.inst = inst;
+    impl.counting = counting && bench_ctr_count() > 0;
+    for (double &c : impl.ctr)
+        c = -1;
     bench_state st{0, &impl};
     inst->def->fn(&st);
 
@@ -246,10 +273,10 @@ void run_instance(benchmark::State &gs, const instance *inst)
     // Events withheld in this repetition (not read from every thread): the reason goes
     // into the label, the value stays out of the row (FORMAT.md "counters_na=").
     const char *row_na = bench_ctr_row_na_json();
-    if (impl.started && bench_ctr_count() > 0 && std::strcmp(row_na, "{}") != 0)
+    if (impl.started && impl.counting && std::strcmp(row_na, "{}") != 0)
         label += std::string(";counters_na=") + row_na;
     gs.SetLabel(label);
-    if (impl.started && !gs.error_occurred())
+    if (impl.started && impl.counting && !gs.error_occurred())
         for (int i = 0; i < bench_ctr_count(); i++)
             if (impl.ctr[i] >= 0)
                 gs.counters[bench_ctr_name(i)] =
@@ -410,11 +437,15 @@ void usage()
         "  --list          print every bench instance (name, claims, summary) and exit\n"
         "  --claims=GLOB   run only benches with a claim ID matching GLOB (e.g. 'T1.*');\n"
         "                  none matching is an error (exit 2)\n"
-        "  --preset=NAME   quick (default: 5 repetitions, 0.1 s), full (10, 0.5 s) or\n"
-        "                  smoke (1, 0.001 s, tiny sizes: for tests, numbers meaningless)\n"
-        "  --counters=LIST events to count around each timed loop, normalised per iteration\n"
-        "                  (default %s); those not counted are listed in context counters_na\n"
-        "                  with the reason ('unknown event', 'no PMU (...)', ...)\n"
+        "  --preset=NAME   quick (default: 9 timed repetitions, 0.05 s each, + 3 counted),\n"
+        "                  full (10, 0.5 s, + 3) or smoke (1, 0.001 s, + 1, tiny sizes: for\n"
+        "                  tests, numbers meaningless); repetitions randomly interleaved\n"
+        "  --counters=LIST events to count, normalised per iteration (default %s),\n"
+        "                  in a separate counted pass (rows <name>/counted): timed rows run\n"
+        "                  with no counter open; those not counted are listed in context\n"
+        "                  counters_na with the reason ('unknown event', 'no PMU (...)', ...)\n"
+        "  --count_while_timing  count during the timed repetitions instead (rows named\n"
+        "                  <name>/timed_with_counters: their times include the counters' cost)\n"
         "  --progress      quiet console (make bench): a line per bench family with n of m,\n"
         "                  elapsed and ETA, one line per skipped family with reason and count\n"
         "  --warm_ms=N     spin every CPU N ms before the first bench (default 1000)\n"
@@ -452,7 +483,8 @@ bool bench__next(bench_state *st)
     benchmark::State &gs = *r->gs;
     if (!r->started) {
         r->started = true;
-        bench_ctr_start();
+        if (r->counting)
+            bench_ctr_start();
         r->t0 = now_ns();
         if (gs.KeepRunningBatch(gs.max_iterations)) {
             st->left = gs.max_iterations - 1;
@@ -464,7 +496,8 @@ bool bench__next(bench_state *st)
         gs.KeepRunningBatch(1); // returns false: timer stops
     }
     r->elapsed_ns = now_ns() - r->t0 - r->paused_ns;
-    bench_ctr_stop(r->ctr);
+    if (r->counting)
+        bench_ctr_stop(r->ctr);
     r->finished = true;
     st->left = 0;
     return false;
@@ -615,6 +648,8 @@ int main(int argc, char **argv)
         } else if (!std::strcmp(a, "--version")) {
             std::printf("bench %s (libbenchmark %s)\n", BENCH_GIT_SHA, BENCH_LIBBENCHMARK_VERSION);
             return 0;
+        } else if (!std::strcmp(a, "--count_while_timing")) {
+            g_count_while_timing = true;
         } else if (!std::strcmp(a, "--progress")) {
             g_progress = true;
         } else if (starts(a, "--claims=")) {
@@ -658,6 +693,11 @@ int main(int argc, char **argv)
     std::string mint = "--benchmark_min_time=" + std::to_string(g_preset->min_time_s);
     std::vector<char *> gargv{rest[0]};
     static char agg[] = "--benchmark_display_aggregates_only=true";
+    // Repetitions of all instances in random order: runs minutes apart on a shared host
+    // differ by 10-25% while consecutive repetitions differ by 1-5%, so consecutive
+    // repetitions understate the spread (issue 13).  =false on the command line wins.
+    static char interleave[] = "--benchmark_enable_random_interleaving=true";
+    gargv.push_back(interleave);
     if (!user_reps)
         gargv.push_back(&reps[0]);
     if (!user_min_time)
@@ -757,6 +797,16 @@ int main(int argc, char **argv)
     add_context("counters_na", bench_ctr_na_json());
     add_context("counters_backend", bench_ctr_backend());
     add_context("warm_ms", std::to_string(warm_ms).c_str());
+    std::string counting =
+        bench_ctr_count() == 0 ? "none: no events"
+        : g_count_while_timing
+            ? "while timing (--count_while_timing): rows <name>/timed_with_counters were timed "
+              "with the counters on"
+            : "separate: timed repetitions ran with no counter open; event values come from "
+              "rows <name>/counted (" +
+                  std::to_string(g_preset->counted_reps) +
+                  " repetitions each, times not for use)";
+    add_context("counting", counting.c_str());
     for (auto *d : selected)
         if (d->context_fn)
             d->context_fn();
@@ -765,19 +815,32 @@ int main(int argc, char **argv)
         if (!in.index)
             continue;
         const instance *ip = &in;
-        auto *b = benchmark::RegisterBenchmark(
-            in.name.c_str(), [ip](benchmark::State &gs) { run_instance(gs, ip); });
-        b->Unit(benchmark::kNanosecond);
-        if (in.def->real_time)
-            b->UseRealTime();
-        if (in.def->manual_time)
-            b->UseManualTime();
-        if (in.def->iterations > 0)
-            b->Iterations(in.def->iterations);
-        if (in.def->repetitions > 0)
-            b->Repetitions(in.def->repetitions);
-        if (in.def->min_time_s > 0 && !user_min_time)
-            b->MinTime(in.def->min_time_s);
+        bool counted_pass = bench_ctr_count() > 0 && !g_count_while_timing;
+        // The timed instance (counters on only with --count_while_timing), then the
+        // counted pass (see "Timing and counting apart" at the top).
+        for (int pass = 0; pass < (counted_pass ? 2 : 1); pass++) {
+            bool counting = pass == 1 || (g_count_while_timing && bench_ctr_count() > 0);
+            std::string name = in.name + (pass == 1               ? COUNTED_SUFFIX
+                                          : counting              ? TIMED_COUNTED_SUFFIX
+                                                                  : "");
+            auto *b = benchmark::RegisterBenchmark(
+                name.c_str(),
+                [ip, counting](benchmark::State &gs) { run_instance(gs, ip, counting); });
+            b->Unit(benchmark::kNanosecond);
+            if (in.def->real_time)
+                b->UseRealTime();
+            if (in.def->manual_time)
+                b->UseManualTime();
+            if (in.def->iterations > 0)
+                b->Iterations(in.def->iterations);
+            int reps = in.def->repetitions;
+            if (pass == 1)
+                reps = reps > 0 ? std::min(reps, g_preset->counted_reps) : g_preset->counted_reps;
+            if (reps > 0)
+                b->Repetitions(reps);
+            if (in.def->min_time_s > 0 && !user_min_time)
+                b->MinTime(in.def->min_time_s);
+        }
     }
 
     warm_cpus(warm_ms);

@@ -23,6 +23,9 @@ Checks (values and behaviour, never timings):
   - events are counted on every thread: the futex ping-pong on one CPU records at least
     one context switch per round trip (it needs two; the partner's switches count only
     if the partner thread is covered);
+  - timing and counting apart: timed rows carry no event values; each instance has a
+    `<name>/counted` row with them; --count_while_timing names its rows
+    `<name>/timed_with_counters`;
   - no silent counters: with the thread cap lowered to 1 (BENCH_CTR_MAX_THREADS=1) the
     futex row has no event values and its label says `counters_na={... "thread cap
     reached ..."}`; run as an unprivileged user (root only, setpriv) with
@@ -85,16 +88,18 @@ def row_na(b):
     return {}
 
 
-def futex_json(binary, env=None, prefix=()):
+def futex_json(binary, env=None, prefix=(), flags=()):
     """One smoke repetition of switch/pthread_futex/cpus:1 as JSON on stdout: (context,
-    row) or (None, error text)."""
+    the row that carries the counters) or (None, error text)."""
     r = run(list(prefix) + [binary, "--preset=smoke", "--warm_ms=0",
                             "--benchmark_filter=^switch/pthread_futex/cpus:1(/|$)",
-                            "--benchmark_format=json"],
+                            "--benchmark_format=json"] + list(flags),
             env=dict(os.environ, **(env or {})))
     try:
         doc = json.loads(r.stdout)
-        return doc["context"], doc["benchmarks"][0]
+        bs = doc["benchmarks"]
+        counted = [b for b in bs if "/counted" in b["name"] or "/timed_with" in b["name"]]
+        return doc["context"], (counted or bs)[0]
     except (ValueError, KeyError, IndexError):
         return None, f"exit {r.returncode}: {r.stderr.strip()[-300:]}"
 
@@ -157,7 +162,7 @@ def row_match(pattern, name):
     return fnmatch.fnmatchcase(name, pattern) and name.count("/") == pattern.count("/")
 
 
-def check_realised(listed, rows):
+def check_realised(listed, rows, counted=None):
     """Each [[claim.realised]] counter is reported by the rows it names (FORMAT.md: the
     bench measures its own manipulation checks)."""
     try:
@@ -177,7 +182,9 @@ def check_realised(listed, rows):
                 b = rows.get(n)
                 if b is None or b.get("error_occurred"):
                     continue
-                if m["counter"] not in b and "n/a" not in str(b.get("label", "")):
+                cb = (counted or {}).get(n, {})  # a harness event lives in the counted pass
+                if m["counter"] not in b and m["counter"] not in cb \
+                        and "n/a" not in str(b.get("label", "")):
                     fail(f"{n}: no counter {m['counter']} for {c['id']}'s realised check "
                          f"{m['label']!r}")
 
@@ -304,11 +311,17 @@ def main():
         fail(f"context preset = {ctx.get('preset')!r}")
     events = [e for e in ctx.get("counters", "").split(",") if e]
 
-    rows = {}
+    rows, counted = {}, {}
     for b in doc.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration":
             continue
-        rows[GB_SUFFIX.sub("", b["name"])] = b
+        name = GB_SUFFIX.sub("", b["name"])
+        if name.endswith("/counted"):
+            counted[GB_SUFFIX.sub("", name[:-len("/counted")])] = b
+        else:
+            rows[name] = b
+    if events and "separate" not in ctx.get("counting", ""):
+        fail(f"context counting = {ctx.get('counting')!r}, want the separate counted pass")
     for name, claims in listed.items():
         b = rows.get(name)
         if b is None:
@@ -324,18 +337,26 @@ def main():
             fail(f"{name}: time_unit {b.get('time_unit')}")
         if claims and not str(b.get("label", "")).startswith(claims):
             fail(f"{name}: label {b.get('label')!r} does not start with {claims!r}")
-        withheld = row_na(b)
+        # Timed with no counter open; the events come from the counted pass.
         for e in events:
-            if e in withheld and e not in b:
+            if e in b:
+                fail(f"{name}: timed row carries event {e}: counters were on while timing")
+        cb = counted.get(name)
+        if events and cb is None:
+            fail(f"{name}: no counted pass row {name}/counted")
+            continue
+        withheld = row_na(cb) if cb else {}
+        for e in events:
+            if e in withheld and e not in cb:
                 continue  # n/a for this row with the reason in the label
-            if not (isinstance(b.get(e), (int, float)) and b[e] >= 0):
-                fail(f"{name}: counted event {e} missing or negative ({b.get(e)!r})")
+            if not (isinstance(cb.get(e), (int, float)) and cb[e] >= 0):
+                fail(f"{name}/counted: counted event {e} missing or negative ({cb.get(e)!r})")
         for prefix, counter in UNIT_COUNTER:
             if name.startswith(prefix) and not b.get(counter, 0) > 0:
                 fail(f"{name}: {counter} = {b.get(counter)!r}, want > 0")
         if name.startswith("max/") and ";limit=" not in b.get("label", ""):
             fail(f"{name}: label lacks ;limit=: {b.get('label')!r}")
-    check_realised(listed, rows)
+    check_realised(listed, rows, counted)
     for bind in ("0", "1"):
         on, off = rows.get(f"pin/shoot/unmap:1/bind:{bind}"), rows.get(f"pin/shoot/unmap:0/bind:{bind}")
         if on and off and not on.get("error_occurred") and "shootdowns" in on:
@@ -345,11 +366,16 @@ def main():
             if not off.get("shootdowns", 0) < 0.5:
                 fail(f"pin/shoot/unmap:0/bind:{bind}: shootdowns {off.get('shootdowns')} per "
                      "iteration, want < 0.5 (the control maps nothing in its loop)")
-    fut = rows.get("switch/pthread_futex/cpus:1")
+    fut = counted.get("switch/pthread_futex/cpus:1")
     if fut and not fut.get("error_occurred") and "perf::CONTEXT-SWITCHES" in events:
         if not fut["perf::CONTEXT-SWITCHES"] >= 1.0:
             fail(f"futex ping-pong on 1 CPU counted {fut['perf::CONTEXT-SWITCHES']} context "
                  "switches per round trip: the partner thread is not being counted")
+    ctx2, b = futex_json(binary, flags=["--count_while_timing"])
+    if ctx2 is None or not GB_SUFFIX.sub("", b["name"]).endswith("/timed_with_counters") \
+            or not b.get("perf::CONTEXT-SWITCHES", 0) >= 1:
+        fail(f"--count_while_timing: want one row <name>/timed_with_counters with the "
+             f"events, got {b if ctx2 is None else b['name']!r}")
     check_counter_honesty(binary)
     check_na_json(binary, work)
     n_ok = sum(1 for n in listed if n in rows and not rows[n].get("error_occurred"))
