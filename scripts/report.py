@@ -36,6 +36,8 @@ import re
 import sys
 import tempfile
 
+import toolversion  # scripts/toolversion.py: --version
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
@@ -353,6 +355,7 @@ def write_atomic(path, text):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action="version", version=toolversion.version(PROG))
     ap.add_argument("--results", default="results", help="where the tables are (index.md)")
     ap.add_argument("--plots", default="plots", help="where the PNG plots are")
     ap.add_argument("--run", help="the run's JSON (default: index.md's source line)")
