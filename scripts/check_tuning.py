@@ -15,7 +15,14 @@ Reads a thresholds profile (TOML, scripts/tuning/*.toml) and checks three kinds 
                   disable a gate; rules the host cannot satisfy (needs_nodes, needs_pmu,
                   needs_cpus) are skipped before any matching;
   baseline rules  (--baseline OTHER.json, [baseline]) every common row x counter compared
-                  with a relative tolerance widened by the repetitions' spread.
+                  with scripts/stats.py: ratio of medians current/baseline, its bootstrap
+                  95% interval and the Mann-Whitney U p.  FAIL only when the change is
+                  significant (p < alpha, default 0.05) and the whole interval lies beyond
+                  the tolerance in the bad direction; SKIP `too few repetitions` with fewer
+                  than min_repetitions (default 9) on either side; SKIP `host busy` when
+                  either run's load per CPU (before the run where recorded, else Google
+                  Benchmark's load_avg) exceeds max_load_per_cpu (1.5) or its steal time
+                  exceeds max_steal_pct (5).
 
 GOMAXPROCS: the value the runtime reported in this host's results context (gomaxprocs) when
 there is one; else derived as runtime/include/mn.h documents it (MN_GOMAXPROCS when > 0,
@@ -38,15 +45,9 @@ appears only in a ratio's denominator and names an argument of its numerator pat
 ("stealers" of ".../stealers:*"); bounds and tolerances are printed as the profile writes
 them.
 
-Statistics: a row's value is its `median` aggregate (or the median of its repetition rows,
-or the single row); its spread is the `cv` aggregate (or stddev/mean of the repetitions).
-A baseline comparison needs at least [baseline].min_repetitions (default 5) repetitions on
-both sides, else it is skipped with the reason.  It fails when the relative change in the
-bad direction exceeds  tolerance + k * sqrt(cv_base^2 + cv_new^2).  The band uses the cv of
-single repetitions, not the standard error of the median: run-to-run spread on these hosts
-is larger than within-run spread (shared/HOST-NOTES.md), so the smaller band would flag
-noise.  Counters named *_per_s, reached and items/bytes_per_second are higher-is-better;
-everything else (ns_*, bytes_per_*, real_time, cpu_time) lower-is-better.
+Statistics: all results are read by scripts/stats.py (the one reader); a measured rule's
+value is the median (or mean, `stat`) of the row's timed repetitions; a row the bench
+skipped (n/a) or without the counter makes the rule SKIP with the reason.
 
 Output: one line per rule on stdout (PASS/FAIL/SKIP, value, bound), a Markdown summary
 (--markdown, default results/check-tuning.md) and JUnit XML (--junit FILE), one testcase
@@ -137,8 +138,9 @@ MEASURE_SCHEMA = {
     'run_claims': 'str',
 }
 BASELINE_SCHEMA = {
-    'rows': 'strs', 'counters': 'strs', 'tolerance': 'num', 'k': 'num',
-    'min_repetitions': 'int', 'higher_is_better': 'strs', 'stat': ('median', 'mean'),
+    'rows': 'strs', 'counters': 'strs', 'tolerance': 'num', 'alpha': 'num',
+    'min_repetitions': 'int', 'higher_is_better': 'strs', 'max_load_per_cpu': 'num',
+    'max_steal_pct': 'num',
 }
 RESULTS_SCHEMA = {'max_age_hours': 'num'}
 TOP_SCHEMA = {'profile': PROFILE_SCHEMA, 'bench': BENCH_SCHEMA, 'host': None,
@@ -273,6 +275,11 @@ def load_profile(path):
         loc = '%s:%s' % (path, m.group(1)) if m else path
         raise InputError('%s: malformed TOML: %s' % (loc, msg))
     where = Where(path, text)
+    for gone in ('k', 'stat'):
+        if isinstance(prof.get('baseline'), dict) and gone in prof['baseline']:
+            raise where.err(['baseline', gone], 'no longer used: a baseline change fails only '
+                            'when significant (Mann-Whitney p < alpha) and its 95%% interval '
+                            'lies beyond tolerance; remove %s' % gone)
     for k, v in prof.items():
         if k not in TOP_SCHEMA:
             raise where.err([k], 'unknown key (known: %s)' % ', '.join(sorted(TOP_SCHEMA)))
@@ -312,6 +319,8 @@ def load_profile(path):
         m['_written'] = {b: written({'_text': text}, kp + [b], m[b])
                          for b in ('min', 'max') if b in m}
     base = prof.get('baseline', {})
+    if not 0 < base.get('alpha', 0.05) < 1:
+        raise where.err(['baseline', 'alpha'], 'must be between 0 and 1')
     if base.get('min_repetitions', 9) < 3:
         raise where.err(['baseline', 'min_repetitions'], 'must be >= 3 (the U test and the '
                         'interval need at least 3 repetitions a side)')
@@ -757,107 +766,63 @@ def run_host_rules(prof, h):
 
 # ==== Results files ========================================================================
 
-STD_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type',
-            'repetitions', 'repetition_index', 'threads', 'iterations', 'real_time',
-            'cpu_time', 'time_unit', 'label', 'error_occurred', 'error_message',
-            'aggregate_name', 'aggregate_unit', 'big_o', 'rms', 'complexity_n'}
-TIME_NS = {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9}
-AGGS = ('mean', 'median', 'stddev', 'cv')
-SUFFIX_RE = re.compile(r'(/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|'
-                       r'min_time:[0-9.]+s?|threads:\d+))+$')
+def import_stats():
+    """import_stats - scripts/stats.py, the one reader of results and their statistics."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import stats
+    except ImportError as e:
+        raise InputError('cannot import scripts/stats.py: %s (python3-scipy: make deps)' % e)
+    finally:
+        sys.path.pop(0)
+    return stats
 
 
 class Group:
-    """Group - all rows of one run_name: repetition rows, aggregates, error, label."""
+    """Group - one bench row (a stats.Row) as the rules read it: a value per statistic,
+    skipped with the reason when the bench skipped the row or the counter is missing."""
 
-    def __init__(self, name):
-        self.name, self.iters, self.agg, self.error, self.label = name, [], {}, None, ''
+    def __init__(self, row):
+        self.row, self.name = row, row.name
 
     def claims(self):
-        return {c.strip() for c in self.label.split(';', 1)[0].split(',') if c.strip()}
+        return set(self.row.claims)
 
     def reps(self):
-        for a in self.agg.values():
-            if isinstance(a.get('iterations'), int):
-                return a['iterations']
-        return len(self.iters)
+        return self.row.n
 
     def counters(self):
         keys = set()
-        for r in self.iters + list(self.agg.values()):
-            keys.update(k for k, v in r.items() if k not in STD_KEYS
-                        and isinstance(v, (int, float)) and not isinstance(v, bool))
-        return keys | {'real_time', 'cpu_time'}
+        for r in self.row.reps:
+            keys.update(k for k in r if k != 'repetition_index')
+        return keys
 
-    def _val(self, row, counter, scale_time=True):
-        if counter not in row or isinstance(row[counter], bool) \
-                or not isinstance(row[counter], (int, float)):
+    def values(self, counter):
+        """values - the finite values of counter over the timed repetitions (Skip when the
+        row was skipped or has no such counter)."""
+        if self.row.na:
+            raise Skip('row %s skipped: %s' % (self.name, self.row.na))
+        vs = self.row.values(counter)
+        if not vs:
             raise Skip('row %s has no counter %s' % (self.name, counter))
-        v = float(row[counter])
-        if scale_time and counter in ('real_time', 'cpu_time'):
-            v *= TIME_NS.get(row.get('time_unit', 'ns'), 1.0)
-        return v
+        return vs
 
     def stat(self, counter, stat='median'):
-        if self.error is not None:
-            raise Skip('row %s skipped: %s' % (self.name, self.error))
-        if stat in self.agg:
-            return self._val(self.agg[stat], counter)
-        if self.iters:
-            vals = [self._val(r, counter) for r in self.iters]
-            return statistics.median(vals) if stat == 'median' else statistics.fmean(vals)
-        raise Skip('row %s has no %s and no repetition rows' % (self.name, stat))
-
-    def cv(self, counter):
-        """cv - relative spread of single repetitions, None when unknown."""
-        if 'cv' in self.agg:
-            try:
-                return abs(self._val(self.agg['cv'], counter, scale_time=False))
-            except Skip:
-                pass
-        if 'stddev' in self.agg and 'mean' in self.agg:
-            m = self._val(self.agg['mean'], counter)
-            if m:
-                return abs(self._val(self.agg['stddev'], counter) / m)
-        if len(self.iters) >= 2:
-            vals = [self._val(r, counter) for r in self.iters]
-            m = statistics.fmean(vals)
-            return abs(statistics.stdev(vals) / m) if m else None
-        return None
+        vs = self.values(counter)
+        return statistics.median(vs) if stat == 'median' else statistics.fmean(vs)
 
 
 class Results:
+    """Results - one results file read by stats.load; rows picked by fnmatch pattern."""
+
     def __init__(self, path):
-        self.path = path
+        stats = import_stats()
         try:
-            with open(path) as f:
-                doc = json.load(f)
-        except OSError as e:
-            raise InputError('%s: cannot read results: %s' % (path, e.strerror))
-        except json.JSONDecodeError as e:
-            raise InputError('%s:%d: not JSON: %s' % (path, e.lineno, e.msg))
-        if not isinstance(doc, dict) or not isinstance(doc.get('benchmarks'), list):
-            raise InputError('%s: benchmarks: missing; not Google Benchmark JSON' % path)
-        self.context = doc.get('context') if isinstance(doc.get('context'), dict) else {}
-        self.groups = {}
-        for i, r in enumerate(doc['benchmarks']):
-            if not isinstance(r, dict) or not isinstance(r.get('name'), str):
-                raise InputError('%s: benchmarks[%d].name: missing or not a string' % (path, i))
-            name = r.get('run_name')
-            if not isinstance(name, str):
-                name = r['name']
-                if r.get('aggregate_name'):
-                    name = re.sub(r'_%s$' % re.escape(r['aggregate_name']), '', name)
-            name = SUFFIX_RE.sub('', name)
-            g = self.groups.setdefault(name, Group(name))
-            if isinstance(r.get('label'), str) and r['label']:
-                g.label = r['label']
-            if r.get('error_occurred'):
-                g.error = r.get('error_message') or 'error_occurred'
-            elif r.get('run_type') == 'aggregate' or r.get('aggregate_name'):
-                g.agg[r.get('aggregate_name', '')] = r
-            else:
-                g.iters.append(r)
+            run = stats.load(path)
+        except stats.StatsError as e:
+            raise InputError(str(e).removeprefix('stats: '))
+        self.path, self.context, self.run = path, run.context, run
+        self.groups = {name: Group(row) for name, row in run.rows.items()}
 
     def match(self, pattern, claim=None):
         out = [g for n, g in sorted(self.groups.items()) if fnmatch.fnmatchcase(n, pattern)]
@@ -977,18 +942,78 @@ def run_measures(prof, res, ctx, why_no_results):
 
 # ==== Baseline ==============================================================================
 
+def load_per_cpu(ctx):
+    """load_per_cpu - (1-minute load average / CPUs, which figure) from a results context:
+    the load before the run when the harness recorded it (other tenants only), else Google
+    Benchmark's load_avg at the end (which includes the bench's own threads); None when
+    neither is there."""
+    try:
+        cpus = float(ctx.get('num_cpus') or ctx.get('cores'))
+    except (TypeError, ValueError):
+        return None
+    for key in ('load_avg_before', 'load_avg'):
+        v = ctx.get(key)
+        if isinstance(v, str):
+            v = [x for x in re.split(r'[\s,]+', v.strip('[] ')) if x]
+        try:
+            first = float(v[0]) if isinstance(v, list) and v else float(v)
+        except (TypeError, ValueError):
+            continue
+        if cpus > 0 and math.isfinite(first):
+            return first / cpus, key
+    return None
+
+
+def steal_pct(ctx):
+    """steal_pct - CPU time stolen by the hypervisor during the run, in percent, from the
+    context (steal_pct, or steal as a share or 'N%'), None when not recorded."""
+    for key, scale in (('steal_pct', 1.0), ('steal', None)):
+        v = ctx.get(key)
+        if v is None:
+            continue
+        txt = str(v).strip()
+        try:
+            x = float(txt.rstrip('%'))
+        except ValueError:
+            continue
+        if scale is None:
+            scale = 1.0 if txt.endswith('%') or x > 1 else 100.0
+        return x * scale
+    return None
+
+
+def host_busy(ctx, max_load, max_steal):
+    """host_busy - why the run's host was busy (another tenant competed), or None."""
+    why = []
+    lp = load_per_cpu(ctx)
+    if lp is not None and lp[0] > max_load:
+        why.append('%s %.2f per CPU > %g' % (lp[1], lp[0], max_load))
+    st = steal_pct(ctx)
+    if st is not None and st > max_steal:
+        why.append('steal %.1f%% > %g%%' % (st, max_steal))
+    return '; '.join(why) or None
+
+
 def run_baseline(prof, res, base):
+    """run_baseline - compare every common row x counter of res with base (stats.compare:
+    ratio of medians, bootstrap 95% interval, Mann-Whitney p).  A rule FAILs only on a
+    significant change (p < alpha) whose whole interval lies beyond the tolerance in the bad
+    direction; SKIP with too few repetitions on either side or when a run's host was busy."""
+    stats = import_stats()
     cfg = prof.get('baseline', {})
     rows = cfg.get('rows', ['*'])
     counters = cfg.get('counters', ['ns_per_*', 'bytes_per_*', '*_per_s'])
     tol = cfg.get('tolerance', 0.10)
-    k = cfg.get('k', 2.0)
-    nmin = cfg.get('min_repetitions', 5)
-    stat = cfg.get('stat', 'median')
+    tol_txt = cfg.get('_written', {}).get('tolerance', fmtnum(tol))
+    alpha = cfg.get('alpha', stats.ALPHA)
+    nmin = cfg.get('min_repetitions', 9)
     hib = cfg.get('higher_is_better', ['*_per_s', 'reached', '*_per_second'])
-    out = []
     if res is None:
         return [Result('baseline', 'SKIP', '', '', 'no current results to compare', 'baseline')]
+    busy = ['%s: %s' % (tag, why) for tag, r in (('baseline', base), ('current', res))
+            for why in [host_busy(r.context, cfg.get('max_load_per_cpu', 1.5),
+                                  cfg.get('max_steal_pct', 5.0))] if why]
+    out = []
     for name, g in sorted(res.groups.items()):
         if not any(fnmatch.fnmatchcase(name, p) for p in rows) or name not in base.groups:
             continue
@@ -998,30 +1023,33 @@ def run_baseline(prof, res, base):
                 continue
             rname = 'baseline:%s:%s' % (name, c)
             higher = any(fnmatch.fnmatchcase(c, p) for p in hib)
-            bound = '%s <= tolerance %s + %gx spread' % ('drop' if higher else 'rise',
-                                                         cfg['_written']['tolerance'], k)
+            bound = '%s within tolerance %s, or not significant (p >= %g)' % (
+                'drop' if higher else 'rise', tol_txt, alpha)
             try:
-                nb, nc = b.reps(), g.reps()
-                if min(nb, nc) < nmin:
-                    raise Skip('needs >= %d repetitions each, baseline has %d, current %d'
-                               % (nmin, nb, nc))
-                vb, vc = b.stat(c, stat), g.stat(c, stat)
-                if vb == 0:
-                    raise Skip('baseline %s is 0' % c)
-                cvb, cvc = b.cv(c), g.cv(c)
-                if cvb is None or cvc is None:
-                    raise Skip('no spread (cv) for %s' % c)
-                d = (vc - vb) / vb
-                worse = -d if higher else d
-                spread = math.hypot(cvb, cvc)
-                band = tol + k * spread
-                bound = '%s <= tolerance %s + %gx spread %.1f%% = %.1f%%' % (
-                    'drop' if higher else 'rise', cfg['_written']['tolerance'], k,
-                    spread * 100, band * 100)
-                out.append(mk(rname, worse <= band, '%+.1f%% (%s -> %s)' % (
-                    d * 100, fmtnum(vb), fmtnum(vc)), bound,
-                    '%s of %d / %d reps, cv %.1f%% / %.1f%%' % (stat, nb, nc, cvb * 100,
-                                                                 cvc * 100), 'baseline'))
+                if busy:
+                    raise Skip('host busy (%s): not judged as a regression' % '; '.join(busy))
+                vb, vc = b.values(c), g.values(c)
+                if min(len(vb), len(vc)) < nmin:
+                    raise Skip('too few repetitions: baseline %d, current %d, need >= %d each'
+                               % (len(vb), len(vc), nmin))
+                cmp = stats.compare(vb, vc)
+                if cmp.ratio is None:
+                    raise Skip('baseline median of %s is 0: no ratio' % c)
+                if cmp.ci_lo is None or cmp.p is None:
+                    raise Skip('no interval or p for %s' % c)
+                worse_ci = (1 - cmp.ci_hi) if higher else (cmp.ci_lo - 1)
+                fail = cmp.p < alpha and worse_ci > tol
+                value = '%+.1f%% (%s -> %s), 95%% CI %+.1f%%..%+.1f%%, p %.2g' % (
+                    (cmp.ratio - 1) * 100, fmtnum(statistics.median(vb)),
+                    fmtnum(statistics.median(vc)), (cmp.ci_lo - 1) * 100,
+                    (cmp.ci_hi - 1) * 100, cmp.p)
+                worse = (cmp.ratio < 1) if higher else (cmp.ratio > 1)
+                note = ('significant, beyond tolerance' if fail else
+                        'not significant' if cmp.p >= alpha else
+                        'significant, interval not wholly beyond tolerance' if worse else
+                        'significant improvement')
+                out.append(mk(rname, not fail, value, bound, 'median of %d / %d reps; %s'
+                              % (len(vb), len(vc), note), 'baseline'))
             except Skip as e:
                 out.append(Result(rname, 'SKIP', '', bound, str(e), 'baseline'))
     if not out:

@@ -7,7 +7,9 @@ Google Benchmark 1.7.1-shaped fixtures in fixtures_tuning/ (make_fixtures.py).  
 depends on this machine's settings or on timings.
 Run: /usr/bin/python3 -m unittest discover -s scripts/tests -p test_check_tuning.py
 """
+import contextlib
 import datetime
+import io
 import json
 import os
 import shutil
@@ -25,6 +27,8 @@ FIX = os.path.join(HERE, 'fixtures_tuning')
 DEFAULT = os.path.join(TOP, 'scripts', 'tuning', 'default.toml')
 STRICT = os.path.join(TOP, 'scripts', 'tuning', 'strict-bare-metal.toml')
 PY = '/usr/bin/python3'
+sys.path.insert(0, os.path.dirname(SCRIPT))
+import check_tuning  # noqa: E402
 
 # A tuned two-socket bare-metal host.
 METAL = {
@@ -121,7 +125,10 @@ class Base(unittest.TestCase):
             cmd += ['--sysroot', root]
         if junit:
             cmd += ['--junit', junit]
-        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = check_tuning.main(cmd[2:] + list(args))  # in-process: one scipy import
+        p = subprocess.CompletedProcess(cmd, rc, out.getvalue(), err.getvalue())
         rules = {}
         for line in p.stdout.splitlines():
             st = line[:4]
@@ -332,7 +339,7 @@ class TestMeasured(Base):
             self.assertEqual(rc, 2, out + err)
             self.assertIn('profile defines no rules', err)
             self.assertEqual(len(err.strip().splitlines()), 1, err)
-        rc, rules, out, err = self.run_ct('--profile', self.profile('[baseline]\nk = 2.0\n'))
+        rc, rules, out, err = self.run_ct('--profile', self.profile('[baseline]\ntolerance = 0.1\n'))
         self.assertEqual(rc, 2, out + err)
         self.assertIn('profile defines no rules', err)
 
@@ -479,31 +486,66 @@ class TestRunBenches(Base):
 # ==== baseline ============================================================================
 
 class TestBaseline(Base):
-    def cmp(self, base, cur):
-        p = self.profile('[baseline]\ntolerance = 0.10\nk = 2.0\nmin_repetitions = 5\n')
+    RULE = 'baseline:sched/spawn/pad:0:ns_per_op'
+
+    def cmp(self, base, cur, extra=''):
+        p = self.profile('[baseline]\ntolerance = 0.10\nmin_repetitions = 9\n' + extra)
         root = make_root(self.tmp, VM)
         rc, rules, out, err = self.run_ct('--profile', p, '--results', os.path.join(FIX, cur),
                                           '--baseline', os.path.join(FIX, base), root=root)
-        return rc, rules['baseline:sched/spawn/pad:0:ns_per_op'], out + err
+        return rc, rules[self.RULE], out + err
 
     def test_regression_detected(self):
         rc, (st, line), out = self.cmp('baseline.json', 'current_regressed.json')
         self.assertEqual((rc, st), (1, 'FAIL'), out)
-        self.assertIn('+30.0%', line)
+        self.assertIn('+30.0% (100 -> 130)', line)
+        self.assertRegex(line, r'95% CI \+2\d\.\d%\.\.\+3\d\.\d%, p 0.0004')
+        self.assertIn('significant, beyond tolerance', line)
 
-    def test_noisy_but_equal_not_flagged(self):
+    def test_significant_but_within_tolerance_passes(self):
+        rc, (st, line), out = self.cmp('baseline.json', 'current_slower_within.json')
+        self.assertEqual((rc, st), (0, 'PASS'), out)
+        self.assertIn('+5.0%', line)
+        self.assertIn('interval not wholly beyond tolerance', line)
+
+    def test_noisy_not_significant_not_flagged(self):
         rc, (st, line), out = self.cmp('baseline_noisy.json', 'current_noisy.json')
         self.assertEqual((rc, st), (0, 'PASS'), out)
-        self.assertIn('+18.0%', line)  # beyond the 10% tolerance alone, inside the spread
+        self.assertIn('+20.0% (100 -> 120)', line)  # beyond the 10% tolerance, not significant
+        self.assertIn('not significant', line)
 
     def test_too_few_repetitions_skipped(self):
         rc, (st, line), out = self.cmp('baseline.json', 'current_fewreps.json')
         self.assertEqual((rc, st), (0, 'SKIP'), out)
-        self.assertIn('needs >= 5 repetitions', line)
+        self.assertIn('too few repetitions: baseline 9, current 5, need >= 9 each', line)
+
+    def test_busy_host_skipped_not_a_regression(self):
+        rc, (st, line), out = self.cmp('baseline.json', 'current_busy.json')
+        self.assertEqual((rc, st), (0, 'SKIP'), out)
+        self.assertIn('host busy (current: load_avg 3.00 per CPU > 1.5)', line)
+        # a looser profile judges it, and it is the regression it looks like
+        rc, (st, line), out = self.cmp('baseline.json', 'current_busy.json',
+                                       'max_load_per_cpu = 4.0\n')
+        self.assertEqual((rc, st), (1, 'FAIL'), out)
 
     def test_improvement_passes(self):
-        rc, (st, _), out = self.cmp('current_regressed.json', 'baseline.json')
+        rc, (st, line), out = self.cmp('current_regressed.json', 'baseline.json')
         self.assertEqual((rc, st), (0, 'PASS'), out)
+        self.assertIn('significant improvement', line)
+        # to zero: an improvement, not a FAIL with a nan% bound; from zero: no ratio
+        rc, (st, line), out = self.cmp('baseline_to_zero.json', 'current_zero.json')
+        self.assertEqual((rc, st), (0, 'PASS'), out)
+        self.assertNotIn('nan', line)
+        rc, (st, line), out = self.cmp('current_zero.json', 'baseline_to_zero.json')
+        self.assertEqual((rc, st), (0, 'SKIP'), out)
+        self.assertIn('baseline median of ns_per_op is 0', line)
+
+    def test_old_k_key_says_what_replaced_it(self):
+        p = self.profile('[baseline]\ntolerance = 0.10\nk = 2.0\n')
+        rc, _, out, err = self.run_ct('--profile', p, '--baseline',
+                                      os.path.join(FIX, 'baseline.json'))
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn('baseline.k: no longer used', err)
 
 
 # ==== input errors ========================================================================
@@ -664,7 +706,7 @@ class TestOutputs(Base):
         root = make_root(self.tmp, VM)
         p = self.profile('[[measure]]\nname = "v"\nkind = "value"\nrow = "numa/bind/local:1"\n'
                          'counter = "foreign_share"\nmin = 0.0\nmax = 5e-2  # 5%\n'
-                         '[baseline]\ntolerance = 0.10\nmin_repetitions = 5\n')
+                         '[baseline]\ntolerance = 0.10\nmin_repetitions = 9\n')
         rc, rules, out, _ = self.run_ct('--profile', p, '--results',
                                         os.path.join(FIX, 'current_regressed.json'),
                                         '--baseline', os.path.join(FIX, 'baseline.json'),
