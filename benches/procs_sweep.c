@@ -14,6 +14,8 @@
  * Rows
  *   procs/sweep/procs:<n>  n = 1 .. 2 x CPUs of the affinity mask (at most 12 values,
  *                          spread over that range when there are more CPUs), Ms unpinned.
+ *   procs/over/x:{1,2}     below: the open-loop workload of procs/grunq at GOMAXPROCS =
+ *                          x times the CPUs (T5.idle's diagnostic point and its control)
  *   procs/sweep/resize     starts at GOMAXPROCS 1 and calls mn_gomaxprocs every 1024 tasks,
  *                          walking 1, 2, .., 2 x CPUs, .., 2, 1 and round again; counts
  *                          completions against spawns.
@@ -34,6 +36,7 @@
  *   steals, handoffs              successful steals / syscall handoffs per task
  *   samples          number of 1 ms samples taken
  *   resizes, lost    (resize row) GOMAXPROCS changes made, and spawned - completed (0)
+ *   procs_per_cpu    mean GOMAXPROCS / CPUs of the mask (> 1: over-provisioned)
  *
  * How to read
  *   On a host with C CPUs, throughput should rise up to n = C and then stay flat or fall
@@ -54,6 +57,7 @@
 #include "bench.h"
 #include "mn.h"
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -247,6 +251,7 @@ static void sw_report(struct bench_state *st, struct sw_arg *a)
                       BENCH_C_PLAIN);
     bench_set_counter(st, "handoffs", iters ? (double)(a->s1.handoffs - a->s0.handoffs) / iters : 0,
                       BENCH_C_PLAIN);
+    bench_set_counter(st, "procs_per_cpu", gmp_mean / (double)bench_ncpus(), BENCH_C_PLAIN);
     if (a->resize) {
         bench_set_counter(st, "resizes", (double)a->resizes, BENCH_C_PLAIN);
         bench_set_counter(st, "lost", (double)a->spawned - done, BENCH_C_PLAIN);
@@ -349,3 +354,219 @@ __attribute__((constructor)) static void sweep_register(void)
 BENCH_REGISTER(.name = "procs/sweep/resize",
                .summary = "the sweep workload while mn_gomaxprocs walks 1 .. 2 x CPUs and back",
                .claims = "T5.resize,T5.idle,T5.grunq", .fn = bm_procs_resize, .real_time = true);
+
+/* ==== procs/grunq: an open-loop arrival stream that feeds the global run queue ============
+ *
+ * What is measured
+ *   The main G is an arrival source (the way Go's netpoller or a timer readies a batch of
+ *   Gs): tasks arrive at a fixed offered rate, Poisson, and each arrival is spawned with
+ *   mn_go when the source runs; if it ran late (its P was busy) it spawns every arrival
+ *   that came due meanwhile, in one burst.  Each task computes GQ_WORK_NS of dependent
+ *   multiply-adds (calibrated at start) and exits.  The offered demand is fixed at
+ *   GQ_DEMAND x the CPUs of the mask (1.5 CPUs on 2): at GOMAXPROCS 1 the Ps are too few by
+ *   construction and the backlog grows; with GOMAXPROCS = CPUs they suffice.  New Gs go to
+ *   the spawner's local run queue (runnext, then the 256-slot ring); a burst beyond 256
+ *   overflows half the ring to the global queue (runqputslow), as in Go.  Excluded: the
+ *   calibration, the drain of the backlog after the loop.  One iteration = one arrival.
+ *   A sampler thread reads mn_stats every 1 ms (Go's schedtrace runqueue= field).
+ *
+ * Counters
+ *   globrunq_mean, globrunq_max  global run queue length over the samples
+ *   globrunq_takes   Gs taken from the global queue per task (> 0: the queue was used)
+ *   offered_cpus     offered rate x measured work per task / 1e9: the demand in CPUs
+ *   offered_rate_hz, achieved_rate_hz  arrivals asked for and spawned per second
+ *   p_busy           1 - the runtime's idle accounting (idle_ns / (Ps x uptime)): ~1 when
+ *                    the Ps were saturated (too few), < 1 when there was slack;
+ *                    idle_share_ns = 1 - p_busy; procs, procs_per_cpu = GOMAXPROCS / CPUs
+ *   idle_share       sampled idle Ps / GOMAXPROCS
+ *   backlog_end      tasks spawned but not finished when the loop ended
+ *
+ * How to read (T5.grunq): the document reads a global queue that stays above 200 as too
+ * few Ps.  procs:1 must show it (demand 1.5x the Ps; the claim predicts > 200) and
+ * procs:all must not (enough Ps; < 200) for the reading to hold; the manipulation checks
+ * are p_busy (saturated at procs:1, slack at procs:all) and the achieved arrival rate.
+ */
+
+#define GQ_DEMAND 0.75     /* offered demand as a share of the mask's CPUs */
+#define GQ_WORK_NS 20000.0 /* target compute per task */
+
+struct gq_arg {
+    struct bench_state *st;
+    double rate;       /* arrivals per second */
+    long work_iters;   /* multiply-adds per task */
+    double work_ns;    /* their measured cost */
+    struct mn_wg tasks;
+    atomic_long done;
+    long spawned;
+    struct mn_stats s0, s1;
+    struct sampler smp;
+    bool sampler_ok;
+    int err;
+};
+
+static uint64_t gq_work(long n, uint64_t x)
+{
+    for (long i = 0; i < n; i++)
+        x = x * 6364136223846793005u + 1442695040888963407u;
+    return x;
+}
+
+static void gq_task(void *p)
+{
+    struct gq_arg *a = p;
+    uint64_t x = gq_work(a->work_iters, mn_goid());
+    bench_do_not_optimize(&x);
+    atomic_fetch_add_explicit(&a->done, 1, memory_order_relaxed);
+    mn_wg_done(&a->tasks);
+}
+
+static double gq_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* gq_calibrate - iterations of gq_work that take about GQ_WORK_NS on this thread now. */
+static void gq_calibrate(struct gq_arg *a)
+{
+    long n = 1000;
+    double ns = 0;
+    for (int round = 0; round < 20; round++) {
+        double t0 = gq_now_ns();
+        uint64_t x = gq_work(n, 1);
+        bench_do_not_optimize(&x);
+        ns = gq_now_ns() - t0;
+        if (ns > 2e6)
+            break;
+        n *= 2;
+    }
+    double per = ns / (double)n;
+    a->work_iters = per > 0 ? (long)(GQ_WORK_NS / per) : 1000;
+    a->work_ns = (double)a->work_iters * per;
+}
+
+static int gq_main(void *p)
+{
+    struct gq_arg *a = p;
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    gq_calibrate(a);
+    a->sampler_ok = pthread_create(&a->smp.th, NULL, sampler_run, &a->smp) == 0;
+    bench_ignore(mn_stats_read(&a->s0));
+    const double gap = 1e9 / a->rate;
+    double due = gq_now_ns();
+    while (bench_keep_running(a->st)) {
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        double u = (double)((seed * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+        due += -gap * log1p(-u);
+        while (gq_now_ns() < due)
+            mn_gosched(); /* the source waits for the arrival; queued Gs run meanwhile */
+        mn_wg_add(&a->tasks, 1);
+        int rc = mn_go(gq_task, a);
+        if (rc < 0) {
+            mn_wg_done(&a->tasks);
+            a->err = rc;
+            continue;
+        }
+        a->spawned++;
+    }
+    bench_ignore(mn_stats_read(&a->s1));
+    if (a->sampler_ok) {
+        atomic_store(&a->smp.stop, 1);
+        pthread_join(a->smp.th, NULL);
+    }
+    long backlog = a->spawned - atomic_load(&a->done);
+    bench_ignore(mn_wg_wait(&a->tasks));
+    bench_set_counter(a->st, "backlog_end", (double)backlog, BENCH_C_PLAIN);
+    return 0;
+}
+
+/* gq_run - one open-loop run at GOMAXPROCS = procs (demand fixed by the mask's CPUs). */
+static void gq_run(struct bench_state *st, int procs)
+{
+    int ncpu = bench_ncpus();
+    struct gq_arg *a = calloc(1, sizeof(*a));
+    struct mn_config cfg;
+    if (!a) {
+        bench_skip(st, "n/a: out of memory");
+        return;
+    }
+    a->st = st;
+    a->rate = GQ_DEMAND * ncpu * 1e9 / GQ_WORK_NS;
+    mn_wg_init(&a->tasks);
+    int rc = mn_config_init(&cfg);
+    if (rc == 0) {
+        cfg.gomaxprocs = procs;
+        rc = mn_init(&cfg);
+    }
+    if (rc < 0) {
+        bench_skip_errno(st, "mn_init", rc);
+        free(a);
+        return;
+    }
+    rc = mn_run(gq_main, a);
+    bench_ignore(mn_fini());
+    if (rc < 0 || a->err < 0) {
+        bench_skip_errno(st, rc < 0 ? "mn_run" : "mn_go", rc < 0 ? rc : a->err);
+        free(a);
+        return;
+    }
+    double el = bench_elapsed_ns(st), it = (double)bench_iterations(st);
+    struct sampler *s = &a->smp;
+    double up = (double)(a->s1.uptime_ns - a->s0.uptime_ns);
+    int gmp = a->s1.gomaxprocs > 0 ? a->s1.gomaxprocs : 1;
+    if (s->n) {
+        bench_set_counter(st, "globrunq_mean", s->globrunq_sum / (double)s->n, BENCH_C_PLAIN);
+        bench_set_counter(st, "globrunq_max", (double)s->globrunq_max, BENCH_C_PLAIN);
+        bench_set_counter(st, "idle_share", s->idle_share_sum / (double)s->n, BENCH_C_PLAIN);
+    }
+    bench_set_counter(st, "samples", (double)s->n, BENCH_C_PLAIN);
+    if (it > 0)
+        bench_set_counter(st, "globrunq_takes",
+                          (double)(a->s1.globrunq_takes - a->s0.globrunq_takes) / it,
+                          BENCH_C_PLAIN);
+    bench_set_counter(st, "offered_cpus", a->rate * a->work_ns / 1e9, BENCH_C_PLAIN);
+    bench_set_counter(st, "offered_rate_hz", a->rate, BENCH_C_PLAIN);
+    if (el > 0) {
+        bench_set_counter(st, "achieved_rate_hz", (double)a->spawned * 1e9 / el, BENCH_C_PLAIN);
+        bench_set_counter(st, "achieved_share", (double)a->spawned * 1e9 / el / a->rate,
+                          BENCH_C_PLAIN);
+    }
+    if (up > 0) {
+        double idle = (double)(a->s1.idle_ns - a->s0.idle_ns) / ((double)gmp * up);
+        bench_set_counter(st, "p_busy", 1.0 - idle, BENCH_C_PLAIN);
+        bench_set_counter(st, "idle_share_ns", idle, BENCH_C_PLAIN);
+    }
+    bench_set_counter(st, "procs", gmp, BENCH_C_PLAIN);
+    bench_set_counter(st, "procs_per_cpu", (double)gmp / ncpu, BENCH_C_PLAIN);
+    free(a);
+}
+
+static void bm_procs_grunq(struct bench_state *st)
+{
+    long procs = bench_arg(st, "procs");
+    gq_run(st, procs == BENCH_ALL ? bench_ncpus() : (int)procs);
+}
+
+/* procs/over/x:<k> - the same open-loop workload (demand 0.75 x CPUs) at GOMAXPROCS = k x
+ * the CPUs of the mask, named by the ratio so that every host has the rows (T5.idle).  The
+ * document's diagnostic reads > 30% idle Ps as over-provisioned: x:2 is over-provisioned
+ * (expected idle ~ 1 - 0.75/2), x:1 is its control (~ 0.25).  The closed-loop sweep above
+ * is saturating (always more runnable Gs than Ps), so no P idles there however many. */
+static void bm_procs_over(struct bench_state *st)
+{
+    long n = bench_arg(st, "x") * bench_ncpus();
+    gq_run(st, n > MN_MAX_PROCS ? MN_MAX_PROCS : (int)n);
+}
+
+BENCH_REGISTER(.name = "procs/over",
+               .summary = "open-loop load of 0.75 CPUs per CPU at GOMAXPROCS = x times the CPUs",
+               .claims = "T5.idle", .fn = bm_procs_over,
+               .args = {BENCH_ARG("x", BENCH_V(1, 2))}, .real_time = true);
+
+BENCH_REGISTER(.name = "procs/grunq",
+               .summary = "open-loop arrivals (1.5x demand at 1 P) feeding the global run queue",
+               .claims = "T5.grunq", .fn = bm_procs_grunq,
+               .args = {BENCH_ARG("procs", BENCH_V(1, BENCH_ALL))}, .real_time = true);
