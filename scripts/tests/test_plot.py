@@ -147,6 +147,35 @@ class TestPlot(unittest.TestCase):
         self.assertEqual(v["kind"], "ci")
         self.assertAlmostEqual(v["hi"] / v["median"], 1.2)
 
+    def test_t4_pin_shoot_panels(self):
+        """A run with pin/shoot rows is drawn from them (the rows the T4 claims judge):
+        munmap vs control per binding, one panel per counter, local share in %."""
+        os.makedirs(self.res)
+        cols = ["table", "claim", "role", "label", "bench_row", "counter", "unit", "median",
+                "cv", "min", "max", "n", "doc_value", "ratio", "verdict"]
+        rows = []
+        for unmap in (0, 1):
+            for bind in (0, 1):
+                for ctr, v in (("shootdown_events", 16 * unmap + bind), ("mmaps", 8 * unmap),
+                               ("local_share", 0.9 * bind), ("migrations", 2 - 2 * bind)):
+                    rows.append(dict.fromkeys(cols, "") | {
+                        "table": "T4", "claim": "T4.flush", "role": "show", "label": "x",
+                        "bench_row": f"pin/shoot/unmap:{unmap}/bind:{bind}", "counter": ctr,
+                        "median": repr(float(v)), "min": repr(float(v)),
+                        "max": repr(float(v) + 1), "n": "3"})
+        with open(os.path.join(self.res, "T4.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols)
+            w.writeheader()
+            w.writerows(rows)
+        rc, _ = quiet(plot.main, ["--results", self.res, "--out", self.out, "--only", "T4"])
+        self.assertEqual(rc, 0)
+        svg = self.snapshot()["T4.svg"].decode()
+        for text in ("munmap each pass", "control: mapped once", "T4.local",
+                     "local share, % of shootdowns started", "pinned (bind:1)",
+                     "did the unpinned Ms move", "Error bars: min-max"):
+            self.assertIn(text, svg)
+        self.assertIn("<!-- 90 -->", svg)  # local share 0.9 printed as 90 (%)
+
     def test_unwritable_output_exit_1_one_line(self):
         self.tables_from("full.json")
         blocker = os.path.join(self.tmp.name, "afile")
