@@ -533,27 +533,49 @@ def zero_on_log(ax, xs):
 
 def plot_t10(tab, out):
     claims = ["T10.lat"]
-    what = "T10: time per channel message by buffer capacity, ours and Go"
-    lines = [(lab, sweep_points(tab, rx, "ns_per_msg", "cap"), st)
-             for lab, rx, st in (
-                 ("ours, GOMAXPROCS 1", r"chan/throughput/cap:\d+/procs:1", "-"),
-                 ("ours, GOMAXPROCS 2", r"chan/throughput/cap:\d+/procs:2", "-"),
-                 ("Go, GOMAXPROCS 1", r"go/chan/throughput/cap:\d+/procs:1", "--"),
-                 ("Go, GOMAXPROCS 2", r"go/chan/throughput/cap:\d+/procs:2", "--"))]
-    lines = [t for t in lines if t[1]]
-    if not lines:
+    what = "T10: channel latency and time per message by buffer capacity, ours and Go"
+    # left: what T10.lat judges, open-loop mean send-to-receive latency at a fixed offered
+    # rate, one line per (GOMAXPROCS, rate); right: closed-loop time per message
+    open_lines = []
+    for who, prefix, st in (("ours", "", "-"), ("Go", "go/", "--")):
+        found = {}
+        for _, a, v in tab.match(prefix + r"chan/openloop/cap:\d+/procs:\d+/rate:\d+",
+                                 "lat_mean_ns"):
+            found.setdefault((a["procs"], a["rate"]), []).append((float(a["cap"]), v, 1e-3))
+        for (procs, rate), pts in sorted(found.items(), key=lambda t: (int(t[0][0]),
+                                                                      int(t[0][1]))):
+            open_lines.append((f"{who}, GOMAXPROCS {procs}, {eng3(float(rate))} msg/s offered",
+                               sorted(pts, key=lambda p: p[0]), st))
+    thr = [(lab, sweep_points(tab, rx, "ns_per_msg", "cap"), st)
+           for lab, rx, st in (
+               ("ours, GOMAXPROCS 1", r"chan/throughput/cap:\d+/procs:1", "-"),
+               ("ours, GOMAXPROCS 2", r"chan/throughput/cap:\d+/procs:2", "-"),
+               ("Go, GOMAXPROCS 1", r"go/chan/throughput/cap:\d+/procs:1", "--"),
+               ("Go, GOMAXPROCS 2", r"go/chan/throughput/cap:\d+/procs:2", "--"))]
+    thr = [t for t in thr if t[1]]
+    if not open_lines and not thr:
         return na_figure(out, "T10", what, claims, tab.host, tab.why(claims))
-    fig, ax = plt.subplots(figsize=(8, 5))
-    mapx = zero_on_log(ax, [p[0] for _, pts, _ in lines for p in pts])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     drawn = []
-    for lab, pts, st in lines:
-        drawn += draw_line(ax, [(mapx(x), v, s) for x, v, s in pts], lab, st)
-    ax.set_ylim(bottom=0)
-    eng_axis(ax)
-    ax.set_xlabel("channel capacity (messages; 0 = unbuffered; log axis)")
-    ax.set_ylabel("ns per message")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    for ax, lines, ylabel, sub in (
+            (axes[0], open_lines, "mean send-to-receive latency, us",
+             "open loop at a fixed offered rate (T10.lat judges this)"),
+            (axes[1], thr, "ns per message", "closed loop: saturated producer, time per message")):
+        ax.set_title(sub, fontsize=9)
+        if not lines:
+            ax.text(0.5, 0.5, "n/a: no rows in this run", ha="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        mapx = zero_on_log(ax, [p[0] for _, pts, _ in lines for p in pts])
+        for lab, pts, st in lines:
+            drawn += draw_line(ax, [(mapx(x), v, k) for x, v, k in pts], lab, st)
+        ax.set_ylim(bottom=0)
+        eng_axis(ax)
+        ax.set_xlabel("channel capacity (messages; 0 = unbuffered; log axis)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
     title(fig, what, claims, tab.host)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     footer(fig, note(drawn, "Points"))
