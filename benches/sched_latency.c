@@ -13,6 +13,12 @@
  *                           spawner's runnext (kicking the previous one to the tail), idle
  *                           Ps' Ms steal them: runqput, runqget and runqsteal all run on
  *                           the same P's queue from different CPUs.
+ *     sched/steal/pad:P     as sched/spawn with rounds of SL_STEAL_ROUND (16) Gs of ~1 us
+ *                           work each (SL_STEAL_WORK): a short queue that lasts long
+ *                           enough for a woken M to arrive, and the other
+ *                           Ps' Ms (thieves) steal from the spawner's queue while it fills
+ *                           and drains; the judged rows of T3.latency (latency per G made
+ *                           runnable: the same unit in both layouts)
  *     sched/pingpong/pad:P  the main G and a partner G bounce a counter over two
  *                           unbuffered channels; one iteration = one round trip (two sends,
  *                           two receives, two goready wake-ups).
@@ -39,6 +45,8 @@
  *   lat_samples_per_op  latency samples per iteration (spawn: about SL_ROUND + 1, the +1
  *                   being the main G's wake-up; pingpong: about 2)
  *   steals_per_op   successful runqsteal calls per iteration (mn_stats_read)
+ *   stolen_share    (spawn, steal) Gs moved by steals / Gs spawned: the manipulation check
+ *                   that thieves really worked on the queue (> 0), in both layouts
  *   Harness counters (PAPI_L1_DCM, ...) cover every M; no PMU on this KVM guest.
  *
  * How to read
@@ -74,7 +82,10 @@
 #define SL_ROUND 64 /* Gs spawned per spawn iteration */
 #define SL_WARM 200 /* untimed iterations before the histogram is reset */
 
-enum sl_kind { SL_SPAWN, SL_PINGPONG };
+enum sl_kind { SL_SPAWN, SL_PINGPONG, SL_STEAL };
+
+#define SL_STEAL_ROUND 16 /* Gs readied per sched/steal iteration */
+#define SL_STEAL_WORK 300  /* dependent multiply-adds per sched/steal G (~1 us) */
 
 /* One run's state, shared by the main G and the Gs it starts (one runtime at a time). */
 struct sl_run {
@@ -88,6 +99,8 @@ struct sl_run {
     uint64_t bins[MN_LAT_BINS];
     uint64_t lat_n, lat_sum_ns;
     uint64_t steals; /* successful steals during the timed loop */
+    uint64_t stolen; /* Gs moved by them */
+    int round;       /* Gs per spawn round (SL_ROUND or SL_STEAL_ROUND) */
 };
 
 static struct sl_run *sl_cur;
@@ -121,6 +134,12 @@ static double sl_quantile(const uint64_t bins[MN_LAT_BINS], uint64_t n, double q
 
 static void sl_child(void *arg)
 {
+    if (sl_cur->kind == SL_STEAL) { /* ~1 us of work: the queue lasts long enough for a */
+        uint64_t x = (uint64_t)(uintptr_t)arg; /* thief woken on another CPU to find it */
+        for (int i = 0; i < SL_STEAL_WORK; i++)
+            x = x * 6364136223846793005u + 1442695040888963407u;
+        bench_do_not_optimize(&x);
+    }
     atomic_fetch_add_explicit(&sl_cur->sum, (uint64_t)(uintptr_t)arg, memory_order_relaxed);
     mn_wg_done(&sl_cur->wg);
 }
@@ -128,13 +147,14 @@ static void sl_child(void *arg)
 static void sl_spawn_round(struct sl_run *r)
 {
     int rc;
-    mn_wg_add(&r->wg, SL_ROUND);
-    for (uintptr_t j = 1; j <= SL_ROUND; j++)
+    uintptr_t n = (uintptr_t)r->round;
+    mn_wg_add(&r->wg, (int64_t)n);
+    for (uintptr_t j = 1; j <= n; j++)
         if ((rc = mn_go(sl_child, (void *)j)) != 0)
             sl_die("mn_go", rc);
     if ((rc = mn_wg_wait(&r->wg)) != 0)
         sl_die("mn_wg_wait", rc);
-    r->want += SL_ROUND * (SL_ROUND + 1) / 2;
+    r->want += n * (n + 1) / 2;
 }
 
 /* ---- pingpong ------------------------------------------------------------------------- */
@@ -188,7 +208,7 @@ static int sl_main(void *arg)
 
     uint64_t i = 0;
     for (int w = 0; w < SL_WARM; w++, i++) {
-        if (r->kind == SL_SPAWN)
+        if (r->kind != SL_PINGPONG)
             sl_spawn_round(r);
         else
             sl_roundtrip(r, i);
@@ -199,7 +219,7 @@ static int sl_main(void *arg)
         sl_die("mn_stats_read", rc);
 
     uint64_t n = 0;
-    if (r->kind == SL_SPAWN) {
+    if (r->kind != SL_PINGPONG) {
         while (bench_keep_running(r->st)) {
             sl_spawn_round(r);
             n++;
@@ -215,6 +235,7 @@ static int sl_main(void *arg)
     if ((rc = mn_stats_read(&s1)) != 0)
         sl_die("mn_stats_read", rc);
     r->steals = s1.steals - s0.steals;
+    r->stolen = s1.stolen_gs - s0.stolen_gs;
     if ((rc = mn_latency_read(r->bins, &r->lat_n, &r->lat_sum_ns)) != 0)
         sl_die("mn_latency_read", rc);
 
@@ -256,6 +277,7 @@ static void sl_bench(struct bench_state *st, enum sl_kind kind)
     memset(&r, 0, sizeof(r));
     r.st = st;
     r.kind = kind;
+    r.round = kind == SL_STEAL ? SL_STEAL_ROUND : SL_ROUND;
     sl_cur = &r;
     if ((rc = mn_run(sl_main, &r)) != 0)
         sl_die("mn_run", rc);
@@ -266,13 +288,15 @@ static void sl_bench(struct bench_state *st, enum sl_kind kind)
         return;
 
     double it = (double)r.iters;
-    bench_set_per_op_ns(st, "ns_per_op", kind == SL_SPAWN ? SL_ROUND : 1);
+    bench_set_per_op_ns(st, "ns_per_op", kind == SL_PINGPONG ? 1 : r.round);
     bench_set_counter(st, "lat_mean_ns", r.lat_n ? (double)r.lat_sum_ns / (double)r.lat_n : 0,
                       BENCH_C_PLAIN);
     bench_set_counter(st, "lat_p50_ns", sl_quantile(r.bins, r.lat_n, 0.50), BENCH_C_PLAIN);
     bench_set_counter(st, "lat_p99_ns", sl_quantile(r.bins, r.lat_n, 0.99), BENCH_C_PLAIN);
     bench_set_counter(st, "lat_samples_per_op", (double)r.lat_n / it, BENCH_C_PLAIN);
     bench_set_counter(st, "steals_per_op", (double)r.steals / it, BENCH_C_PLAIN);
+    if (kind != SL_PINGPONG)
+        bench_set_counter(st, "stolen_share", (double)r.stolen / (it * r.round), BENCH_C_PLAIN);
     bench_label_extra(st, "quantiles=interpolated in log2 bins");
 }
 
@@ -286,9 +310,20 @@ static void bm_sched_pingpong(struct bench_state *st)
     sl_bench(st, SL_PINGPONG);
 }
 
+static void bm_sched_steal(struct bench_state *st)
+{
+    sl_bench(st, SL_STEAL);
+}
+
 BENCH_REGISTER(.name = "sched/spawn",
                .summary = "spawn rounds of 64 Gs on all Ps; ready-to-run latency histogram",
                .claims = "T3.latency,N3.3.sched", .fn = bm_sched_spawn,
+               .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))},
+               .real_time = true);
+
+BENCH_REGISTER(.name = "sched/steal",
+               .summary = "rounds of 16 Gs (~1 us each) readied on one P while the other Ps' Ms steal; latency",
+               .claims = "T3.latency", .fn = bm_sched_steal,
                .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))},
                .real_time = true);
 
