@@ -11,9 +11,14 @@
  *   stack/pthread_parked/n:1000/stack:{default,65536}  n pthreads each blocked in
  *                      FUTEX_WAIT; bytes_per_thread = RSS delta / n (user-space only: the
  *                      16 KiB kernel stack, slab and page tables are not in RSS).
- *   max/g              parked Gs (default config, one P) until 1M (full: 10M; smoke: 2000), or RSS
- * grew by 50% of MemAvailable at start, or mn_go fails. max/pthread        parked pthreads (default
- * attributes) until 30k (full: 100k; smoke: 100), the memory cap, or pthread_create fails.
+ *   max/g              parked Gs (default config, one P) until 1M (quick; smoke: 2000; full:
+ *                      no count cap), or RSS grew by 50% of MemAvailable at start, or mn_go
+ *                      fails.
+ *   max/pthread        parked pthreads (default attributes) until 30k (quick; smoke: 100;
+ *                      full: no count cap), the memory cap, or pthread_create fails.
+ *   The count caps of quick and smoke are the harness's, not the host's: such a row is
+ *   labelled "limit=cap N;bound=lower" (at least N).  The full preset runs to a real limit
+ *   and names it.
  *   Excluded: runtime start-up; the teardown after the last RSS reading is timed but not
  *   reported.
  *
@@ -26,8 +31,13 @@
  *   ns_per_g / ns_per_thread         wall-clock time to create and park one (for max/g,
  * max/pthread) reached            tasks alive at the last reading (max rows; = n in the parked
  * rows) The stopping limit of the max rows is in the label after the claims: "T1.max.g;limit=...",
- *   one of: cap <N>, memory cap, ENOMEM, vm.max_map_count, threads-max, pid_max,
- *   RLIMIT_NPROC, EAGAIN.
+ *   one of: cap <N> (with ";bound=lower"), memory (50% of MemAvailable), ENOMEM,
+ *   vm.max_map_count, threads-max, pid_max, RLIMIT_NPROC, EAGAIN.
+ *   max/g also: projected_max (MemAvailable at start / bytes_per_g), max_map_count.
+ *   max/pthread also: pid_max, threads_max, max_map_count, and predicted_limit, the room
+ *   left under the limit that would stop this process first (pid_max or threads-max minus
+ *   the machine's tasks now, max_map_count / 2, MemAvailable / bytes_per_thread), named in
+ *   the label as host_limit=<name>.
  *
  * How to read: bytes_per_g near one page (4096) means the first stack page plus the G;
  * the issue-3 targets are <= 4.5 KB by default and <= 2742 B (Go 1.19's figure here) with
@@ -258,9 +268,36 @@ BENCH_REGISTER(.name = "stack/g_parked",
                         BENCH_ARG("small", BENCH_V(0, 1))},
                .real_time = true, .iterations = 1, .repetitions = 1);
 
+/* max_label - the max rows' label: "limit=<what stopped it>", or, when the harness's
+ * count cap stopped it, "limit=cap N;bound=lower" (at least N: the cap is no limit of the
+ * host; the full preset has no cap and runs to the real one). */
+static void max_label(char *buf, size_t len, const char *limit, long cap)
+{
+    if (limit)
+        snprintf(buf, len, "limit=%s", strcmp(limit, "memory cap") == 0
+                                           ? "memory (50% of MemAvailable)"
+                                           : limit);
+    else
+        snprintf(buf, len, "limit=cap %ld;bound=lower", cap);
+}
+
+/* nr_tasks - tasks (threads) on the machine now, from /proc/loadavg's "running/total". */
+static long nr_tasks(void)
+{
+    FILE *f = fopen("/proc/loadavg", "re");
+    long run = 0, total = -1;
+    if (f) {
+        if (fscanf(f, "%*f %*f %*f %ld/%ld", &run, &total) != 2)
+            total = -1;
+        fclose(f);
+    }
+    return total;
+}
+
 static void bm_max_g(struct bench_state *st)
 {
-    long cap = !strcmp(bench_preset(), "full")    ? 10000000
+    /* full: no count cap, so the row runs to a real limit and names it */
+    long cap = !strcmp(bench_preset(), "full")    ? LONG_MAX
                : !strcmp(bench_preset(), "smoke") ? 2000
                                                   : 1000000;
     long long avail = mem_available();
@@ -268,15 +305,17 @@ static void bm_max_g(struct bench_state *st)
     size_t stack_bytes;
     if (run_gpark(st, &a, false, &stack_bytes) < 0)
         return;
-    char lim[64];
-    snprintf(lim, sizeof lim, "limit=%s", a.limit ? a.limit : "");
-    if (!a.limit)
-        snprintf(lim, sizeof lim, "limit=cap %ld", cap);
+    char lim[128];
+    max_label(lim, sizeof lim, a.limit, cap);
     bench_label_extra(st, lim);
     bench_set_counter(st, "reached", (double)a.reached, BENCH_C_PLAIN);
+    bench_set_counter(st, "max_map_count", (double)read_long("/proc/sys/vm/max_map_count"),
+                      BENCH_C_PLAIN);
     if (a.reached > 0) {
-        bench_set_counter(st, "bytes_per_g", (double)(a.rss1 - a.rss0) / (double)a.reached,
-                          BENCH_C_PLAIN);
+        double per = (double)(a.rss1 - a.rss0) / (double)a.reached;
+        bench_set_counter(st, "bytes_per_g", per, BENCH_C_PLAIN);
+        if (per > 0 && avail > 0)
+            bench_set_counter(st, "projected_max", (double)avail / per, BENCH_C_PLAIN);
         bench_set_counter(st, "ns_per_g", a.ns / (double)a.reached, BENCH_C_PLAIN);
     }
     bench_set_counter(st, "stack_bytes", (double)stack_bytes, BENCH_C_PLAIN);
@@ -432,23 +471,42 @@ BENCH_REGISTER(.name = "stack/pthread_parked",
 
 static void bm_max_pthread(struct bench_state *st)
 {
-    long cap = !strcmp(bench_preset(), "full")    ? 100000
+    long cap = !strcmp(bench_preset(), "full")    ? LONG_MAX /* run to the real limit */
                : !strcmp(bench_preset(), "smoke") ? 100
                                                   : 30000;
     long long avail = mem_available();
     struct tpark_res r;
     if (!tpark_bench(st, cap, 0, avail > 0 ? avail / 2 : 1LL << 30, &r))
         return;
-    char lim[64];
-    if (r.limit)
-        snprintf(lim, sizeof lim, "limit=%s", r.limit);
-    else
-        snprintf(lim, sizeof lim, "limit=cap %ld", cap);
+    char lim[128];
+    max_label(lim, sizeof lim, r.limit, cap);
     bench_label_extra(st, lim);
     bench_set_counter(st, "reached", (double)r.got, BENCH_C_PLAIN);
+    long pmax = read_long("/proc/sys/kernel/pid_max");
+    long tmax = read_long("/proc/sys/kernel/threads-max");
+    long maxmap = read_long("/proc/sys/vm/max_map_count");
+    bench_set_counter(st, "pid_max", (double)pmax, BENCH_C_PLAIN);
+    bench_set_counter(st, "threads_max", (double)tmax, BENCH_C_PLAIN);
+    bench_set_counter(st, "max_map_count", (double)maxmap, BENCH_C_PLAIN);
     if (r.got > 0) {
-        bench_set_counter(st, "bytes_per_thread", (double)(r.rss1 - r.rss0) / (double)r.got,
-                          BENCH_C_PLAIN);
+        double per = (double)(r.rss1 - r.rss0) / (double)r.got;
+        bench_set_counter(st, "bytes_per_thread", per, BENCH_C_PLAIN);
+        /* Which limit would stop this process first: pids and threads are shared with
+         * every other task of the machine, so the room left is counted from now. */
+        double room[4] = {pmax > 0 ? (double)pmax - (double)nr_tasks() : 1e18,
+                          tmax > 0 ? (double)tmax - (double)nr_tasks() : 1e18,
+                          maxmap > 0 ? (double)maxmap / 2 : 1e18,
+                          per > 0 && avail > 0 ? (double)avail / per : 1e18};
+        static const char *const names[4] = {"pid_max", "threads-max", "vm.max_map_count",
+                                             "memory"};
+        int k = 0;
+        for (int i = 1; i < 4; i++)
+            if (room[i] < room[k])
+                k = i;
+        bench_set_counter(st, "predicted_limit", room[k], BENCH_C_PLAIN);
+        char pl[64];
+        snprintf(pl, sizeof pl, "host_limit=%s", names[k]);
+        bench_label_extra(st, pl);
         bench_set_counter(st, "ns_per_thread", r.ns / (double)r.got, BENCH_C_PLAIN);
     }
     bench_set_counter(st, "stack_bytes", (double)default_stack_bytes(), BENCH_C_PLAIN);

@@ -590,15 +590,25 @@ class Evaluator:
         else:
             pat = check["row"]
         label0 = check.get("label", "")
-        found = expand(self.run, pat)
-        if found and all(self.run.series[n].error for n, _ in found):
+        # A check on a Go peer row (go/...) judges Go itself (subject = "go"): its values
+        # come from the sibling .go.json; without one the check is n/a with Go's reason.
+        run = self.run
+        if pat.startswith("go/"):
+            if self.go_run is None:
+                reason = self.go_reason or "n/a: Go peer not run"
+                return [CheckResult(label0, reason, f"{label0}: {reason}", rows=[pat],
+                                    records=[self.record(claim, "check", label0, pat, "", None,
+                                                         reason)])]
+            run, host = self.go_run, None
+        found = expand(run, pat)
+        if found and all(run.series[n].error for n, _ in found):
             host = None  # the bench's own skip reason is more specific
         if host:
             return [CheckResult(label0, host, f"{label0}: {host}", rows=[pat],
                                 records=[self.record(claim, "check", label0, pat, "", None, host)])]
         if metric == "slope":
             return self.check_slope(claim, check, host)
-        matches = expand(self.run, pat)
+        matches = expand(run, pat)
         if not matches:
             reason = "n/a: bench not in this run"
             return [CheckResult(label0, reason, f"{label0}: {reason}", rows=[pat],
@@ -610,8 +620,8 @@ class Evaluator:
             try:
                 if metric == "ratio":
                     den_name = fill(check["den"]["row"], caps)
-                    sn = self.value(claim, self.run, name, check["num"])
-                    sd = self.value(claim, self.run, den_name, check["den"])
+                    sn = self.value(claim, run, name, check["num"])
+                    sd = self.value(claim, run, den_name, check["den"])
                     if not sd.median:
                         raise NA("n/a: denominator is zero")
                     m = sn.median / sd.median
@@ -624,8 +634,8 @@ class Evaluator:
                                         {"ratio": repr_num(m), "doc_value": repr_num(target)})]
                     out.append(CheckResult(label, verdict, measured, ratio, [name, den_name], recs))
                 else:
-                    st = self.value(claim, self.run, name, check)
-                    series = self.run.series[name]
+                    st = self.value(claim, run, name, check)
+                    series = run.series[name]
                     cap = series.cap()
                     at_least = cap is not None and st.median >= cap
                     verdict = judge(check, st.median, target, at_least)

@@ -356,6 +356,9 @@ def main():
                 fail(f"{name}: {counter} = {b.get(counter)!r}, want > 0")
         if name.startswith("max/") and ";limit=" not in b.get("label", ""):
             fail(f"{name}: label lacks ;limit=: {b.get('label')!r}")
+        if name.startswith("max/") and ";limit=cap " in b.get("label", "") \
+                and ";bound=lower" not in b.get("label", ""):
+            fail(f"{name}: stopped at the harness cap without ;bound=lower: {b.get('label')!r}")
     check_realised(listed, rows, counted)
     for bind in ("0", "1"):
         on, off = rows.get(f"pin/shoot/unmap:1/bind:{bind}"), rows.get(f"pin/shoot/unmap:0/bind:{bind}")

@@ -414,6 +414,23 @@ class TestCapAndGoReason(unittest.TestCase):
         self.assertEqual(r["verdict"], "confirmed")
         self.assertTrue(r["ratio"][0].startswith("0.667"), r["ratio"])
 
+    def test_check_on_go_row_judges_go(self):
+        """T1.stack.g's subject is Go: its checks read the .go.json (issue 14)."""
+        claim = dict(real_claim("T1.stack.g"), table="T1")
+        ours = load_run(self.d, gb_row("stack/g_parked/n:100000/small:1", {"bytes_per_g": 9999}))
+        go = load_run(self.d, gb_row("go/stack/parked/n:100000", {"stack_bytes": 2048,
+                                                                  "bytes_per_g": 2719})
+                      + gb_row("go/stack/parked/n:1000000", {"stack_bytes": 2048,
+                                                             "bytes_per_g": 2741}),
+                      {"go_version": "go1.19.8"}, name="r.go.json")
+        self.assertEqual(evaluate(claim, ours, go, "")["verdict"], "confirmed")
+        go_big = load_run(self.d, gb_row("go/stack/parked/n:100000", {"stack_bytes": 8192})
+                          + gb_row("go/stack/parked/n:1000000", {"stack_bytes": 8192}),
+                          {"go_version": "go1.19.8"}, name="big.go.json")
+        self.assertEqual(evaluate(claim, ours, go_big, "")["verdict"], "refuted")
+        r = evaluate(claim, ours, None, "n/a: go not installed")
+        self.assertEqual(r["verdict"], "n/a: go not installed")
+
     def test_t4_walk_reason_from_pin_walk_rows(self):
         claim = dict(real_claim("T4.walk"), table="T4")
         rows = (gb_row("pin/walk/bind:0", error="n/a: no PMU")
