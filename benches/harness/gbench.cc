@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -158,9 +159,16 @@ run_impl *impl_of(bench_state *st)
 
 // ==== Console of make bench (--progress) ==================================================
 // Google Benchmark's console table (one line per instance and aggregate, an ERROR OCCURRED
-// line per skipped instance, "***WARNING*** Library was built as DEBUG") is replaced by:
-// one line when a family (bench_def) is first entered - bench n of m, elapsed, ETA - at most
-// one a second; at the end one line per skipped family with its reason and count.  The
+// line per skipped instance, "***WARNING*** Library was built as DEBUG") is replaced by
+// progress lines - repetitions run of all planned, elapsed, ETA - at each further 10% (at
+// most one per 5 s) or after 30 s without one; at the end one line per skipped family with
+// its reason and count.  Progress counts repetitions, not instances, because repetitions
+// are randomly interleaved (an instance finishes only near the end).  A call of an
+// instance's function is a repetition when it runs as many iterations as the previous call
+// of the same pass (Google Benchmark sizes the first repetition by calibration runs of
+// growing length, then reuses that count); a bench with fixed iterations has no
+// calibration.  A finished pass counts in full.  ETA = elapsed x remaining / done.
+// The
 // DEBUG warning is about Debian's libbenchmark being compiled without NDEBUG (its internal
 // checks stay on); the timed loops are this suite's own -O2 code, so it is not repeated.
 struct family_progress {
@@ -171,8 +179,26 @@ struct family_progress {
 std::map<const bench_def *, family_progress> g_families;
 std::vector<const bench_def *> g_family_order;
 std::map<std::string, const instance *> g_by_name; // registered name -> instance
-int g_done = 0;
-double g_last_line = -1e18;
+int g_done = 0;                                    // instances finished (all repetitions reported)
+long g_reps_total = 0; // repetitions planned, timed and counted passes (main)
+long g_reps_run = 0;   // calls of instance functions so far
+int g_last_tenth = 0;
+double g_last_line = 0;
+struct pass_progress {
+    int64_t last_iters = -1;
+    long counted = 0, planned = 0;
+};
+// (instance, counting pass) -> repetitions seen of it
+std::map<std::pair<const instance *, bool>, pass_progress> g_passes;
+
+void count_reps(pass_progress &p, long n)
+{
+    n = std::min(n, p.planned - p.counted);
+    if (n > 0) {
+        p.counted += n;
+        g_reps_run += n;
+    }
+}
 
 std::string dur_text(double s)
 {
@@ -186,20 +212,30 @@ std::string dur_text(double s)
     return b;
 }
 
-void progress_started(const instance *inst)
+void progress_started(const instance *inst, bool counted_pass, int64_t iters)
 {
-    family_progress &f = g_families[inst->def];
-    if (f.entered)
+    g_families[inst->def].entered = true;
+    pass_progress &p = g_passes[{inst, counted_pass}];
+    if (inst->def->iterations > 0)
+        count_reps(p, 1);
+    else if (iters == p.last_iters)
+        count_reps(p, p.counted == 0 ? 2 : 1);
+    p.last_iters = iters;
+    long done = std::min(g_reps_run, g_reps_total);
+    if (g_reps_total <= 0 || done <= 0)
         return;
-    f.entered = true;
+    int tenth = (int)(done * 10 / g_reps_total);
     double t = now_ns();
-    if (t - g_last_line < 1e9)
+    if (g_last_line == 0)
+        g_last_line = g_t_start;
+    if (!((tenth > g_last_tenth && t - g_last_line >= 5e9) || t - g_last_line >= 30e9))
         return;
+    g_last_tenth = tenth;
     g_last_line = t;
     double el = (t - g_t_start) / 1e9;
-    std::string eta = g_done ? "~" + dur_text(el / g_done * (g_ninstances - g_done)) : "?";
-    std::fprintf(stderr, "bench %3d of %d, %s elapsed, ETA %s: %s (%d)\n", inst->index,
-                 g_ninstances, dur_text(el).c_str(), eta.c_str(), inst->def->name, f.instances);
+    std::fprintf(stderr, "bench: %3d%% (%ld of %ld repetitions), %s elapsed, ETA ~%s, now %s\n",
+                 (int)(done * 100 / g_reps_total), done, g_reps_total, dur_text(el).c_str(),
+                 dur_text(el / done * (g_reps_total - done)).c_str(), inst->name.c_str());
 }
 
 class progress_reporter : public benchmark::BenchmarkReporter
@@ -215,14 +251,18 @@ class progress_reporter : public benchmark::BenchmarkReporter
         if (runs.empty())
             return;
         const std::string &fn = runs[0].run_name.function_name;
-        if (fn.size() > std::strlen(COUNTED_SUFFIX) &&
-            !fn.compare(fn.size() - std::strlen(COUNTED_SUFFIX), std::string::npos,
-                        COUNTED_SUFFIX))
-            return; // the counted pass of an instance: not a unit of progress
-        g_done++;
-        auto it = g_by_name.find(fn);
+        bool counted_pass =
+            fn.size() > std::strlen(COUNTED_SUFFIX) &&
+            !fn.compare(fn.size() - std::strlen(COUNTED_SUFFIX), std::string::npos, COUNTED_SUFFIX);
+        auto it = g_by_name.find(
+            counted_pass ? fn.substr(0, fn.size() - std::strlen(COUNTED_SUFFIX)) : fn);
         if (it == g_by_name.end())
             return;
+        pass_progress &p = g_passes[{it->second, counted_pass}];
+        count_reps(p, p.planned);
+        if (counted_pass)
+            return; // the counted pass of an instance: its skips are the timed pass's
+        g_done++;
         for (auto &r : runs)
             if (r.error_occurred) {
                 family_progress &f = g_families[it->second->def];
@@ -245,7 +285,7 @@ class progress_reporter : public benchmark::BenchmarkReporter
 void run_instance(benchmark::State &gs, const instance *inst, bool counting)
 {
     if (g_progress)
-        progress_started(inst);
+        progress_started(inst, counting && !g_count_while_timing, gs.max_iterations);
     char tname[16];
     std::snprintf(tname, sizeof tname, "%s", inst->name.c_str());
     prctl(PR_SET_NAME, tname);
@@ -636,6 +676,7 @@ int main(int argc, char **argv)
 {
     sched_getaffinity(0, sizeof g_initial_mask, &g_initial_mask);
     bool list = false, help = false, user_min_time = false, user_reps = false;
+    int user_reps_n = 0; // --benchmark_repetitions=N given by the user
     const char *claims = nullptr, *counters = nullptr;
     int warm_ms = 1000;
     std::vector<char *> rest{argv[0]};
@@ -675,7 +716,10 @@ int main(int argc, char **argv)
             }
         } else {
             user_min_time |= starts(a, "--benchmark_min_time");
-            user_reps |= starts(a, "--benchmark_repetitions");
+            if (starts(a, "--benchmark_repetitions=")) {
+                user_reps = true;
+                user_reps_n = std::atoi(a + std::strlen("--benchmark_repetitions="));
+            }
             rest.push_back(argv[i]);
         }
     }
@@ -804,8 +848,7 @@ int main(int argc, char **argv)
               "with the counters on"
             : "separate: timed repetitions ran with no counter open; event values come from "
               "rows <name>/counted (" +
-                  std::to_string(g_preset->counted_reps) +
-                  " repetitions each, times not for use)";
+                  std::to_string(g_preset->counted_reps) + " repetitions each, times not for use)";
     add_context("counting", counting.c_str());
     for (auto *d : selected)
         if (d->context_fn)
@@ -820,12 +863,13 @@ int main(int argc, char **argv)
         // counted pass (see "Timing and counting apart" at the top).
         for (int pass = 0; pass < (counted_pass ? 2 : 1); pass++) {
             bool counting = pass == 1 || (g_count_while_timing && bench_ctr_count() > 0);
-            std::string name = in.name + (pass == 1               ? COUNTED_SUFFIX
-                                          : counting              ? TIMED_COUNTED_SUFFIX
-                                                                  : "");
-            auto *b = benchmark::RegisterBenchmark(
-                name.c_str(),
-                [ip, counting](benchmark::State &gs) { run_instance(gs, ip, counting); });
+            std::string name = in.name + (pass == 1  ? COUNTED_SUFFIX
+                                          : counting ? TIMED_COUNTED_SUFFIX
+                                                     : "");
+            auto *b =
+                benchmark::RegisterBenchmark(name.c_str(), [ip, counting](benchmark::State &gs) {
+                    run_instance(gs, ip, counting);
+                });
             b->Unit(benchmark::kNanosecond);
             if (in.def->real_time)
                 b->UseRealTime();
@@ -840,6 +884,25 @@ int main(int argc, char **argv)
                 b->Repetitions(reps);
             if (in.def->min_time_s > 0 && !user_min_time)
                 b->MinTime(in.def->min_time_s);
+        }
+    }
+
+    // Repetitions planned, for --progress: as registered above (a bench's own count, else
+    // the command line's or the preset's; the counted pass's).
+    for (auto &in : insts) {
+        if (!in.index)
+            continue;
+        long timed = in.def->repetitions > 0 ? in.def->repetitions
+                     : user_reps_n > 0       ? user_reps_n
+                                             : g_preset->repetitions;
+        g_passes[{&in, false}].planned = timed;
+        g_reps_total += timed;
+        if (bench_ctr_count() > 0 && !g_count_while_timing) {
+            long counted = in.def->repetitions > 0
+                               ? std::min(in.def->repetitions, g_preset->counted_reps)
+                               : g_preset->counted_reps;
+            g_passes[{&in, true}].planned = counted;
+            g_reps_total += counted;
         }
     }
 
