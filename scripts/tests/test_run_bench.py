@@ -53,8 +53,11 @@ FAKE_BENCH = textwrap.dedent(r'''
 
 FAKE_GO = textwrap.dedent(r'''
     #!/usr/bin/python3
-    # Stand-in for scripts/run-go-bench OUT --preset P --filter RE: logs "go RE".
+    # Stand-in for scripts/run-go-bench OUT --preset P --filter RE: logs "go RE";
+    # --list: two rows a group names and one no group names.
     import json, os, sys
+    if "--list" in sys.argv:
+        print("go/spawn/procs:1\ngo/switch/gosched\ngo/new/thing"); sys.exit(0)
     out, flt = sys.argv[1], sys.argv[sys.argv.index("--filter") + 1]
     with open(os.environ["FAKE_LOG"], "a") as f: f.write("go " + flt + "\n")
     row = {"name": "go/" + flt, "run_name": "go/" + flt, "run_type": "iteration",
@@ -114,12 +117,14 @@ class RunBenchTest(unittest.TestCase):
         r = self.run_bench()
         self.assertEqual(r.returncode, 0, r.stderr)
         kinds = [k for k, _ in self.calls()]
-        # 7 groups, each ours then Go, then the rows without a Go peer.
-        self.assertEqual(kinds, ["c", "go"] * 7 + ["c"])
+        # 7 groups, each ours then Go, then the rows without a Go peer, then the Go rows
+        # no group names.
+        self.assertEqual(kinds, ["c", "go"] * 7 + ["c", "go"])
         calls = self.calls()
         self.assertEqual(calls[0][1], "^spawn/")
         self.assertEqual(calls[1][1], "^go/spawn/")
-        self.assertTrue(calls[-1][1].startswith("-("))
+        self.assertTrue(calls[-2][1].startswith("-("))
+        self.assertEqual(calls[-1][1], "^(go/new/thing)$")
         runs = [p for p in glob.glob(os.path.join(self.hostdir, "*.json"))
                 if not p.endswith(".go.json")]
         self.assertEqual(len(runs), 1, os.listdir(self.hostdir))
@@ -135,7 +140,7 @@ class RunBenchTest(unittest.TestCase):
         self.assertIn("interleaved with Go", doc["context"]["run_parts"])
         with open(runs[0][:-5] + ".go.json") as f:
             go = json.load(f)
-        self.assertEqual(len(go["benchmarks"]), 7)
+        self.assertEqual(len(go["benchmarks"]), 8)
         self.assertEqual(go["context"]["go_status"], "ok")
         self.assertFalse([n for n in os.listdir(self.hostdir) if n.endswith(".tmp")])
         self.assertEqual(os.listdir(os.path.join(self.build, "run-bench")), [])
