@@ -22,6 +22,19 @@ func registry(pr preset) []*bench {
 			summary: "go + WaitGroup.Done, batches of 1000, create+run+exit",
 			run:     func(n int64) result { return runSpawn(n, spawnBatch) }})
 	}
+	// P4.1.pool: the document's case, sync.Pool of worker objects vs new (pool.go).
+	for _, p := range []struct {
+		tag   string
+		procs int
+	}{{"1", 1}, {"all", ncpu}} {
+		for _, use := range []int{0, 1} {
+			p, use := p, use
+			add(&bench{name: fmt.Sprintf("go/pool/worker/pool:%d/procs:%s", use, p.tag),
+				procs: p.procs, claims: "P4.1.pool",
+				summary: "tasks take a 16 KiB worker object from a sync.Pool (pool:1) or new (pool:0)",
+				run:     func(n int64) result { return runPool(n, use == 1) }})
+		}
+	}
 	add(&bench{name: "go/switch/gosched", procs: 1, claims: "T1.switch.g",
 		summary: "two goroutines calling runtime.Gosched on one P",
 		run:     runGosched})
