@@ -15,8 +15,9 @@
  */
         .text
 
-/* void mn_ctx_swap(void **save_sp, void *new_sp)
- * Save the current context, store its sp in *save_sp, resume the context at new_sp. */
+/* struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg)
+ * Save the current context, store its sp in *save_sp, resume the context at new_sp, whose
+ * own mn_ctx_swap call returns arg (rax). */
         .globl  mn_ctx_swap
         .type   mn_ctx_swap, @function
         .p2align 4
@@ -42,6 +43,7 @@ mn_ctx_swap:
         popq    %rbx
         popq    %rbp
         popq    %rcx
+        movq    %rdx, %rax
         jmp     *%rcx
         .size   mn_ctx_swap, .-mn_ctx_swap
 

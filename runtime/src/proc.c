@@ -93,15 +93,16 @@
 #include "trace.h"
 
 struct mn_sched *mn_sched;
-static __thread struct mn_m *tls_m;
+__thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec")));
+#define tls_m mn_tls_m
 
 /* ==== Forward declarations =============================================================== */
 static void schedule(struct mn_m *mp);
 static void sysmon_wake(struct mn_sched *s);
 static struct mn_g *findrunnable(struct mn_m *mp, bool *inherit);
 static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit);
-static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next);
-static struct mn_g *runqget(struct mn_p *pp, bool *inherit);
+static inline bool runqput(struct mn_p *pp, struct mn_g *gp, bool next);
+static inline struct mn_g *runqget(struct mn_p *pp, bool *inherit);
 static struct mn_g *runqsteal(struct mn_p *pp, struct mn_p *p2, bool stealnext);
 static bool runqempty(struct mn_p *pp);
 static void globrunqput(struct mn_g *gp);
@@ -109,7 +110,7 @@ static void globrunqputbatch(struct mn_g *head, struct mn_g *tail, int32_t n);
 static struct mn_g *globrunqget(struct mn_p *pp, int32_t max);
 static void pidleput(struct mn_p *pp);
 static struct mn_p *pidleget(void);
-static int wakep(void);
+static inline int wakep(void);
 static int startm(struct mn_p *pp, bool spinning);
 static void stopm(struct mn_m *mp);
 static void handoffp(struct mn_p *pp);
@@ -189,7 +190,7 @@ static bool runqempty(struct mn_p *pp)
 }
 
 /* runqputslow - runq is full: move half of it plus gp to the global queue. Owner only. */
-static bool runqputslow(struct mn_p *pp, struct mn_g *gp, uint32_t h, uint32_t t)
+static MN_NOINLINE bool runqputslow(struct mn_p *pp, struct mn_g *gp, uint32_t h, uint32_t t)
 {
     struct mn_g *batch[MN_RUNQ_SLOTS / 2 + 1];
     uint32_t n = (t - h) / 2;
@@ -212,7 +213,7 @@ static bool runqputslow(struct mn_p *pp, struct mn_g *gp, uint32_t h, uint32_t t
 /* runqput - put gp on pp's local queue; next: into runnext, kicking the previous runnext
  * to the tail.  A full queue spills half to the global queue.  Owner of pp only.
  * Returns false only for a standalone P (no runtime) whose queue is full. */
-static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
+static inline __attribute__((always_inline)) bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
 {
     if (next) {
         /* Go loops on a CAS; an exchange does the same in one step (a thief that CASes
@@ -239,7 +240,7 @@ static bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
 
 /* runqget - next G from pp: runnext first (inherits the time slice), then the head of runq.
  * Owner only. */
-static struct mn_g *runqget(struct mn_p *pp, bool *inherit)
+static inline __attribute__((always_inline)) struct mn_g *runqget(struct mn_p *pp, bool *inherit)
 {
     struct mn_g *next = ld_relaxed(pp->runnext);
     if (next && cas_sc(pp->runnext, next, NULL)) {
@@ -621,15 +622,21 @@ static int startm(struct mn_p *pp, bool spinning)
     return 0;
 }
 
-/* wakep - try to add one spinning M when there is an idle P and no spinner (essay). */
-static int wakep(void)
+/* wakep - try to add one spinning M when there is an idle P and no spinner (essay).  The
+ * test is inlined into the ready paths; only a wake-up calls out. */
+static int wakep_slow(struct mn_sched *s)
 {
-    struct mn_sched *s = mn_sched;
-    if (ld_sc(&s->npidle) == 0)
-        return 0;
     if (ld_sc(&s->nmspinning) != 0 || !cas_sc(&s->nmspinning, 0, 1))
         return 0;
     return startm(NULL, true);
+}
+
+static inline int wakep(void)
+{
+    struct mn_sched *s = mn_sched;
+    if (mn_likely(ld_sc(&s->npidle) == 0))
+        return 0;
+    return wakep_slow(s);
 }
 
 /* stopwait_done - one more P has stopped for the stop-the-world; the last one wakes the
@@ -889,7 +896,7 @@ static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
     gp->m = mp;
     mp->curg = gp;
     MN_TRACE(MN_EV_G_START, pp->id, gp->goid, 0);
-    mn_ctx_swap(&mp->g0_sp, gp->sp);
+    (void)mn_ctx_swap(&mp->g0_sp, gp->sp, mp);
 }
 
 /* schedule - one round of the scheduler: pick the next G and run it (Go's schedule()). */
@@ -943,13 +950,71 @@ static void schedule(struct mn_m *mp)
 
 /* mcall - switch from gp to its M's g0, which performs op for it.  Returns when gp is
  * resumed, possibly on another M.  Called on gp. */
+static void finish_switch(struct mn_m *mp);
+
 static void mcall(struct mn_g *gp, int op)
 {
     struct mn_m *mp = gp->m;
     if (gp->canary_check)
         mn_check_canary(gp);
     mp->op = op;
-    mn_ctx_swap(&gp->sp, mp->g0_sp);
+    /* resumed by execute (g0) or by a direct switch, maybe on another M */
+    finish_switch(mn_ctx_swap(&gp->sp, mp->g0_sp, mp));
+}
+
+/* ==== Direct switches (the switch fast path; essay: "Direct switches") ==================== */
+
+/* direct_ok - whether the running G's P may pick the next G itself, on the G's stack,
+ * instead of passing through g0's schedule(): true when schedule() would have nothing to
+ * do before taking the head of the local runq (no stop-the-world or exit pending, no timer
+ * armed, no tracing or latency stamps, not a 61st tick with Gs on the global queue).
+ * Keep in step with schedule(). */
+static inline bool direct_ok(struct mn_sched *s, struct mn_p *pp)
+{
+    if (mn_unlikely(ld_relaxed(&s->gcwaiting) | ld_relaxed(&s->exiting) | s->nodirect))
+        return false;
+    if (ld_relaxed(&s->timer_next) != UINT64_MAX)
+        return false;
+    return ld_relaxed(&s->runqsize) == 0 || pp->schedtick % 61 != 0;
+}
+
+/* finish_switch - first thing a G does when resumed or started: what the G that switched
+ * to it directly left for after its context was saved (mp->dfr_op).  A no-op when g0 ran
+ * the G (execute), which finishes everything before it switches. */
+static inline void finish_switch(struct mn_m *mp)
+{
+    int op = mp->dfr_op;
+    if (mn_likely(op == MN_DFR_NONE))
+        return;
+    struct mn_g *prev = mp->dfr_g;
+    mp->dfr_op = MN_DFR_NONE;
+    if (op == MN_DFR_RUNQPUT) {
+        runqput(mp->p, prev, false);
+    } else if (op == MN_DFR_UNLOCK) {
+        void (*f)(void *) = mp->unlockf;
+        mp->unlockf = NULL;
+        if (f)
+            f(mp->unlockarg);
+    } else {
+        mn_gfree(mp->p, prev);
+    }
+}
+
+/* switch_to - leave gp (already moved to its new status, with mp->dfr_op saying what is
+ * left to do for it) and run next, taken from mp's P's runq, on this M: execute()'s work
+ * without g0.  Returns when gp is resumed (maybe on another M). */
+static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, struct mn_g *gp, struct mn_g *next, bool inherit)
+{
+    struct mn_p *pp = mp->p;
+    /* next came off our own runq, so it is RUNNABLE by construction: the store needs no
+     * check (the slow path keeps mn_casgstatus's) */
+    st_rel(&next->status, MN_GRUNNING);
+    if (!inherit)
+        pp->schedtick++;
+    owner_inc(&pp->st.schedticks, 1);
+    next->m = mp;
+    mp->curg = next;
+    finish_switch(mn_ctx_swap(&gp->sp, next->sp, mp));
 }
 
 static void goexit0(struct mn_m *mp, struct mn_g *gp);
@@ -1034,15 +1099,32 @@ static void *mstart(void *arg)
 
 static void gostart(struct mn_g *gp)
 {
+    finish_switch(gp->m); /* started by execute or by a direct switch */
     gp->fn(gp->arg);
     mn_goexit();
 }
 
 void mn_goexit(void)
 {
-    struct mn_g *gp = mn_getg();
+    struct mn_g *gp = mn_getg_entry();
     if (!gp)
         mn_throw("mn_goexit: not on a G");
+    struct mn_m *mp = gp->m;
+    struct mn_p *pp = mp->p;
+    struct mn_g *next;
+    bool inherit;
+    if (!gp->is_main && gp->stack_kind != MN_STK_PRIVATE && !gp->canary_check &&
+        direct_ok(mn_sched, pp) &&
+        (next = runqget(pp, &inherit)) != NULL) {
+        /* goexit0 without g0: the next G frees gp once gp's stack is left */
+        mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
+        owner_inc(&pp->st.g_exits, 1);
+        gp->m = NULL;
+        mp->dfr_op = MN_DFR_GFREE;
+        mp->dfr_g = gp;
+        switch_to(mp, gp, next, inherit);
+        mn_throw("mn_goexit: dead G resumed");
+    }
     mcall(gp, MN_OP_GOEXIT);
     mn_throw("mn_goexit: dead G resumed");
 }
@@ -1120,7 +1202,7 @@ static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **ou
 
 int mn_go(void (*fn)(void *), void *arg)
 {
-    struct mn_g *cur = mn_getg();
+    struct mn_g *cur = mn_getg_entry();
     if (!cur)
         return -EPERM;
     struct mn_p *pp = cur->m->p;
@@ -1153,6 +1235,21 @@ int mn_go(void (*fn)(void *), void *arg)
 void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg)
 {
     struct mn_m *mp = gp->m;
+    struct mn_p *pp = mp->p;
+    struct mn_g *next;
+    bool inherit;
+    if (!gp->canary_check && direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
+        /* park_m without g0: gp is WAITING now, but stays unreachable to wakers until
+         * next releases the wait lock (unlockf) after gp's context is saved */
+        owner_inc(&pp->st.parks, 1);
+        st_rel(&gp->status, MN_GWAITING); /* the running G: RUNNING by construction */
+        mp->unlockf = unlockf;
+        mp->unlockarg = arg;
+        mp->dfr_op = MN_DFR_UNLOCK;
+        mp->dfr_g = gp;
+        switch_to(mp, gp, next, inherit);
+        return;
+    }
     mp->unlockf = unlockf;
     mp->unlockarg = arg;
     mcall(gp, MN_OP_PARK);
@@ -1163,12 +1260,16 @@ void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg)
 void mn_goready(struct mn_g *gp)
 {
     struct mn_sched *s = mn_sched;
-    struct mn_m *mp = mn_getm();
+    struct mn_m *mp = mn_tls_m; /* no switch in here: the inlined TLS read is safe */
     mn_casgstatus(gp, MN_GWAITING, MN_GRUNNABLE);
     gp->ready_ns = lat_stamp();
     if (mp && mp->p && mp->curg) {
-        MN_TRACE(MN_EV_G_UNBLOCK, mp->p->id, gp->goid, 0);
-        runqput(mp->p, gp, true);
+        struct mn_p *pp = mp->p;
+        MN_TRACE(MN_EV_G_UNBLOCK, pp->id, gp->goid, 0);
+        /* runqput(pp, gp, true) with the runnext exchange inline */
+        struct mn_g *old = xchg(pp->runnext, gp);
+        if (old)
+            runqput(pp, old, false);
     } else {
         MN_TRACE(MN_EV_G_UNBLOCK, -1, gp->goid, 0);
         mn_lock(&s->lock);
@@ -1180,9 +1281,23 @@ void mn_goready(struct mn_g *gp)
 
 void mn_gosched(void)
 {
-    struct mn_g *gp = mn_getg();
-    if (gp)
-        mcall(gp, MN_OP_GOSCHED);
+    struct mn_m *mp = mn_tls_m; /* entry: no switch yet (mn_getg_entry) */
+    struct mn_g *gp = mp ? mp->curg : NULL;
+    if (!gp)
+        return;
+    struct mn_p *pp = mp->p;
+    struct mn_g *next;
+    bool inherit;
+    if (!gp->canary_check && direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
+        /* goschedImpl without g0: next puts gp at the runq's tail once gp is saved.  gp
+         * is the running G, so RUNNING by construction. */
+        st_rel(&gp->status, MN_GRUNNABLE);
+        mp->dfr_op = MN_DFR_RUNQPUT;
+        mp->dfr_g = gp;
+        switch_to(mp, gp, next, inherit);
+        return;
+    }
+    mcall(gp, MN_OP_GOSCHED);
 }
 
 uint64_t mn_goid(void)
@@ -1850,6 +1965,7 @@ int mn_init(const struct mn_config *cfg_in)
         s->nallp = i + 1;
     }
     s->gomaxprocs = cfg.gomaxprocs;
+    s->nodirect = cfg.trace_path != NULL || cfg.sched_latency; /* proc.c direct_ok */
     for (int i = cfg.gomaxprocs - 1; i >= 0; i--)
         pidleput(s->allp[i]);
     if ((rc = mn_signals_init()))

@@ -88,6 +88,9 @@ struct mn_sudog {
 
 /* What the g0 loop must do after a G switched to it (the argument of Go's mcall). */
 enum { MN_OP_NONE, MN_OP_PARK, MN_OP_GOSCHED, MN_OP_GOEXIT, MN_OP_EXITSYSCALL };
+/* What a G reached by a direct G-to-G switch does first for the G that left (proc.c,
+ * "Direct switches"): put it on the runq, release its wait lock, or free it. */
+enum { MN_DFR_NONE, MN_DFR_RUNQPUT, MN_DFR_UNLOCK, MN_DFR_GFREE };
 
 struct mn_m {
     void *g0_sp;                /* the M's own (thread) stack context while a G runs */
@@ -98,8 +101,11 @@ struct mn_m {
     int32_t id;
     bool spinning;              /* looking for work; counted in sched.nmspinning */
     int op;                     /* MN_OP_* for the g0 loop */
-    void (*unlockf)(void *);    /* MN_OP_PARK: called on g0 once the G is parked */
+    void (*unlockf)(void *);    /* MN_OP_PARK / MN_DFR_UNLOCK: called once the G is parked */
     void *unlockarg;
+    int dfr_op;                 /* MN_DFR_*: what the G switched to directly must finish
+                                   for dfr_g once dfr_g's context is saved (proc.c) */
+    struct mn_g *dfr_g;
     struct mn_note park;        /* sleep while on the idle list */
     struct mn_m *schedlink;     /* idle list link (under sched.lock) */
     struct mn_m *alllink;       /* all Ms (for mn_fini) */
@@ -259,6 +265,8 @@ struct mn_sched {
     int32_t timers_pending;       /* sleeping Gs not yet readied (atomic) */
 
     uint32_t gcwaiting;           /* atomic: stop-the-world requested */
+    bool nodirect;                /* set at init: tracing or latency stamps on, so every
+                                     switch goes through schedule() (proc.c direct_ok) */
     int32_t stopwait;             /* Ps still to stop (sched.lock) */
     struct mn_note stopnote;
     struct mn_mutex worldsema;    /* one stop-the-world at a time */
@@ -288,6 +296,16 @@ extern struct mn_sched *mn_sched;  /* NULL when no runtime exists */
 
 /* proc.c */
 extern int mn_x_fail_n[2], mn_x_fail_err[2]; /* mn_x_inject */
+extern __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec")));
+/* mn_getg_entry - the calling G, or NULL on a plain thread, inlined.  Only at the entry of
+ * a call, before anything in that function can switch: the compiler may keep the thread
+ * pointer in a register across a switch, after which the G may run on another M.  Code
+ * after a switch uses gp->m (set by whoever resumed gp), or mn_getm(), which is noinline. */
+static inline struct mn_g *mn_getg_entry(void)
+{
+    struct mn_m *mp = mn_tls_m;
+    return mp ? mp->curg : NULL;
+}
 struct mn_m *mn_getm(void);
 struct mn_g *mn_getg(void);
 void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg);
@@ -308,7 +326,10 @@ int mn_m_altstack(struct mn_m *mp);
 void mn_check_canary(struct mn_g *gp);
 
 /* ctx_<abi>.S */
-void mn_ctx_swap(void **save_sp, void *new_sp);
+/* mn_ctx_swap - save the caller's context at *save_sp, resume the one at new_sp; the
+ * resumed context's own mn_ctx_swap call returns arg (the switcher's M), so code after a
+ * switch needs no register kept across it (a new G's first frame ignores it). */
+struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg);
 void mn_ctx_entry(void);
 void *mn_ctx_make(char *stack_hi, void (*start)(struct mn_g *), struct mn_g *gp,
                   const uint32_t fpcw[2]);
