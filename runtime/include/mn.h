@@ -215,12 +215,17 @@ void mn_wg_done(struct mn_wg *wg);
 /* mn_wg_wait - park until the counter is zero.  -EPERM not on a G. */
 MN_WUR int mn_wg_wait(struct mn_wg *wg);
 
-/* struct mn_mutex - a G mutex (Go's sync.Mutex): spins briefly, then parks the G; never
- * blocks the M.  Fields are private; zero-initialise or use mn_mutex_init.  Contention is
- * recorded in the mutex profile under the mutex's name (claim P4.2.mutex). */
+/* struct mn_mutex - a G mutex with Go's sync.Mutex design: the lock is taken by whoever
+ * asks first (a woken waiter competes with newcomers), a waiter spins up to 4 x 30 PAUSEs
+ * while spinning can help (more than one CPU, other Ps busy, nothing on its own runq), then
+ * parks the G (never the M); a waiter that waited over 1 ms switches the mutex to
+ * starvation mode, where unlock hands it to the first waiter in FIFO order.  Fields are
+ * private; zero-initialise or use mn_mutex_init.  Contention is recorded in the mutex
+ * profile under the mutex's name (claim P4.2.mutex). */
 struct mn_mutex {
-    uint32_t state;      /* private */
-    uint32_t lock;       /* private */
+    uint32_t state;      /* private: locked, woken, starving bits; waiter count */
+    uint32_t lock;       /* private: spin lock of the wait queue and sema */
+    uint32_t sema;       /* private: wake-ups not yet taken by a waiter */
     void *waiters;       /* private: FIFO head */
     void *wtail;         /* private: FIFO tail */
     void *prof;          /* private: profile record */

@@ -115,7 +115,7 @@ int mn_chan_send(struct mn_chan *c, const void *elem)
         sg->success = true;
         struct mn_g *rg = sg->g;
         mn_spin_unlock(&c->lock);
-        mn_goready(rg);
+        mn_goready_by(gp, rg);
         return 0;
     }
     if (c->qcount < c->cap) {
@@ -164,7 +164,7 @@ int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok)
         sg->success = true;
         struct mn_g *sgp = sg->g;
         mn_spin_unlock(&c->lock);
-        mn_goready(sgp);
+        mn_goready_by(gp, sgp);
         if (ok)
             *ok = true;
         return 0;

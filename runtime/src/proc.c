@@ -1229,6 +1229,17 @@ int mn_go(void (*fn)(void *), void *arg)
     return 0;
 }
 
+/* mn_runqput_tail, mn_wakep - runqput(pp, gp, false) and wakep() for mn_goready_by. */
+void mn_runqput_tail(struct mn_p *pp, struct mn_g *gp)
+{
+    runqput(pp, gp, false);
+}
+
+void mn_wakep(void)
+{
+    (void)wakep();
+}
+
 /* mn_gopark - park gp (status WAITING) and run the scheduler; unlockf(arg) runs on g0 after
  * gp's context is saved, so a waker that takes the same lock sees a parked G.  Returns when
  * mn_goready(gp) has been called and gp is scheduled again.  Called on gp. */

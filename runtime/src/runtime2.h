@@ -311,6 +311,30 @@ struct mn_g *mn_getg(void);
 void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg);
 void mn_goready(struct mn_g *gp);
 void mn_casgstatus(struct mn_g *gp, uint32_t from, uint32_t to);
+void mn_runqput_tail(struct mn_p *pp, struct mn_g *gp);
+void mn_wakep(void);
+
+/* mn_goready_by - mn_goready(gp) called by self, the running G (it knows its M without a
+ * TLS read): gp goes into self's P's runnext, the previous runnext to the runq's tail, and
+ * an idle P is woken if there is one (Go's ready).  Inline for the channel and mutex
+ * fast paths; tracing and latency stamps take mn_goready. */
+static inline void mn_goready_by(struct mn_g *self, struct mn_g *gp)
+{
+    struct mn_sched *s = mn_sched;
+    if (mn_unlikely(s->nodirect)) {
+        mn_goready(gp);
+        return;
+    }
+    struct mn_p *pp = self->m->p;
+    if (mn_unlikely(ld_relaxed(&gp->status) != MN_GWAITING))
+        mn_casgstatus(gp, MN_GWAITING, MN_GRUNNABLE); /* throws */
+    st_rel(&gp->status, MN_GRUNNABLE);
+    struct mn_g *old = xchg(pp->runnext, gp);
+    if (old)
+        mn_runqput_tail(pp, old);
+    if (mn_unlikely(ld_sc(&s->npidle) != 0))
+        mn_wakep();
+}
 
 /* stack.c */
 int mn_stack_init(void);

@@ -7,6 +7,7 @@
  * (which takes the same spin lock) can never ready a G that is still running.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "runtime2.h"
@@ -110,11 +111,22 @@ int mn_wg_wait(struct mn_wg *wg)
     return 0;
 }
 
-/* ==== Mutex ============================================================================== */
-/* state: bit 0 locked, bit 1 has waiters.  Unlock with waiters hands the lock directly to
- * the first waiter (FIFO, like Go's starvation mode), so a woken G never has to retry. */
+/* ==== Mutex (Go's sync.Mutex, mutex.go, and its semaphore, sema.go) ===================== */
+/* state: bit 0 locked, bit 1 woken (a waiter is awake: unlock need not wake another), bit 2
+ * starving; bits 3.. count the waiters.  Normal mode: unlock wakes one waiter, which
+ * competes with newcomers (barging; they are running on a CPU, it is not, so they mostly
+ * win and the lock is not held across a context switch).  A waiter that loses goes back to
+ * the FRONT of the queue; one that has waited over 1 ms sets starving: unlock then hands
+ * the mutex straight to the first waiter and yields the P to it, newcomers queue at the
+ * tail without spinning; the last waiter, or one that waited under 1 ms, turns it off.
+ * The queue and sema (wake-ups not yet consumed: Go's semaphore count, needed because a
+ * waiter counted in state may not have queued yet) live under the spin lock mu->lock. */
 
-enum { MU_LOCKED = 1, MU_WAITERS = 2, MU_SPINS = 4 };
+enum { MU_LOCKED = 1, MU_WOKEN = 2, MU_STARVING = 4, MU_WAITER_SHIFT = 3 };
+#define MU_WAITER (1u << MU_WAITER_SHIFT)
+#define MU_STARVE_NS 1000000ull /* Go's starvationThresholdNs: 1 ms */
+#define MU_SPINS 4              /* Go's active_spin */
+#define MU_SPIN_PAUSES 30       /* Go's active_spin_cnt */
 
 void mn_mutex_init(struct mn_mutex *mu, const char *name)
 {
@@ -132,6 +144,149 @@ static struct mn_mutex_prof *mu_prof(struct mn_mutex *mu)
     return p;
 }
 
+static int ncpu_cached;
+
+/* ncpu - CPUs in the process's affinity mask (read once). */
+static int ncpu(void)
+{
+    int n = ld_relaxed(&ncpu_cached);
+    if (!n) {
+        cpu_set_t set;
+        n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+        st_relaxed(&ncpu_cached, n);
+    }
+    return n;
+}
+
+/* can_spin - Go's sync_runtime_canSpin: spinning pays only while the holder is likely
+ * running on another CPU: few rounds, more than one CPU, some other P running (GOMAXPROCS >
+ * idle Ps + spinning Ms + 1), and no G waiting on our own P (it would run instead). */
+static bool can_spin(struct mn_g *gp, int iter)
+{
+    struct mn_sched *s = mn_sched;
+    if (iter >= MU_SPINS || ncpu() <= 1 || !s)
+        return false;
+    if (ld_relaxed(&s->gomaxprocs) <= ld_relaxed(&s->npidle) + ld_relaxed(&s->nmspinning) + 1)
+        return false;
+    struct mn_p *pp = gp->m->p;
+    return ld_relaxed(pp->runqhead) == ld_relaxed(pp->runqtail) && !ld_relaxed(pp->runnext);
+}
+
+/* semacquire - take a wake-up of mu, parking gp until unlock gives one (Go's semacquire1;
+ * lifo: a woken waiter that lost the race goes back to the front). */
+static void semacquire(struct mn_mutex *mu, struct mn_g *gp, bool lifo)
+{
+    mn_spin_lock(&mu->lock);
+    if (mu->sema > 0) {
+        mu->sema--;
+        mn_spin_unlock(&mu->lock);
+        return;
+    }
+    if (lifo) {
+        gp->schedlink = mu->waiters;
+        mu->waiters = gp;
+        if (!mu->wtail)
+            mu->wtail = gp;
+    } else {
+        gp->schedlink = NULL;
+        if (!mu->waiters)
+            mu->waiters = gp;
+        else
+            ((struct mn_g *)mu->wtail)->schedlink = gp;
+        mu->wtail = gp;
+    }
+    mn_gopark(gp, unlock_spin, &mu->lock);
+}
+
+/* semrelease - give one wake-up: to the first waiter, or to sema when none has queued yet.
+ * handoff (starvation mode): yield the P so the waiter runs now (Go's goyield). */
+static void semrelease(struct mn_mutex *mu, bool handoff)
+{
+    mn_spin_lock(&mu->lock);
+    struct mn_g *gp = mu->waiters;
+    if (!gp) {
+        mu->sema++;
+        mn_spin_unlock(&mu->lock);
+        return;
+    }
+    mu->waiters = gp->schedlink;
+    if (!mu->waiters)
+        mu->wtail = NULL;
+    mn_spin_unlock(&mu->lock);
+    mn_goready(gp);
+    if (handoff)
+        mn_gosched();
+}
+
+/* lock_thread - a plain thread (not a G) cannot park: it takes the lock bit when free. */
+static void lock_thread(struct mn_mutex *mu)
+{
+    for (;;) {
+        uint32_t old = ld_relaxed(&mu->state);
+        if (!(old & (MU_LOCKED | MU_STARVING)) && cas_sc(&mu->state, old, old | MU_LOCKED))
+            return;
+        mn_osyield();
+    }
+}
+
+/* lock_slow - Go's lockSlow (mutex.go), with G parking for runtime_SemacquireMutex. */
+static void lock_slow(struct mn_mutex *mu, struct mn_g *gp)
+{
+    uint64_t wait_start = 0;
+    bool starving = false, awoke = false;
+    int iter = 0;
+    uint32_t old = ld_relaxed(&mu->state);
+    for (;;) {
+        if ((old & (MU_LOCKED | MU_STARVING)) == MU_LOCKED && can_spin(gp, iter)) {
+            /* tell unlock not to wake another waiter while we spin */
+            if (!awoke && !(old & MU_WOKEN) && (old >> MU_WAITER_SHIFT) != 0 &&
+                cas_sc(&mu->state, old, old | MU_WOKEN))
+                awoke = true;
+            mn_procyield(MU_SPIN_PAUSES);
+            iter++;
+            old = ld_relaxed(&mu->state);
+            continue;
+        }
+        uint32_t new = old;
+        if (!(old & MU_STARVING))
+            new |= MU_LOCKED; /* do not try to take a starving mutex: queue instead */
+        if (old & (MU_LOCKED | MU_STARVING))
+            new += MU_WAITER;
+        if (starving && (old & MU_LOCKED))
+            new |= MU_STARVING;
+        if (awoke) {
+            if (!(new & MU_WOKEN))
+                mn_throw("sync: inconsistent mutex state");
+            new &= ~(uint32_t)MU_WOKEN;
+        }
+        if (!cas_sc(&mu->state, old, new)) {
+            old = ld_relaxed(&mu->state);
+            continue;
+        }
+        if (!(old & (MU_LOCKED | MU_STARVING)))
+            return; /* locked with a CAS */
+        bool lifo = wait_start != 0;
+        if (!wait_start)
+            wait_start = mn_nanotime();
+        semacquire(mu, gp, lifo);
+        starving = starving || mn_nanotime() - wait_start > MU_STARVE_NS;
+        old = ld_relaxed(&mu->state);
+        if (old & MU_STARVING) {
+            /* handed to us: take it, drop our waiter count, leave starvation mode if we
+             * are the last waiter or did not wait long */
+            if ((old & (MU_LOCKED | MU_WOKEN)) || (old >> MU_WAITER_SHIFT) == 0)
+                mn_throw("sync: inconsistent mutex state");
+            uint32_t delta = MU_LOCKED - MU_WAITER;
+            if (!starving || (old >> MU_WAITER_SHIFT) == 1)
+                delta -= MU_STARVING;
+            xadd(&mu->state, delta);
+            return;
+        }
+        awoke = true;
+        iter = 0;
+    }
+}
+
 void mn_mutex_lock(struct mn_mutex *mu)
 {
     if (mn_likely(cas_sc(&mu->state, 0, MU_LOCKED))) {
@@ -141,61 +296,41 @@ void mn_mutex_lock(struct mn_mutex *mu)
     }
     struct mn_g *gp = mn_getg();
     uint64_t t0 = mn_nanotime();
-    /* active spinning: a few rounds while the holder is likely running on another P */
-    for (int i = 0; i < MU_SPINS; i++) {
-        mn_procyield(30);
-        if (ld_relaxed(&mu->state) == 0 && cas_sc(&mu->state, 0, MU_LOCKED))
-            goto acquired;
-    }
-    if (!gp) {
-        while (!cas_sc(&mu->state, 0, MU_LOCKED))
-            mn_osyield();
-        goto acquired;
-    }
-    mn_spin_lock(&mu->lock);
-    for (;;) {
-        uint32_t s = ld_sc(&mu->state);
-        if (!(s & MU_LOCKED)) {
-            if (cas_sc(&mu->state, s, s | MU_LOCKED)) {
-                mn_spin_unlock(&mu->lock);
-                goto acquired;
-            }
-            continue;
-        }
-        if ((s & MU_WAITERS) || cas_sc(&mu->state, s, s | MU_WAITERS))
-            break;
-    }
-    /* FIFO: the head is woken first */
-    gp->schedlink = NULL;
-    if (!mu->waiters)
-        mu->waiters = gp;
+    if (gp)
+        lock_slow(mu, gp);
     else
-        ((struct mn_g *)mu->wtail)->schedlink = gp;
-    mu->wtail = gp;
-    mn_gopark(gp, unlock_spin, &mu->lock);
-    /* the unlocker handed us the lock */
-acquired:;
+        lock_thread(mu);
     struct mn_mutex_prof *p = mu_prof(mu);
     __atomic_fetch_add(&p->acquisitions, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&p->contentions, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&p->wait_ns, mn_nanotime() - t0, __ATOMIC_RELAXED);
 }
 
-void mn_mutex_unlock(struct mn_mutex *mu)
+/* unlock_slow - Go's unlockSlow: wake one waiter unless one is awake or the lock was
+ * taken again; in starvation mode hand it over. */
+static void unlock_slow(struct mn_mutex *mu, uint32_t new)
 {
-    if (mn_likely(cas_sc(&mu->state, MU_LOCKED, 0)))
-        return;
-    mn_spin_lock(&mu->lock);
-    struct mn_g *gp = mu->waiters;
-    if (!gp) {
-        st_sc(&mu->state, 0);
-        mn_spin_unlock(&mu->lock);
+    if (!((new + MU_LOCKED) & MU_LOCKED))
+        mn_throw("sync: unlock of unlocked mutex");
+    if (new & MU_STARVING) {
+        semrelease(mu, true);
         return;
     }
-    mu->waiters = gp->schedlink;
-    if (!mu->waiters)
-        mu->wtail = NULL;
-    st_sc(&mu->state, mu->waiters ? (MU_LOCKED | MU_WAITERS) : MU_LOCKED);
-    mn_spin_unlock(&mu->lock);
-    mn_goready(gp);
+    uint32_t old = new;
+    for (;;) {
+        if ((old >> MU_WAITER_SHIFT) == 0 || (old & (MU_LOCKED | MU_WOKEN | MU_STARVING)))
+            return;
+        if (cas_sc(&mu->state, old, (old - MU_WAITER) | MU_WOKEN)) {
+            semrelease(mu, false);
+            return;
+        }
+        old = ld_relaxed(&mu->state);
+    }
+}
+
+void mn_mutex_unlock(struct mn_mutex *mu)
+{
+    uint32_t new = xadd(&mu->state, -(uint32_t)MU_LOCKED);
+    if (mn_unlikely(new != 0))
+        unlock_slow(mu, new);
 }
