@@ -28,13 +28,18 @@ ifeq ($(BENCH_RUNTIME),stub)
 BENCH_TOPIC_C  := $(BENCH_T1_C)  # other topics need the runtime's internals
 BENCH_BIN      := $(BUILD)/benches/bench-stub
 endif
+# Peer libraries written in C++ (Boost.Fiber): benches/peers/*.cc, called from benches/*.c.
+BENCH_PEER_CC  := $(if $(filter stub,$(BENCH_RUNTIME)),,$(wildcard benches/peers/*.cc))
 BENCH_OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_TOPIC_C) $(BENCH_HARN_C)) \
+                  $(patsubst %.cc,$(BUILD)/%.o,$(BENCH_PEER_CC)) \
                   $(BUILD)/benches/harness/gbench.o
 BENCH_CFLAGS    = $(ALL_CFLAGS) -Ibenches/harness
 BENCH_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -pthread -Ibenches/harness \
                   -I$(BENCH_DIR) -Iruntime/include
-BENCH_LDLIBS    = -lbenchmark -lpapi -lboost_context -lnuma -pthread -lrt -Wl,-z,now
+BENCH_LDLIBS    = -lbenchmark -lpapi $(if $(BENCH_PEER_CC),-lboost_fiber -lst) -lboost_context \
+                  -lnuma -pthread -lrt -Wl,-z,now
 DEPS_BENCH      = build-essential libnuma-dev libbenchmark-dev libpapi-dev libboost-context-dev \
+                  libboost-fiber-dev libst-dev \
                   python3 python3-scipy
 PRESET         ?= quick
 WITH_GO        ?= 1
@@ -54,6 +59,10 @@ bench-bin: $(BENCH_BIN)
 $(BUILD)/benches/%.o: benches/%.c $(BENCH_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
+
+$(BUILD)/benches/peers/%.o: benches/peers/%.cc $(BENCH_HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(BENCH_CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/benches/harness/gbench.o: $(BENCH_HARN_CC) $(BENCH_HDRS) $(BENCH_DIR)/buildinfo.h
 	@mkdir -p $(dir $@)

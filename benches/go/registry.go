@@ -110,6 +110,20 @@ func registry(pr preset) []*bench {
 		}
 	}
 
+	// Skynet, 100k and 1M leaves, 1 P and all Ps (skynet.go; issue 18's peer table).
+	for _, l := range []int64{100000, 1000000} {
+		for _, p := range []struct {
+			tag   string
+			procs int
+		}{{"1", 1}, {"all", ncpu}} {
+			l := l
+			add(&bench{name: fmt.Sprintf("go/skynet/leaves:%d/procs:%s", l, p.tag), procs: p.procs,
+				claims: "T1.switch.g,T5.idle", fixedN: 1,
+				summary: "skynet tree (10-way fan-out, unbuffered channels)",
+				run:     func(n int64) result { return runSkynet(n, l) }})
+		}
+	}
+
 	// L2.1.*: Go's own struct p layout, read from this binary's DWARF (layout.go).
 	add(&bench{name: "go/runq/layout", claims: "L2.1.runq,L2.1.headtail,L2.1.fourlines",
 		summary: "offsets of runtime.p's runqhead/runqtail/runq/runnext from DWARF",

@@ -29,8 +29,9 @@
 
         .text
 
-/* void mn_ctx_swap(void **save_sp, void *new_sp)
- * Save the current context, store its sp in *save_sp, resume the context at new_sp. */
+/* struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg)
+ * Save the current context, store its sp in *save_sp, resume the context at new_sp, whose
+ * own mn_ctx_swap call returns arg (x0). */
         .globl  mn_ctx_swap
         .type   mn_ctx_swap, %function
         .p2align 4
@@ -66,6 +67,7 @@ mn_ctx_swap:
         ldp     x27, x28, [sp, #128]
         ldp     x29, x30, [sp, #144]
         add     sp, sp, #FRAME
+        mov     x0, x2
         br      x30
         .size   mn_ctx_swap, .-mn_ctx_swap
 

@@ -57,6 +57,40 @@
  * takes before it parks, so those are always seen.  Spinning is also capped: a new M
  * spins only while 2*nmspinning < GOMAXPROCS - npidle.
  *
+ * ==== Direct switches (the switch fast path, issue 18) ===================================
+ * Go switches G -> g0 (mcall) -> G: two register swaps per switch, and g0 re-runs all of
+ * schedule()'s checks.  Here, when schedule() would have nothing to do first (direct_ok: no
+ * stop-the-world, exit, armed timer, trace or latency stamps - one word, sched.nodirect,
+ * plus the timer word - the slice not expired and not a 61st tick with Gs on the global
+ * queue), mn_gosched, mn_gopark and mn_goexit take the next G off their own runq and swap
+ * straight to it: one swap.  The hazard is that the leaving G must not become visible to
+ * another P (on a runq, or to a waker through the released wait lock) before its context
+ * is saved; so what g0 would do after the save (runqput of the yielder, unlockf of the
+ * parker, gfree of the dead G) is left in mp->dfr_op and done by the G switched to, first
+ * thing when it resumes (finish_switch; Linux's finish_task_switch does the same).  Every
+ * resume point (mcall, switch_to, gostart) calls finish_switch.  mn_ctx_swap returns the
+ * switcher's M, so the code after a switch needs no callee-saved register; small
+ * (canary-checked) stacks, tracing and latency stamps keep the g0 path.
+ * Measured with callgrind (make bench-instructions): yield switch 206.5 -> 117.5
+ * instructions, fcontext's bare swap 32.5.  Channel wakes use mn_goready_by (inline: the
+ * waker's runnext, no TLS read), and 4/8-byte elements are copied inline.
+ *
+ * ==== G mutex (sync.c), Go's sync.Mutex ==================================================
+ * The first mutex handed the lock FIFO to the first waiter on every contended unlock and
+ * spun 120 PAUSEs even on one P: a convoy in which the lock stayed held across a context
+ * switch per acquisition (ours/Go = 28-71 at 64 Gs).  Now as mutex.go: barging (a woken
+ * waiter competes with running Gs, which mostly win), spinning only when it can help (more
+ * than one CPU, GOMAXPROCS > idle Ps + spinning Ms + 1, nothing on our own runq; at most
+ * 4 x 30 PAUSEs), a woken loser requeued at the front, and starvation mode after a waiter
+ * waited 1 ms (direct FIFO hand-off, the unlocker yields its P to the waiter).
+ *
+ * ==== Stealing runnext: bounded, not a fixed busy-wait ===================================
+ * A thief that finds only a running P's runnext waits for the owner to take it itself (the
+ * ping-pong case) as Go does, but at most 16 x 10 PAUSEs and only while runnext still
+ * holds the same G, instead of a 3 us nanotime loop.  The order of findrunnable is Go's
+ * (local runq, global queue, then steal); stealing before the global queue was not
+ * adopted: without a quiet host the 2-P speed-up it targets could not be measured.
+ *
  * ==== Switches (struct mn_config; claim IDs they serve) ==================================
  *   gomaxprocs    number of Ps (T5.*, T5.resize via mn_gomaxprocs / procresize).
  *   pad_runq      layout of runqhead/runqtail: 0 = adjacent as in Go's runtime2.go, 64/128
@@ -210,6 +244,25 @@ static MN_NOINLINE bool runqputslow(struct mn_p *pp, struct mn_g *gp, uint32_t h
     return true;
 }
 
+/* runqput_full - runqput's tail put when the queue looked full: spill half to the global
+ * queue (or retry if a thief made room).  false only for a standalone P. */
+static MN_NOINLINE bool runqput_full(struct mn_p *pp, struct mn_g *gp)
+{
+    for (;;) {
+        uint32_t h = ld_acq(pp->runqhead);
+        uint32_t t = *pp->runqtail;
+        if (t - h < MN_RUNQ_SLOTS) {
+            st_relaxed(&pp->runq[t % MN_RUNQ_SLOTS], gp);
+            st_rel(pp->runqtail, t + 1);
+            return true;
+        }
+        if (mn_sched == NULL)
+            return false;
+        if (runqputslow(pp, gp, h, t))
+            return true;
+    }
+}
+
 /* runqput - put gp on pp's local queue; next: into runnext, kicking the previous runnext
  * to the tail.  A full queue spills half to the global queue.  Owner of pp only.
  * Returns false only for a standalone P (no runtime) whose queue is full. */
@@ -223,19 +276,14 @@ static inline __attribute__((always_inline)) bool runqput(struct mn_p *pp, struc
             return true;
         gp = old; /* kick the old runnext to the tail */
     }
-    for (;;) {
-        uint32_t h = ld_acq(pp->runqhead);
-        uint32_t t = *pp->runqtail;
-        if (t - h < MN_RUNQ_SLOTS) {
-            st_relaxed(&pp->runq[t % MN_RUNQ_SLOTS], gp);
-            st_rel(pp->runqtail, t + 1); /* makes the slot visible to thieves */
-            return true;
-        }
-        if (mn_sched == NULL)
-            return false;
-        if (runqputslow(pp, gp, h, t))
-            return true;
+    uint32_t h = ld_acq(pp->runqhead);
+    uint32_t t = *pp->runqtail;
+    if (mn_likely(t - h < MN_RUNQ_SLOTS)) {
+        st_relaxed(&pp->runq[t % MN_RUNQ_SLOTS], gp);
+        st_rel(pp->runqtail, t + 1); /* makes the slot visible to thieves */
+        return true;
     }
+    return runqput_full(pp, gp); /* a tail call: the inlined fast path keeps no registers */
 }
 
 /* runqget - next G from pp: runnext first (inherits the time slice), then the head of runq.
@@ -259,12 +307,11 @@ static inline __attribute__((always_inline)) struct mn_g *runqget(struct mn_p *p
     }
 }
 
-static void spin_ns(uint64_t ns)
-{
-    uint64_t end = mn_nanotime() + ns;
-    while (mn_nanotime() < end)
-        mn_procyield(10);
-}
+/* RUNNEXT_WAIT_ROUNDS - how long a thief waits for a running P to take its own runnext G
+ * before stealing it: rounds of 10 PAUSEs (~0.1-0.4 us each), ended early as soon as
+ * runnext changes.  Go 1.19 sleeps usleep(3) there; a fixed 3 us busy-wait (what this
+ * runtime did) burned the thief's CPU even when the owner had long taken the G. */
+#define RUNNEXT_WAIT_ROUNDS 16
 
 /* runqgrab - copy half of pp's runq into batch[batchhead...]; when the queue is empty and
  * stealnext, take runnext instead.  Returns the number of Gs grabbed.  Any thread. */
@@ -279,10 +326,12 @@ static uint32_t runqgrab(struct mn_p *pp, struct mn_g **batch, uint32_t batchhea
             if (stealnext) {
                 struct mn_g *next = ld_sc(pp->runnext);
                 if (next) {
-                    /* Go sleeps 3 us here so that a P about to run its runnext G (the
-                     * ping-pong case) keeps it rather than losing it to a thief. */
+                    /* Go waits ~3 us here so that a P about to run its runnext G (the
+                     * ping-pong case) keeps it rather than losing it to a thief; we wait
+                     * at most RUNNEXT_WAIT_ROUNDS and stop as soon as the owner took it. */
                     if (ld_relaxed(&pp->status) == MN_PRUNNING)
-                        spin_ns(3000);
+                        for (int i = 0; i < RUNNEXT_WAIT_ROUNDS && ld_relaxed(pp->runnext) == next; i++)
+                            mn_procyield(10);
                     if (!cas_sc(pp->runnext, next, NULL))
                         continue;
                     st_relaxed(&batch[batchhead % MN_RUNQ_SLOTS], next);
@@ -952,7 +1001,7 @@ static void schedule(struct mn_m *mp)
  * resumed, possibly on another M.  Called on gp. */
 static void finish_switch(struct mn_m *mp);
 
-static void mcall(struct mn_g *gp, int op)
+static MN_NOINLINE void mcall(struct mn_g *gp, int op)
 {
     struct mn_m *mp = gp->m;
     if (gp->canary_check)
@@ -967,13 +1016,17 @@ static void mcall(struct mn_g *gp, int op)
 /* direct_ok - whether the running G's P may pick the next G itself, on the G's stack,
  * instead of passing through g0's schedule(): true when schedule() would have nothing to
  * do before taking the head of the local runq (no stop-the-world or exit pending, no timer
- * armed, no tracing or latency stamps, not a 61st tick with Gs on the global queue).
- * Keep in step with schedule(). */
+ * armed, no tracing or latency stamps, the slice not expired, not a 61st tick with Gs on
+ * the global queue).  Keep in step with schedule(); switch_to keeps in step with
+ * execute(). */
 static inline bool direct_ok(struct mn_sched *s, struct mn_p *pp)
 {
-    if (mn_unlikely(ld_relaxed(&s->gcwaiting) | ld_relaxed(&s->exiting) | s->nodirect))
+    if (mn_unlikely(ld_relaxed(&s->nodirect))) /* gcwaiting, exiting, trace, latency */
         return false;
     if (ld_relaxed(&s->timer_next) != UINT64_MAX)
+        return false;
+    /* the slice has expired (schedule()'s fairness bound): schedule() ends it */
+    if (mn_unlikely(pp->inherits >= MN_SLICE_PICKS || ld_relaxed(&pp->preempt)))
         return false;
     return ld_relaxed(&s->runqsize) == 0 || pp->schedtick % 61 != 0;
 }
@@ -1009,9 +1062,14 @@ static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, str
     /* next came off our own runq, so it is RUNNABLE by construction: the store needs no
      * check (the slow path keeps mn_casgstatus's) */
     st_rel(&next->status, MN_GRUNNING);
-    if (!inherit)
-        pp->schedtick++;
+    if (inherit) {
+        pp->inherits++;
+    } else {
+        st_relaxed(&pp->schedtick, pp->schedtick + 1); /* sysmon reads it */
+        pp->inherits = 0;
+    }
     owner_inc(&pp->st.schedticks, 1);
+    st_relaxed(&pp->curgoid, next->goid);
     next->m = mp;
     mp->curg = next;
     finish_switch(mn_ctx_swap(&gp->sp, next->sp, mp));
@@ -1140,6 +1198,7 @@ static void goexit0(struct mn_m *mp, struct mn_g *gp)
     if (gp->is_main) {
         mn_lock(&s->lock);
         st_sc(&s->exiting, 1);
+        __atomic_fetch_or(&s->nodirect, MN_NODIRECT_EXIT, __ATOMIC_SEQ_CST);
         /* wake every idle M so that it exits */
         struct mn_m *m;
         while ((m = mget()) != NULL)
@@ -1803,6 +1862,7 @@ int mn_gomaxprocs(int n)
     mn_lock(&s->lock);
     s->stopwait = s->gomaxprocs;
     st_sc(&s->gcwaiting, 1);
+    __atomic_fetch_or(&s->nodirect, MN_NODIRECT_STW, __ATOMIC_SEQ_CST);
     mp->p->status = MN_PGCSTOP;
     s->stopwait--;
     for (int i = 0; i < s->gomaxprocs; i++) {
@@ -1831,6 +1891,7 @@ int mn_gomaxprocs(int n)
     mn_lock(&s->lock);
     struct mn_p *runnable = procresize(mp, n);
     st_sc(&s->gcwaiting, 0);
+    __atomic_fetch_and(&s->nodirect, ~(uint32_t)MN_NODIRECT_STW, __ATOMIC_SEQ_CST);
     mn_unlock(&s->lock);
     xadd(&s->stw, 1);
     /* startTheWorld */
@@ -1976,7 +2037,7 @@ int mn_init(const struct mn_config *cfg_in)
         s->nallp = i + 1;
     }
     s->gomaxprocs = cfg.gomaxprocs;
-    s->nodirect = cfg.trace_path != NULL || cfg.sched_latency; /* proc.c direct_ok */
+    s->nodirect = cfg.trace_path != NULL || cfg.sched_latency ? MN_NODIRECT_STATIC : 0;
     for (int i = cfg.gomaxprocs - 1; i >= 0; i--)
         pidleput(s->allp[i]);
     if ((rc = mn_signals_init()))
@@ -2046,6 +2107,7 @@ int mn_run(int (*fn)(void *), void *arg)
         s->runqhead = s->runqtail = NULL;
         s->runqsize = 0;
         s->exiting = 1;
+        s->nodirect |= MN_NODIRECT_EXIT;
         mn_unlock(&s->lock);
         return rc;
     }
@@ -2062,6 +2124,7 @@ int mn_fini(void)
         return -EPERM;
     mn_lock(&s->lock);
     st_sc(&s->exiting, 1);
+    __atomic_fetch_or(&s->nodirect, MN_NODIRECT_EXIT, __ATOMIC_SEQ_CST);
     struct mn_m *m;
     while ((m = mget()) != NULL)
         mn_notewakeup(&m->park);

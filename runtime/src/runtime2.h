@@ -265,8 +265,8 @@ struct mn_sched {
     int32_t timers_pending;       /* sleeping Gs not yet readied (atomic) */
 
     uint32_t gcwaiting;           /* atomic: stop-the-world requested */
-    bool nodirect;                /* set at init: tracing or latency stamps on, so every
-                                     switch goes through schedule() (proc.c direct_ok) */
+    uint32_t nodirect;            /* atomic: reasons every switch must pass through
+                                     schedule() (proc.c direct_ok): MN_NODIRECT_* bits */
     int32_t stopwait;             /* Ps still to stop (sched.lock) */
     struct mn_note stopnote;
     struct mn_mutex worldsema;    /* one stop-the-world at a time */
@@ -291,6 +291,11 @@ struct mn_sched {
 };
 
 extern struct mn_sched *mn_sched;  /* NULL when no runtime exists */
+
+/* sched.nodirect bits: one load tells the switch fast path that schedule() has work. */
+enum { MN_NODIRECT_STATIC = 1, /* tracing or latency stamps on (set at init) */
+       MN_NODIRECT_STW = 2,    /* gcwaiting: a stop-the-world is pending */
+       MN_NODIRECT_EXIT = 4 }; /* exiting */
 
 /* ==== Cross-file functions (mn_ + Go's name) ========================================== */
 
