@@ -163,6 +163,15 @@ static void bm_runq_layout(struct bench_state *st)
     bench_set_counter(st, "runq_bytes", (double)l.runq_bytes, BENCH_C_PLAIN);
     bench_set_counter(st, "runq_lines", (double)l.runq_lines, BENCH_C_PLAIN);
     bench_set_counter(st, "headtail_same_line", l.headtail_same_line ? 1.0 : 0.0, BENCH_C_PLAIN);
+    /* The document's arithmetic (section 2.2): runqhead + runqtail + 256 x 8 = 2056 B, and
+     * a [12]uint64 (96 B) pad "aligns p to a 64-byte boundary".  runq_block_bytes is the
+     * span from runqhead to the end of runq as laid out here (2056 when they are packed);
+     * pad_to_64 is what that span needs to reach the next multiple of 64 B. */
+    size_t first = l.off_runqhead < l.off_runqtail ? l.off_runqhead : l.off_runqtail;
+    size_t block = l.off_runq + l.runq_bytes - first;
+    bench_set_counter(st, "runq_block_bytes", (double)block, BENCH_C_PLAIN);
+    bench_set_counter(st, "pad_to_64", (double)((64 - block % 64) % 64), BENCH_C_PLAIN);
+    bench_set_counter(st, "p_bytes_mod64", (double)(l.p_bytes % 64), BENCH_C_PLAIN);
 }
 
 BENCH_REGISTER(.name = "runq/layout",
