@@ -42,7 +42,6 @@ import io
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
@@ -246,13 +245,18 @@ def compare_row(stats, side, name, ra, rb, counter, alpha, min_n):
     return ln
 
 
+def natural_key(name):
+    """natural_key - sort key putting procs:2 before procs:16."""
+    return [(0, int(t), '') if t.isdigit() else (1, 0, t) for t in re.split(r'(\d+)', name)]
+
+
 def compare_runs(stats, a, b, side, alpha, min_n, row_rx, counter_pats):
-    """compare_runs - Lines for every row of either run (A's order, then B's new rows)."""
+    """compare_runs - Lines for every row of either run, by name (numbers in order)."""
     if a is None and b is None:
         return []
     rows_a = a.rows if a else {}
     rows_b = b.rows if b else {}
-    names = list(rows_a) + [n for n in rows_b if n not in rows_a]
+    names = sorted(set(rows_a) | set(rows_b), key=natural_key)  # file order is shuffled
     out = []
     for name in names:
         if row_rx and not row_rx.search(name):
@@ -344,14 +348,14 @@ def cell_ratio(c):
 def cell_p(c):
     if c is None or c.p is None:
         return '-'
-    return '%.2g' % c.p if c.p >= 1e-4 else '<1e-4'
+    return '%.2g' % c.p
 
 
 def md(s):
     return str(s).replace('|', '\\|').replace('\n', ' ')
 
 
-def render_pair(sides, lines, alpha):
+def render_pair(sides, lines, alpha, verdicts=None):
     a, b = sides
     out = ['# compare: A = %s, B = %s' % (a.name, b.name), '']
     for tag, s in (('A', a), ('B', b)):
@@ -380,7 +384,9 @@ def render_pair(sides, lines, alpha):
         counts[x.word] = counts.get(x.word, 0) + 1
     out += ['', '%d rows: %s' % (len(lines), ', '.join('%d %s' % (n, w) for w, n in
                                                        sorted(counts.items(),
-                                                              key=lambda t: -t[1])))]
+                                                              key=lambda t: (-t[1], t[0]))))]
+    if verdicts:
+        out += [''] + verdicts
     return '\n'.join(out) + '\n'
 
 
@@ -406,69 +412,90 @@ def render_csv_pair(lines):
 
 # ==== Fleet view ==============================================================================
 
-def fleet(sides, claims_path):
-    """fleet - (Markdown, CSV) of each claim's verdict per host, from tables.py's verdict
-    engine (tables.verdicts(run_path, go_path, claims_path) -> [(claim id, verdict)])."""
+def claim_verdicts(sides, claims_path):
+    """claim_verdicts - ([claim id in claims order], [{claim id: verdict} per side]) from
+    scripts/tables.py's verdict engine (tables.claim_verdicts(run, go run, claims)): the
+    verdicts each host's own tables show.  InputError when the engine is missing or a run
+    is malformed; a side without a C run has no verdicts."""
     sys.path.insert(0, HERE)
     try:
         import tables
     finally:
         sys.path.pop(0)
     if not hasattr(tables, 'claim_verdicts'):
-        raise InputError('scripts/tables.py has no claim_verdicts() (the verdict engine '
-                         'apart from rendering): the fleet view needs it')
-    per_host, order = [], []
+        raise InputError('scripts/tables.py has no claim_verdicts() (the verdict engine apart '
+                         'from rendering), which the verdict table needs')
+    order, per_host = [], []
     for s in sides:
-        try:
-            vs = tables.claim_verdicts(s.c_path, s.go_path, claims_path)
-        except Exception as e:  # tables.py reports malformed input its own way
-            raise InputError('%s: %s' % (s.c_path or s.go_path, e))
         d = {}
-        for cid, verdict in vs:
-            if cid not in d:
-                d[cid] = verdict
+        if s.c_path:
+            try:
+                vs = tables.claim_verdicts(s.c_path, s.go_path, claims_path)
+            except tables.Malformed as e:
+                raise InputError('%s: %s' % (s.c_path, e))
+            for cid, verdict in vs:
+                d.setdefault(cid, verdict)
                 if cid not in order:
                     order.append(cid)
         per_host.append(d)
+    return order, per_host
+
+
+def verdict_word(v):
+    return str(v).split(':', 1)[0]
+
+
+def host_names(sides):
     names = [s.name for s in sides]
     if len(set(names)) < len(names):
         names = ['%s (%s)' % (n, os.path.basename(s.c_path or s.go_path))
                  for n, s in zip(names, sides)]
-    out = ['# fleet: each claim\'s verdict per host', '',
-           '| claim | ' + ' | '.join(md(n) for n in names) + ' |',
-           '|---|' + '---|' * len(names)]
+    return names
+
+
+def verdict_section(sides, claims_path, names, title):
+    """verdict_section - (Markdown lines, CSV text): a column per host, a line per claim,
+    'differs' where the verdict words differ, then the counts per host."""
+    order, per_host = claim_verdicts(sides, claims_path)
+    out = ['## ' + title, '',
+           '| claim | ' + ' | '.join(md(n) for n in names) + ' | |',
+           '|---|' + '---|' * (len(names) + 1)]
     f = io.StringIO()
     w = csv.writer(f, lineterminator='\n')
-    w.writerow(['claim'] + names)
+    w.writerow(['claim'] + names + ['differs'])
     for cid in order:
-        vals = [d.get(cid, 'n/a: claim not in this run') for d in per_host]
-        out.append('| %s | %s |' % (md(cid), ' | '.join(md(v) for v in vals)))
-        w.writerow([cid] + vals)
-    totals = []
+        vals = [d.get(cid, 'n/a: no run' if not d else 'n/a: claim not in this run')
+                for d in per_host]
+        differs = len({verdict_word(v) for v in vals}) > 1
+        out.append('| %s | %s | %s |' % (md(cid), ' | '.join(md(v) for v in vals),
+                                         'differs' if differs else ''))
+        w.writerow([cid] + vals + ['yes' if differs else ''])
+    out.append('')
     for n, d in zip(names, per_host):
-        c = sum(v == 'confirmed' for v in d.values())
-        r = sum(v == 'refuted' for v in d.values())
-        i = sum(str(v).startswith('inconclusive') for v in d.values())
-        totals.append('%s: %d confirmed, %d refuted, %d inconclusive' % (n, c, r, i))
-    out += ['', '- ' + '\n- '.join(totals), '', '## Host state', '',
-            '| | ' + ' | '.join(md(n) for n in names) + ' |', '|---|' + '---|' * len(names)]
+        words = [verdict_word(v) for v in d.values()]
+        out.append('- %s: %s' % (n, ', '.join('%d %s' % (words.count(x), x) for x in (
+            'confirmed', 'refuted', 'inconclusive', 'n/a', 'not a measurement'))))
+    return out, f.getvalue()
+
+
+def fleet(sides, claims_path):
+    """fleet - (Markdown, CSV): each claim's verdict per host, then the hosts' state."""
+    names = host_names(sides)
+    out = ['# fleet: each claim\'s verdict per host', '']
+    for n, s in zip(names, sides):
+        out.append('- %s: %s' % (n, ', '.join(p for p in (s.c_path, s.go_path) if p)))
+    out.append('')
+    lines, table = verdict_section(sides, claims_path, names, 'Verdicts')
+    out += lines + ['', '## Host state', '',
+                    '| | ' + ' | '.join(md(n) for n in names) + ' | |',
+                    '|---|' + '---|' * (len(names) + 1)]
     for label, vals, differs in host_state(sides):
-        out.append('| %s | %s |' % (md(label), ' | '.join(md(v) for v in vals)))
-    return '\n'.join(out) + '\n', f.getvalue()
+        out.append('| %s | %s | %s |' % (md(label), ' | '.join(md(v) for v in vals),
+                                         'differs' if differs else ''))
+    return '\n'.join(out) + '\n', table
 
 
 # ==== Main ====================================================================================
-
-def version():
-    """version - 'compare.py <git describe>' of the checkout this script is in."""
-    try:
-        p = subprocess.run(['git', '-C', TOP, 'describe', '--always', '--dirty'],
-                           capture_output=True, text=True, timeout=30)
-        v = p.stdout.strip() if p.returncode == 0 else ''
-    except (OSError, subprocess.TimeoutExpired):
-        v = ''
-    return '%s %s' % (PROG, v or 'unknown (not a git checkout)')
-
 
 def atomic_write(path, text):
     d = os.path.dirname(path) or '.'
@@ -517,6 +544,10 @@ def parse_args(argv):
                     help='where host ids are looked up (default: results/)')
     ap.add_argument('--claims', default=os.path.join(HERE, 'claims.toml'),
                     help='claims data for the fleet view (default scripts/claims.toml)')
+    ap.add_argument('--fleet', action='store_true',
+                    help='the per-host verdict table also for two runs')
+    ap.add_argument('--no-verdicts', action='store_true',
+                    help='two runs: leave out the claims\' verdicts on A and B')
     ap.add_argument('--version', action='store_true', help='print the version and exit')
     args = ap.parse_args(argv)
     if args.version:
@@ -546,11 +577,13 @@ def main(argv=None):
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
         if args.version:
-            print(version())
+            sys.path.insert(0, HERE)
+            import toolversion  # scripts/toolversion.py: '<tool> <git describe>'
+            print(toolversion.version(PROG))
             return 0
         stats = import_stats()
         sides = [load_side(stats, resolve(r, args.results_root)) for r in args.runs]
-        if len(sides) == 2:
+        if len(sides) == 2 and not args.fleet:
             a, b = sides
             lines = compare_runs(stats, a.c, b.c, 'C', args.alpha, args.min_n, args.rows_rx,
                                  args.counter_pats)
@@ -560,8 +593,15 @@ def main(argv=None):
                 raise InputError('no row to compare (%s)' % ('--rows %s matches none'
                                                               % args.rows if args.rows else
                                                               'both runs are empty'))
-            text, table = render_pair(sides, lines, args.alpha), render_csv_pair(lines)
-            default_csv = 'compare.csv'
+            verdicts = None
+            if not args.no_verdicts and a.c_path and b.c_path:
+                try:
+                    verdicts, _ = verdict_section(sides, args.claims, ['A', 'B'],
+                                                  'Claims\' verdicts on A and B')
+                except InputError as e:
+                    verdicts = ['## Claims\' verdicts on A and B', '', 'not shown: %s' % e]
+            text = render_pair(sides, lines, args.alpha, verdicts)
+            table, default_csv = render_csv_pair(lines), 'compare.csv'
         else:
             text, table = fleet(sides, args.claims)
             lines, default_csv = [], 'fleet.csv'

@@ -78,7 +78,7 @@ class TestPair(Base):
         # Go rows from the .go.json beside each run
         self.assertIn('## Go rows', out)
         self.assertEqual(rows['go/spawn/procs:1'][6], 'no significant change')
-        self.assertIn('7 rows: 3 not comparable, 2 no significant change, 1 slower, 1 faster',
+        self.assertIn('7 rows: 3 not comparable, 2 no significant change, 1 faster, 1 slower',
                       out)
 
     def test_host_state_diff(self):
@@ -148,6 +148,56 @@ class TestPair(Base):
         self.assertNotIn('spawn/g', out)
 
 
+FLEET = os.path.join(FIX, 'fleet')
+sys.path.insert(0, os.path.join(TOP, 'scripts'))
+import tables  # noqa: E402
+ENGINE = hasattr(tables, 'claim_verdicts')  # the verdict engine apart from rendering (issue 13)
+
+
+@unittest.skipUnless(ENGINE, 'scripts/tables.py has no claim_verdicts() yet')
+class TestFleet(Base):
+    """Two hosts' committed fixture folders (fleet/make_fleet.py): hostB's G spawns are
+    100x dearer, so T1.create.g is confirmed on hostA and refuted on hostB."""
+
+    def verdicts(self, out):
+        sec = out.split('## Verdicts')[1].split('##')[0] if '## Verdicts' in out else \
+            out.split("## Claims' verdicts on A and B")[1]
+        rows = {}
+        for line in sec.splitlines():
+            if line.startswith('| ') and not line.startswith('| claim'):
+                cells = [c.strip() for c in line.strip().strip('|').split('|')]
+                rows[cells[0]] = cells[1:]
+        return rows
+
+    def test_per_host_verdict_table(self):
+        a, b = os.path.join(FLEET, 'hostA'), os.path.join(FLEET, 'hostB')
+        rc, out, err = self.run_cmp('--fleet', a, b)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('| claim | hostA | hostB | |', out)
+        v = self.verdicts(out)
+        self.assertEqual(v['T1.create.g'], ['confirmed', 'refuted', 'differs'])
+        self.assertEqual(v['T3.l1hit'], ['n/a: no PMU', 'n/a: no PMU', ''])
+        self.assertEqual([k for k, x in v.items() if x[-1] == 'differs'], ['T1.create.g'])
+        self.assertIn('- hostA: ', out)
+        self.assertRegex(out, r'\| kernel \| .* \| Linux 6.1.0-28 x86_64 \| differs \|')
+        with open(self.csv) as f:
+            rows = {r['claim']: r for r in csv.DictReader(f)}
+        self.assertEqual((rows['T1.create.g']['hostA'], rows['T1.create.g']['hostB'],
+                          rows['T1.create.g']['differs']), ('confirmed', 'refuted', 'yes'))
+        # three arguments: the fleet view without --fleet; a column per argument
+        rc, out3, err = self.run_cmp(a, b, a)
+        self.assertEqual(rc, 0, err)
+        self.assertIn('| claim | hostA (20261129T101524Z-0123abc.json) | hostB', out3)
+        self.assertEqual(self.verdicts(out3)['T1.create.g'][:3],
+                         ['confirmed', 'refuted', 'confirmed'])
+
+    def test_pair_shows_both_hosts_verdicts(self):
+        rc, out, err = self.run_cmp(os.path.join(FLEET, 'hostA'), os.path.join(FLEET, 'hostB'))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(table_rows(out)['spawn/g/procs:1/reuse:1'][6], 'slower')
+        self.assertEqual(self.verdicts(out)['T1.create.g'], ['confirmed', 'refuted', 'differs'])
+
+
 class TestErrors(Base):
     def one_line(self, *args):
         rc, out, err = self.run_cmp(*args)
@@ -201,6 +251,14 @@ class TestThroughMake(Base):
         rc, out, err = self.make('A=' + A, 'COMPARE_ARGS=' + csv_arg)
         self.assertEqual(rc, 2, out + err)
         self.assertIn('at least two runs', err)
+        hosts = ' '.join(os.path.join(FLEET, h) for h in ('hostA', 'hostB', 'hostA'))
+        rc, out, err = self.make('RUNS=' + hosts, 'COMPARE_ARGS=' + csv_arg)
+        if ENGINE:
+            self.assertEqual(rc, 0, out + err)
+            self.assertIn("# fleet: each claim's verdict per host", out)
+        else:
+            self.assertEqual(rc, 2, out + err)
+            self.assertIn('claim_verdicts', err)
 
 
 if __name__ == '__main__':
