@@ -356,6 +356,9 @@ def grouped(ax, groups, series, colors, ylabel, log=False):
     {group: value})].  Returns the values drawn."""
     drawn = []
     k = len(series)
+    if not k:  # nothing measured for this panel
+        ax.text(0.5, 0.5, "n/a: no rows", ha="center", transform=ax.transAxes)
+        return drawn
     width = 0.8 / k
     for j, (slabel, vals) in enumerate(series):
         for i, g in enumerate(groups):

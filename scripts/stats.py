@@ -68,7 +68,43 @@ Comparison = namedtuple("Comparison", "ratio ci_lo ci_hi p n_a n_b")
 
 
 class StatsError(Exception):
-    """Malformed or empty input; str() is one line naming the tool and the file."""
+    """Malformed or empty input; str() is one line naming the tool and the file,
+    .detail the same without the tool ("<path>: <why>") for callers naming themselves."""
+
+    def __init__(self, detail):
+        super().__init__(f"stats: {detail}")
+        self.detail = detail
+
+
+# Google Benchmark's own row keys that are not measurements (strict loading checks every
+# other key is a non-negative finite number).
+_META_KEYS = frozenset((
+    "name", "family_index", "per_family_instance_index", "run_name", "run_type",
+    "repetitions", "repetition_index", "threads", "iterations", "time_unit",
+    "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label",
+))
+
+
+def check_row(b, i, path):
+    """Raise StatsError unless every time and counter of row b (benchmarks[i] of path) is
+    a non-negative finite number; a `cv` aggregate may hold NaN (Google Benchmark writes
+    stddev/mean = NaN where a counter's mean is 0)."""
+    what = f"{path}: benchmarks[{i}] {b['name']!r}"
+    unit = b.get("time_unit", "ns")
+    if unit not in UNIT_NS:
+        raise StatsError(f"{what}: time_unit {unit!r} is not one of {', '.join(UNIT_NS)}")
+    is_cv = b.get("run_type") == "aggregate" and b.get("aggregate_name") == "cv"
+    for key, v in b.items():
+        if key in _META_KEYS:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise StatsError(f"{what}: {key} = {json.dumps(v)[:40]} is not a number")
+        if math.isnan(v) and is_cv:
+            continue
+        if not math.isfinite(v):
+            raise StatsError(f"{what}: {key} = {v} is not finite")
+        if v < 0:
+            raise StatsError(f"{what}: {key} = {v!r} is negative")
 
 
 def _finite(v):
@@ -172,31 +208,38 @@ def _base_name(b):
     return GB_SUFFIX.sub("", name), kind
 
 
-def load(path):
+def load(path, strict=False):
     """Read one Google Benchmark JSON file (a bench run or a .go.json) into a Run.
     Raises StatsError when the file is missing, empty, not JSON or not Google Benchmark's
-    shape."""
+    shape; with strict, also when a time or counter is not a non-negative finite number
+    (check_row)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
     except OSError as e:
-        raise StatsError(f"stats: {path}: {e.strerror}") from None
+        raise StatsError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise StatsError(f"{path}: not JSON: {e}") from None
     if not text.strip():
-        raise StatsError(f"stats: {path}: empty file (no Google Benchmark JSON)")
+        raise StatsError(f"{path}: empty file (no Google Benchmark JSON)")
     try:
         doc = json.loads(text)
     except ValueError as e:
-        raise StatsError(f"stats: {path}: not JSON ({e})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("context", {}), dict) \
-            or not isinstance(doc.get("benchmarks", []), list):
-        raise StatsError(f"stats: {path}: not Google Benchmark JSON (want an object with "
-                         "'context' and 'benchmarks')")
+        raise StatsError(f"{path}: not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise StatsError(f"{path}: top level is not an object (not Google Benchmark JSON)")
+    if not isinstance(doc.get("context", {}), dict):
+        raise StatsError(f"{path}: 'context' is not an object")
+    if not isinstance(doc.get("benchmarks"), list):
+        raise StatsError(f"{path}: no 'benchmarks' list (not Google Benchmark JSON)")
     context = doc.get("context", {})
     rows = {}
     legacy_counters = bool([e for e in str(context.get("counters", "")).split(",") if e])
-    for b in doc.get("benchmarks", []):
+    for i, b in enumerate(doc["benchmarks"]):
         if not isinstance(b, dict) or not isinstance(b.get("name"), str):
-            raise StatsError(f"stats: {path}: a benchmarks entry without a name")
+            raise StatsError(f"{path}: benchmarks[{i}] has no name")
+        if strict:
+            check_row(b, i, path)
         name, kind = _base_name(b)
         row = rows.get(name)
         if row is None:

@@ -1,19 +1,32 @@
 #!/usr/bin/python3
 """tables.py - regenerate the document's tables from raw Google Benchmark JSON.
 
-Usage: tables.py [--results DIR] [--host HOST] [--out DIR] [--claims FILE]
-                 [--go-root DIR | --no-go-source] [FILE.json ...]
+Usage: tables.py [--results DIR] [--host HOST-ID] [--out DIR] [--claims FILE] [FILE.json ...]
 
-Reads the newest run in results/<host>/ (or the FILEs given, merged in order), the claims data
-(scripts/claims.toml) and, when present, the Go peer file <stem>.go.json next to each run.
+Reads the newest run under results/ (by the UTC stamp of its file name, across every
+results/<host-id>/ folder, or only HOST-ID's; or the FILEs given, merged in order), the claims
+data (scripts/claims.toml) and, when present, the Go peer file <stem>.go.json next to each run.
+The tables are a pure function of those files: nothing of the machine that renders them is
+read (no `go`, no $GOROOT, no host name); Go's version, compiled P layout, runtime2.go facts
+and NUMA scan come from the .go.json context (scripts/goparse.py records them at bench time).
+All results are read through scripts/stats.py.
 Writes one Markdown table per document table (results/T1.md, L2.md, T3.md, T4.md, T5.md,
 T6.md, N3.md, T10.md, P4.md), a CSV next to each (long format: one line per measured value,
 for plots and other tools) and results/index.md.
 
-Each table row: claim ID, what, the document's value, measured here (median and spread over
-repetitions, with units), ratio where the claim is a comparison, Go on this host (where the
-claim has a Go peer), verdict (confirmed / refuted / n/a: <reason> / not a measurement) and the
-bench rows used.  Understands Debian's libbenchmark 1.7.1 JSON: aggregate rows (run_name +
+Each table row: claim ID, what (and whose behaviour it judges: Go, our runtime, the host),
+the document's value, measured here (median [min-max], n and the bootstrap 95% CI of the
+median, with units), ratio where the claim is a comparison (with its 95% CI and Mann-Whitney
+p), Go on this host (where the claim has a Go peer), verdict and the bench rows used.
+
+Verdicts (computed by Evaluator, rendered apart by render_*; claim_verdicts() gives them
+without rendering): `confirmed` / `refuted` when the 95% interval of the value or ratio lies
+inside / wholly outside the claim's band; `inconclusive: <reason>` when the interval straddles
+a band edge, when a comparison that should differ shows no significant difference (p >= 0.05;
+an interval wholly outside the band still refutes), when a `[[claim.realised]]` check fails
+(the treatment did not happen), or when the test cannot fail; `n/a: <reason>` when it cannot be
+measured here; `not a measurement` for behavioural and design claims.  A verdict reached on
+fewer than 3 repetitions (no interval) says so: `confirmed (n=1: no interval)`.  Understands Debian's libbenchmark 1.7.1 JSON: aggregate rows (run_name +
 aggregate_name, repetitions in `iterations`, `cv` as a ratio), skipped rows
 (error_occurred / error_message), /real_time and similar name suffixes.
 
@@ -30,18 +43,18 @@ import json
 import math
 import os
 import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tomllib
+
+import stats  # scripts/stats.py: the one reader of Google Benchmark JSON
 
 import toolversion  # scripts/toolversion.py: --version
 
 PROG = "tables.py"
 HERE = os.path.dirname(os.path.abspath(__file__))
 GO_ABSENT = "n/a: go not installed"
+GO_NO_RUN = "n/a: no Go run next to this results file (scripts/run-go-bench writes it)"
 
 
 class Malformed(Exception):
@@ -57,68 +70,32 @@ def na_text(reason):
     return reason if reason.startswith("n/a") else "n/a: " + reason
 
 
-# ==== Reading Google Benchmark JSON =======================================================
+# ==== Reading results (through scripts/stats.py) ==========================================
 
-_SUFFIX = re.compile(
-    r"/(real_time|manual_time|process_time|iterations:\d+|repeats:\d+|"
-    r"min_time:[0-9.e+-]+s?|min_warmup_time:[0-9.e+-]+s?)(?=/|$)"
-)
-_TIME_SCALE = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-_AGGREGATES = ("mean", "median", "stddev", "cv")
-
-
-def base_name(row):
-    """Instance name without Google Benchmark's suffixes and aggregate names."""
-    name = row.get("run_name")
-    if not isinstance(name, str) or not name:
-        name = row["name"]
-        agg = row.get("aggregate_name")
-        if row.get("run_type") == "aggregate" and isinstance(agg, str) and name.endswith("_" + agg):
-            name = name[: -len(agg) - 1]
-    prev = None
-    while prev != name:
-        prev = name
-        name = _SUFFIX.sub("", name)
-    return name
-
-
-# Google Benchmark's own row keys that are not measurements; every other key is a time
-# (real_time, cpu_time) or a counter, and must be a non-negative finite number.
-_META_KEYS = frozenset((
-    "name", "family_index", "per_family_instance_index", "run_name", "run_type",
-    "repetitions", "repetition_index", "threads", "iterations", "time_unit",
-    "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "label",
-))
-
-
-def check_row_values(row, i, where):
-    """Raise Malformed unless every time and counter in the row is a non-negative finite
-    number.  A `cv` aggregate may hold NaN: Google Benchmark writes stddev/mean as NaN where
-    a counter's mean is 0."""
-    what = f"{where}: benchmarks[{i}] {row['name']!r}"
-    unit = row.get("time_unit", "ns")
-    if unit not in _TIME_SCALE:
-        raise Malformed(f"{what}: time_unit {unit!r} is not one of {', '.join(_TIME_SCALE)}")
-    is_cv = row.get("run_type") == "aggregate" and row.get("aggregate_name") == "cv"
-    for key, v in row.items():
-        if key in _META_KEYS:
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise Malformed(f"{what}: {key} = {json.dumps(v)[:40]} is not a number")
-        if math.isnan(v) and is_cv:
-            continue
-        if not math.isfinite(v):
-            raise Malformed(f"{what}: {key} = {v} is not finite")
-        if v < 0:
-            raise Malformed(f"{what}: {key} = {v!r} is negative")
+_TIME_SCALE = stats.UNIT_NS
 
 
 class Stat:
     """Median and spread of one quantity over repetitions. kind: time, bytes, byterate,
-    share, rate, count, ratio, or a literal unit string."""
+    share, rate, count, ratio, or a literal unit string.  values: the per-repetition values
+    (for intervals and tests); ci_lo/ci_hi: bootstrap 95% CI of the median (n >= 3)."""
 
-    def __init__(self, median, kind, cv=None, lo=None, hi=None, n=1):
+    def __init__(self, median, kind, cv=None, lo=None, hi=None, n=1, ci_lo=None, ci_hi=None,
+                 values=None):
         self.median, self.kind, self.cv, self.lo, self.hi, self.n = median, kind, cv, lo, hi, n
+        self.ci_lo, self.ci_hi = ci_lo, ci_hi
+        self.values = list(values or [])
+
+    @classmethod
+    def of(cls, values, kind):
+        """Stat of per-repetition values (stats.summarize)."""
+        sm = stats.summarize(values)
+        return cls(sm.median, kind, sm.cv, sm.lo, sm.hi, sm.n, sm.ci_lo, sm.ci_hi, values)
+
+    def scaled(self, d, kind):
+        f = lambda v: None if v is None else v / d
+        return Stat(f(self.median), kind, self.cv, f(self.lo), f(self.hi), self.n,
+                    f(self.ci_lo), f(self.ci_hi), [v / d for v in self.values])
 
 
 def counter_kind(counter):
@@ -137,41 +114,16 @@ def counter_kind(counter):
 
 
 class Series:
-    """All JSON rows of one benchmark instance (repetitions and aggregates)."""
+    """One bench instance as stats.py reads it (timed repetitions, counted pass,
+    aggregates, skip reason, label)."""
 
-    def __init__(self, name):
-        self.name = name
-        self.iters = []
-        self.aggs = {}
-        self.error = None
-        self.label = ""
-
-    def add(self, row, where):
-        if row.get("error_occurred"):
-            msg = row.get("error_message")
-            self.error = na_text(msg if isinstance(msg, str) and msg.strip() else "skipped")
-        if isinstance(row.get("label"), str) and row["label"]:
-            self.label = row["label"]
-        if row.get("run_type") == "aggregate":
-            agg = row.get("aggregate_name")
-            if not isinstance(agg, str):
-                raise Malformed(f"{where}: aggregate row {row['name']!r} has no aggregate_name")
-            self.aggs[agg] = row
-        else:
-            self.iters.append(row)
-
-    @staticmethod
-    def _get(row, counter):
-        if counter in ("real_time", "cpu_time"):
-            v = row.get(counter)
-            unit = row.get("time_unit", "ns")
-            if not isinstance(v, (int, float)) or unit not in _TIME_SCALE:
-                return None
-            return float(v) * _TIME_SCALE[unit]
-        v = row.get(counter)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return None
-        return float(v)
+    def __init__(self, row):
+        self.row = row
+        self.name = row.name
+        self.error = na_text(row.na) if row.na else None
+        self.label = row.label
+        self.iters = row.reps
+        self.aggs = row.aggregates
 
     def label_fields(self):
         """key=value items after the claims in the label (FORMAT.md: `T1.max.g;limit=cap 1000000`)."""
@@ -187,36 +139,36 @@ class Series:
         m = re.fullmatch(r"cap\s+([0-9]+)", self.label_fields().get("limit", ""))
         return int(m.group(1)) if m else None
 
+    def values(self, counter):
+        return self.row.values(counter)
+
+    def _agg(self, counter):
+        for agg in ("median", "mean"):
+            row = self.aggs.get(agg)
+            if row is None:
+                continue
+            v = row.get(counter)
+            if counter in ("real_time", "cpu_time") and stats._finite(v):
+                v = float(v) * _TIME_SCALE.get(row.get("time_unit", "ns"), 1.0)
+            if stats._finite(v):
+                n = row.get("repetitions", row.get("iterations", 1))
+                return float(v), int(n) if isinstance(n, (int, float)) else 1
+        return None
+
     def has(self, counter):
-        return any(self._get(r, counter) is not None for r in self.iters + list(self.aggs.values()))
+        return bool(self.values(counter)) or self._agg(counter) is not None
 
     def stat(self, counter):
         """Stat of a counter; raises NA if skipped, KeyError if the counter is absent."""
         if self.error:
             raise NA(self.error)
         kind = counter_kind(counter)
-        vals = [v for v in (self._get(r, counter) for r in self.iters) if v is not None]
-        cvrow = self.aggs.get("cv")
-        cv = None
-        if cvrow is not None and counter not in ("real_time", "cpu_time"):
-            cv = self._get(cvrow, counter)
-        elif cvrow is not None:
-            v = cvrow.get(counter)
-            cv = float(v) if isinstance(v, (int, float)) else None
-        if cv is not None and not math.isfinite(cv):
-            cv = None
+        vals = self.values(counter)
         if vals:
-            med = statistics.median(vals)
-            if cv is None and len(vals) >= 2:
-                mean = statistics.fmean(vals)
-                cv = statistics.stdev(vals) / mean if mean else None
-            return Stat(med, kind, cv, min(vals), max(vals), len(vals))
-        for agg in ("median", "mean"):
-            row = self.aggs.get(agg)
-            if row is not None and self._get(row, counter) is not None:
-                n = row.get("repetitions", row.get("iterations", 1))
-                n = int(n) if isinstance(n, (int, float)) else 1
-                return Stat(self._get(row, counter), kind, cv, None, None, n)
+            return Stat.of(vals, kind)
+        agg = self._agg(counter)
+        if agg is not None:  # a file with aggregates only: no repetitions, no interval
+            return Stat(agg[0], kind, None, None, None, agg[1])
         raise KeyError(counter)
 
 
@@ -229,32 +181,17 @@ class Run:
         self.files = []
 
     def load(self, path, display=None):
-        """Merge one results file.  Errors name the file as given; `display` (a shorter,
+        """Merge one results file (stats.load, strict: every time and counter a
+        non-negative finite number).  Errors name the file as given; `display` (a shorter,
         host-independent name) is what the tables' `source:` line shows."""
-        where = path
         try:
-            with open(path, "rb") as f:
-                doc = json.loads(f.read().decode("utf-8"))
-        except OSError as e:
-            raise Malformed(f"{where}: cannot read: {e.strerror}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise Malformed(f"{where}: not JSON: {e}")
-        if not isinstance(doc, dict):
-            raise Malformed(f"{where}: top level is not an object")
-        ctx = doc.get("context", {})
-        rows = doc.get("benchmarks")
-        if not isinstance(ctx, dict):
-            raise Malformed(f"{where}: 'context' is not an object")
-        if not isinstance(rows, list):
-            raise Malformed(f"{where}: no 'benchmarks' list")
-        for k, v in ctx.items():
+            sr = stats.load(path, strict=True)
+        except stats.StatsError as e:
+            raise Malformed(e.detail)
+        for k, v in sr.context.items():
             self.context.setdefault(k, v)
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict) or not isinstance(row.get("name"), str):
-                raise Malformed(f"{where}: benchmarks[{i}] has no name")
-            check_row_values(row, i, where)
-            name = base_name(row)
-            self.series.setdefault(name, Series(name)).add(row, where)
+        for name, row in sr.rows.items():
+            self.series.setdefault(name, Series(row))
         self.files.append(display or path)
 
     def counters_na(self):
@@ -346,76 +283,58 @@ def fmt_value(v, kind):
 
 
 def fmt_stat(st):
+    """`median [min-max], n=N, CI lo-hi` (the spread and interval a verdict stands on);
+    `value (n=1)` for a single repetition."""
     s = fmt_value(st.median, st.kind)
-    spread = []
-    if st.cv is not None and st.n >= 2:
-        spread.append(f"cv {st.cv * 100:.1f}%")
-    elif st.lo is not None and st.n >= 2 and st.lo != st.hi:
-        spread.append(f"{fmt_value(st.lo, st.kind)}-{fmt_value(st.hi, st.kind)}")
-    if st.n >= 2:
-        spread.append(f"n={st.n}")
-    return s + (f" ({', '.join(spread)})" if spread else "")
+    if st.n < 2 or st.lo is None:
+        return s + f" (n={st.n})"
+    spread = (f"[{fmt_value(st.lo, st.kind)}-{fmt_value(st.hi, st.kind)}]" if st.lo != st.hi
+              else "[all equal]")
+    s += f" {spread}, n={st.n}"
+    if st.ci_lo is not None and st.ci_lo != st.ci_hi:
+        s += f", CI {fmt_value(st.ci_lo, st.kind)}-{fmt_value(st.ci_hi, st.kind)}"
+    return s
 
 
-# ==== Go's own source ======================================================================
+def fmt_cmp(c):
+    """`0.75 (CI 0.71-0.79, p 0.0004)` for a stats.Comparison."""
+    t = fmt_num(c.ratio)
+    extra = []
+    if c.ci_lo is not None:
+        extra.append(f"CI {fmt_num(c.ci_lo)}-{fmt_num(c.ci_hi)}")
+    if c.p is not None:
+        extra.append(f"p {c.p:.2g}")
+    extra.append(f"n={c.n_b}/{c.n_a}" if c.n_a != c.n_b else f"n={c.n_a}")
+    return t + f" ({', '.join(extra)})"
 
 
-class GoSource:
-    """The installed Go's runtime source, for claims about Go itself."""
+# ==== Go's own source, as recorded in the .go.json ==========================================
 
-    def __init__(self, root):
-        self.root = root
-        self.version = None
-        if root:
-            try:
-                with open(os.path.join(root, "VERSION"), encoding="utf-8") as f:
-                    self.version = f.readline().strip() or None
-            except OSError:
-                self.version = None
 
-    @classmethod
-    def find(cls, go_root=None, disabled=False):
-        if disabled:
-            return cls(None)
-        root = go_root or os.environ.get("GOROOT")
-        if not root and shutil.which("go"):
-            try:
-                root = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
-                                      timeout=20).stdout.strip()
-            except (OSError, subprocess.SubprocessError):
-                root = None
-        if root and os.path.isfile(os.path.join(root, "src", "runtime", "runtime2.go")):
-            return cls(root)
-        return cls(None)
+class GoFacts:
+    """What scripts/goparse.py read from the Go that ran (context keys go_runtime2,
+    go_numa_detect, go_version of the .go.json): tables never read Go's source
+    themselves, so they depend on the results files only."""
 
-    def p_fields(self):
-        """Field names and types of type p struct in runtime2.go, in order."""
-        path = os.path.join(self.root, "src", "runtime", "runtime2.go")
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        m = re.search(r"^type p struct \{\n(.*?)^\}", text, re.M | re.S)
-        if not m:
-            return []
-        fields = []
-        for line in m.group(1).splitlines():
-            fm = re.match(r"^\t(\w+(?:,\s*\w+)*)\s+([^\s/]+)", line)
-            if fm:
-                for nm in fm.group(1).split(","):
-                    fields.append((nm.strip(), fm.group(2)))
-        return fields
+    def __init__(self, go_run=None):
+        ctx = go_run.context if go_run is not None else {}
+        self.version = ctx.get("go_version") or None
+        self.runtime2 = self._json(ctx.get("go_runtime2"))
+        self.numa = self._json(ctx.get("go_numa_detect"))
 
-    def grep_runtime(self, needle):
-        d = os.path.join(self.root, "src", "runtime")
-        hits = []
-        for fn in sorted(os.listdir(d)):
-            if fn.endswith(".go") and not fn.endswith("_test.go"):
-                try:
-                    with open(os.path.join(d, fn), encoding="utf-8", errors="replace") as f:
-                        if needle in f.read():
-                            hits.append(fn)
-                except OSError:
-                    pass
-        return hits
+    @staticmethod
+    def _json(v):
+        if isinstance(v, dict):
+            return v
+        try:
+            d = json.loads(v) if isinstance(v, str) else None
+        except ValueError:
+            d = None
+        return d if isinstance(d, dict) else None
+
+    @property
+    def root(self):  # truthy when any source fact was recorded
+        return bool(self.runtime2 or self.numa)
 
 
 def version_tuple(v):
@@ -471,6 +390,70 @@ def judge_at_least(check, m, doc_value):
         hi = doc_value + tol * abs(doc_value) + 1e-9 * max(1.0, abs(doc_value))
         return "refuted" if m > hi else "n/a: stopped at the harness cap"
     raise Malformed(f"claims: unknown test {test!r}")
+
+
+def band(check, target):
+    """The values the claim's test accepts: (lo, lo_inclusive, hi, hi_inclusive), None for
+    an open side (the same reading as judge)."""
+    test = check.get("test", "equal")
+    if test == "equal":
+        tol = float(check.get("tolerance", 0))
+        d = tol * abs(target) + 1e-9 * max(1.0, abs(target))
+        return (target - d, True, target + d, True)
+    if test == "above":
+        return (float(check["threshold"]), False, None, False)
+    if test == "below":
+        return (None, False, float(check["threshold"]), False)
+    if test == "between":
+        return (float(check["lo"]), True, float(check["hi"]), False)
+    raise Malformed(f"claims: unknown test {test!r}")
+
+
+def in_band(v, b):
+    lo, lo_in, hi, hi_in = b
+    if lo is not None and (v < lo or (v == lo and not lo_in)):
+        return False
+    if hi is not None and (v > hi or (v == hi and not hi_in)):
+        return False
+    return True
+
+
+def verdict_word(v):
+    """confirmed, refuted, inconclusive, n/a or not a measurement."""
+    for w in ("confirmed", "refuted", "inconclusive", "n/a", "not a measurement"):
+        if v.startswith(w):
+            return w
+    return v
+
+
+def interval_verdict(check, target, point, ci_lo, ci_hi, n, what="value", cmp=None,
+                     kind="ratio"):
+    """Verdict of a value or ratio from its 95% interval (see the module doc).  Without an
+    interval (n < 3) the point decides and the verdict says so.  cmp: the A/B comparison of
+    a ratio, whose Mann-Whitney p must show a difference where the band excludes 1."""
+    b = band(check, target)
+    if ci_lo is None or ci_hi is None:
+        v = judge(check, point, target)
+        return v if v.startswith("n/a") else f"{v} (n={n}: no interval)"
+    inside = in_band(ci_lo, b) and in_band(ci_hi, b)
+    lo, _, hi, _ = b
+    outside = ((lo is not None and not in_band(ci_hi, b) and ci_hi <= lo)
+               or (hi is not None and not in_band(ci_lo, b) and ci_lo >= hi))
+    if cmp is not None and not in_band(1.0, b) and not outside:
+        if cmp.p is None:
+            return (f"inconclusive: no significance test (n = {cmp.n_a} and {cmp.n_b}, "
+                    "need >= 2 each)")
+        if cmp.p >= stats.ALPHA:
+            return (f"inconclusive: no significant difference (Mann-Whitney p = {cmp.p:.2g}, "
+                    f"n = {cmp.n_b} and {cmp.n_a})")
+    if inside:
+        return "confirmed"
+    if outside:
+        return "refuted"
+    edge = lo if lo is not None and ci_lo <= lo else hi
+    return (f"inconclusive: 95% CI of the {what} {fmt_value(ci_lo, kind)}-"
+            f"{fmt_value(ci_hi, kind)} straddles the band edge {fmt_value(edge, kind)} "
+            f"(claim {test_text(check, kind)})")
 
 
 def doc_target(check):
@@ -531,7 +514,8 @@ class Evaluator:
 
     # -- one metric on one row
     def value(self, claim, run, name, spec, judged=True):
-        """Stat for spec {counter | hit | miss, divide} on row `name`; raises NA."""
+        """Stat for spec {counter | hit | miss, divide} on row `name`, with its
+        per-repetition values; raises NA."""
         if name not in run.series:
             raise NA("n/a: bench not in this run")
         s = run.series[name]
@@ -544,6 +528,10 @@ class Evaluator:
             if not s.has(miss) or acc is None:
                 raise NA(self.missing(claim, name, [miss] + ([acc] if acc else list(accs[:1])),
                                       judged))
+            mv, av = s.values(miss), s.values(acc)
+            if mv and len(mv) == len(av) and all(av):
+                per = [m / a for m, a in zip(mv, av)]  # per repetition
+                return Stat.of([1.0 - r for r in per] if "hit" in spec else per, "share")
             sm, sa = s.stat(miss), s.stat(acc)
             if not sa.median:
                 raise NA(f"n/a: {acc} is zero in {name}")
@@ -555,6 +543,9 @@ class Evaluator:
         if isinstance(counter, list):
             if not all(s.has(c) for c in counter):
                 raise NA(self.missing(claim, name, [c for c in counter if not s.has(c)], judged))
+            vals = [s.values(c) for c in counter]
+            if vals[0] and all(len(v) == len(vals[0]) for v in vals):
+                return Stat.of([sum(t) for t in zip(*vals)], counter_kind(counter[0]))
             parts = [s.stat(c) for c in counter]
             return Stat(sum(p.median for p in parts), counter_kind(counter[0]), None, None, None,
                         min(p.n for p in parts))
@@ -562,11 +553,7 @@ class Evaluator:
             raise NA(self.missing(claim, name, counter, judged))
         st = s.stat(counter)
         if spec.get("divide"):
-            d = float(spec["divide"])
-            unit = claim.get("unit", "")
-            st = Stat(st.median / d, unit, st.cv,
-                      None if st.lo is None else st.lo / d,
-                      None if st.hi is None else st.hi / d, st.n)
+            st = st.scaled(float(spec["divide"]), claim.get("unit", ""))
         return st
 
     def record(self, claim, role, label, name, counter, st=None, verdict="", extra=None):
@@ -624,21 +611,40 @@ class Evaluator:
                     sd = self.value(claim, run, den_name, check["den"])
                     if not sd.median:
                         raise NA("n/a: denominator is zero")
-                    m = sn.median / sd.median
-                    verdict = judge(check, m, target)
+                    cmp = (stats.compare(sd.values, sn.values) if sd.values and sn.values
+                           else None)
+                    if cmp is not None and cmp.ratio is not None:
+                        m = cmp.ratio
+                        verdict = interval_verdict(check, target, m, cmp.ci_lo, cmp.ci_hi,
+                                                   min(cmp.n_a, cmp.n_b), "ratio", cmp)
+                        ratio = f"{fmt_cmp(cmp)} (claim {test_text(check)})"
+                    else:  # aggregates only: no repetitions to test
+                        m = sn.median / sd.median
+                        verdict = interval_verdict(check, target, m, None, None,
+                                                   min(sn.n, sd.n))
+                        ratio = f"{fmt_num(m)} (claim {test_text(check)})"
                     measured = f"{label}: {fmt_stat(sn)} / {fmt_stat(sd)}"
-                    ratio = f"{fmt_num(m)} (claim {test_text(check)})"
+                    extra = {"ratio": repr_num(m), "doc_value": repr_num(target)}
+                    if cmp is not None:
+                        extra.update(min=repr_num(cmp.ci_lo), max=repr_num(cmp.ci_hi),
+                                     n=str(min(cmp.n_a, cmp.n_b)))
                     recs = [self.record(claim, "num", label, name, spec_ctr(check["num"]), sn),
                             self.record(claim, "den", label, den_name, spec_ctr(check["den"]), sd),
                             self.record(claim, "check", label, name, "ratio", None, verdict,
-                                        {"ratio": repr_num(m), "doc_value": repr_num(target)})]
+                                        extra)]
                     out.append(CheckResult(label, verdict, measured, ratio, [name, den_name], recs))
                 else:
                     st = self.value(claim, run, name, check)
                     series = run.series[name]
                     cap = series.cap()
                     at_least = cap is not None and st.median >= cap
-                    verdict = judge(check, st.median, target, at_least)
+                    if at_least:  # a lower bound: the point decides, said with its n
+                        verdict = judge(check, st.median, target, at_least)
+                        if st.n < 3 and not verdict.startswith("n/a"):
+                            verdict += f" (n={st.n}: no interval)"
+                    else:
+                        verdict = interval_verdict(check, target, st.median, st.ci_lo,
+                                                   st.ci_hi, st.n, "value", kind=st.kind)
                     limit = series.label_fields().get("limit")
                     shown = ("at least " if at_least else "") + fmt_stat(st)
                     measured = (f"{label}: {shown}" + (f" (limit: {limit})" if limit else "")
@@ -705,14 +711,13 @@ class Evaluator:
         if not src.root:
             return []
         ver = src.version or "Go (unknown version)"
-        if claim.get("go_fields"):
-            fields = src.p_fields()
-            names = [f[0] for f in fields]
+        if claim.get("go_fields") and src.runtime2:
+            names = list(src.runtime2.get("p_fields") or [])
             want = claim["go_fields"]
             if not all(w in names for w in want):
                 return [CheckResult("Go source", "n/a: fields not found in runtime2.go")]
             idx = [names.index(w) for w in want]
-            types = [fields[i][1] for i in idx]
+            types = [str(src.runtime2.get(f"{w}_type", "?")) for w in want]
             adjacent = all(b - a == 1 for a, b in zip(idx, idx[1:]))
             small = all(t in ("uint32", "int32", "uint64", "int64", "uintptr") for t in types)
             same = adjacent and small
@@ -723,11 +728,14 @@ class Evaluator:
             rec = self.record(claim, "check", "Go source", "src/runtime/runtime2.go",
                               "+".join(want), None, verdict, {"ratio": ver})
             return [CheckResult("Go source", verdict, text, "", [], [rec])]
-        if claim.get("go_grep"):
-            hits = src.grep_runtime(claim["go_grep"])
+        if claim.get("go_grep") and src.numa:
+            needle = claim["go_grep"]
+            hits = sorted({h.split(":", 1)[0] for h in src.numa.get("numa_hits", [])
+                           if needle in h})
             vt, mt = version_tuple(ver), version_tuple("go" + claim.get("go_min", "0.0"))
-            found = (f"files in src/runtime reading {claim['go_grep']}: "
-                     + (", ".join(hits) if hits else "none"))
+            found = (f"files in src/runtime reading {needle}: "
+                     + (", ".join(hits) if hits else "none")
+                     + f" ({src.numa.get('files_scanned', '?')} files scanned at bench time)")
             if vt and mt and vt < mt:
                 verdict = f"n/a: installed Go is {ver}, the claim is about go{claim['go_min']}+"
             else:
@@ -784,8 +792,11 @@ class Evaluator:
             try:
                 ost = self.value(claim, self.run, name, entry["ours"])
                 if gst.median:
-                    r = ost.median / gst.median
-                    text += f", ours/Go {fmt_num(r)}"
+                    c = (stats.compare(gst.values, ost.values) if gst.values and ost.values
+                         else None)
+                    r = c.ratio if c is not None and c.ratio is not None else \
+                        ost.median / gst.median
+                    text += f", ours/Go {fmt_cmp(c) if c is not None else fmt_num(r)}"
                     extra = {"ratio": repr_num(r)}
             except NA as e:
                 text += f", ours/Go {na_text(e)}"
@@ -814,6 +825,31 @@ class Evaluator:
         return (f"{label} ({ver}, `{gname}`): {fmt_stat(st)}",
                 self.record(claim, "go", label, gname, spec.get("counter"), st))
 
+    def realised(self, claim):
+        """The claim's manipulation checks ([[claim.realised]]: label, row, counter, test,
+        threshold | lo, hi), each on every row its pattern matches: [(label, ok, text,
+        value text)], ok True/False, or None when the value could not be read."""
+        out = []
+        for m in claim.get("realised", []):
+            run = self.go_run if m["row"].startswith("go/") else self.run
+            matches = expand(run, m["row"]) if run is not None else []
+            if not matches:
+                out.append((m["label"], None, f"realised? {m['label']}: n/a: bench not in "
+                            "this run", "n/a: bench not in this run"))
+                continue
+            for name, caps in matches:
+                lab = label_for(m["label"], caps, name, m["row"]) if caps else m["label"]
+                try:
+                    st = self.value(claim, run, name, {"counter": m["counter"]}, judged=False)
+                except NA as e:
+                    out.append((lab, None, f"realised? {lab}: {na_text(e)}", na_text(e)))
+                    continue
+                ok = judge(m, st.median, None) == "confirmed"
+                out.append((lab, ok, f"realised: {lab} = {fmt_stat(st)} (want "
+                            f"{test_text(m, st.kind)}): {'yes' if ok else 'NO'}",
+                            fmt_value(st.median, st.kind)))
+        return out
+
     def claim(self, claim):
         results = []
         for chk in claim.get("check", []):
@@ -836,19 +872,34 @@ class Evaluator:
             gos.append(line)
             grecs.append(rec)
         kind = claim.get("kind")
-        if kind == "behavioural":
+        realised = self.realised(claim)
+        if kind == "behavioural" or claim.get("design"):
             verdict = "not a measurement"
         elif not results:
             verdict = "not a measurement"
         else:
             vs = [r.verdict for r in results]
-            if "refuted" in vs:
-                verdict = "refuted"
-            elif all(v == "confirmed" for v in vs):
-                verdict = "confirmed"
+            words = [verdict_word(v) for v in vs]
+            if "refuted" in words:
+                verdict = vs[words.index("refuted")]
+            elif all(w == "confirmed" for w in words):
+                verdict = next((v for v in vs if v != "confirmed"), "confirmed")
+            elif "inconclusive" in words:
+                verdict = vs[words.index("inconclusive")]
             else:
                 verdict = next(v for v in vs if v.startswith("n/a"))
-        measured = [r.measured for r in results if r.measured] + shows
+            # The experiment must show its treatment happened, and its test must be able
+            # to fail; otherwise nothing it measured can confirm or refute the claim.
+            if verdict_word(verdict) in ("confirmed", "refuted", "inconclusive"):
+                failed = next((r for r in realised if r[1] is False), None)
+                unread = next((r for r in realised if r[1] is None), None)
+                if claim.get("cannot_fail"):
+                    verdict = f"inconclusive: test cannot fail ({claim['cannot_fail']})"
+                elif failed:
+                    verdict = f"inconclusive: condition not realised ({failed[0]} = {failed[3]})"
+                elif unread and verdict_word(verdict) != "inconclusive":
+                    verdict = f"inconclusive: condition not checked ({unread[0]}: {unread[3]})"
+        measured = [r.measured for r in results if r.measured] + shows + [r[2] for r in realised]
         if kind == "behavioural" and claim.get("test"):
             measured.insert(0, f"checked by {claim['test']}")
         if kind == "go-source" and not any(r.label == "Go source" for r in results):
@@ -863,11 +914,14 @@ class Evaluator:
                 seen.append(r)
         head = self.record(claim, "claim", claim["what"], "", "", None, verdict,
                            {"doc_value": claim["doc"]})
+        rrecs = [self.record(claim, "realised", r[0], "", "", None,
+                             {True: "realised", False: "not realised"}.get(r[1], "n/a"))
+                 for r in realised]
         return {
             "id": claim["id"], "what": claim["what"], "doc": claim["doc"],
             "measured": measured or ["-"], "ratio": [r.ratio for r in results if r.ratio],
             "go": gos, "verdict": verdict, "rows": seen,
-            "records": [head] + [x for r in results for x in r.records] + srecs + grecs,
+            "records": [head] + [x for r in results for x in r.records] + srecs + grecs + rrecs,
         }
 
 
@@ -936,11 +990,14 @@ def header(run, go_run, go_reason, title):
     return lines
 
 
+SUBJECTS = {"go": "Go", "runtime": "our runtime", "host": "the host"}
+
+
 def render_table(tdef, results, claims_by_id, run, go_run, go_reason, layout=None):
     def wants_go(c):
         return bool(c.get("go") or c.get("go_show"))
     has_go = any(wants_go(claims_by_id[r["id"]]) for r in results)
-    cols = ["Claim", "What", "Document", "Measured here", "Ratio"]
+    cols = ["Claim", "What", "Judges", "Document", "Measured here", "Ratio"]
     if has_go:
         cols.append("Go (this host)")
     cols += ["Verdict", "Bench rows"]
@@ -948,8 +1005,11 @@ def render_table(tdef, results, claims_by_id, run, go_run, go_reason, layout=Non
     out.append("| " + " | ".join(cols) + " |")
     out.append("|" + "---|" * len(cols))
     for r in results:
-        cells = [r["id"], md_cell(r["what"]), md_cell(r["doc"]), md_lines(r["measured"]),
-                 md_lines(r["ratio"])]
+        c = claims_by_id[r["id"]]
+        doc = r["doc"] + (" (the document's cell is lost; the threshold is the suite's "
+                          "reading)" if c.get("doc_lost") else "")
+        cells = [r["id"], md_cell(r["what"]), SUBJECTS.get(c.get("subject"), "-"),
+                 md_cell(doc), md_lines(r["measured"]), md_lines(r["ratio"])]
         if has_go:
             cells.append(md_lines(r["go"]) if wants_go(claims_by_id[r["id"]]) else "-")
         cells += [md_cell(r["verdict"]), md_lines(f"`{x}`" for x in r["rows"])]
@@ -1009,14 +1069,17 @@ def render_layout(run, go_src, go_run=None):
                          "doc_value": "", "ratio": "", "verdict": ""})
         out.append(f"| {md_cell(title)} | " + " | ".join(md_cell(c) for c in cells) + " |")
     out.append("")
-    if go_src.root:
-        fields = go_src.p_fields()
-        names = [f[0] for f in fields]
-        if "runqhead" in names:
-            i = names.index("runqhead")
-            seq = ", ".join(f"`{n} {t}`" for n, t in fields[max(0, i - 1): i + 4])
-            out += [f"Go's own P ({go_src.version}, src/runtime/runtime2.go), fields in order "
-                    f"around the run queue: {seq}.", ""]
+    rt2 = go_src.runtime2 if go_src is not None else None
+    if rt2 and "runqhead" in (rt2.get("p_fields") or []):
+        names = rt2["p_fields"]
+        i = names.index("runqhead")
+        types = {"runqhead": rt2.get("runqhead_type"), "runqtail": rt2.get("runqtail_type"),
+                 "runq": rt2.get("runq_type")}
+        seq = ", ".join(f"`{n} {types[n]}`" if types.get(n) else f"`{n}`"
+                        for n in names[max(0, i - 1): i + 4])
+        out += [f"Go's own P ({go_src.version or 'Go of unknown version'}, "
+                "src/runtime/runtime2.go as read at bench time), fields in order around the "
+                f"run queue: {seq}.", ""]
     return out, recs
 
 
@@ -1031,18 +1094,19 @@ def render_csv(records):
 
 def render_index(tables, per_table, run, go_run, go_reason, data):
     out = header(run, go_run, go_reason, "The document's claims, measured on this host")
-    out += ["| Table | Claims | confirmed | refuted | n/a | not a measurement |",
-            "|---|---|---|---|---|---|"]
+    words = ["confirmed", "refuted", "inconclusive", "n/a", "not a measurement"]
+    out += ["| Table | Claims | " + " | ".join(words) + " |", "|---|---|" + "---|" * len(words)]
+    total = {w: 0 for w in words}
     for t in tables:
         rs = per_table[t["id"]]
-        cnt = {"confirmed": 0, "refuted": 0, "n/a": 0, "not a measurement": 0}
+        cnt = {w: 0 for w in words}
         for r in rs:
-            v = r["verdict"]
-            cnt["n/a" if v.startswith("n/a") else v] += 1
+            cnt[verdict_word(r["verdict"])] += 1
+            total[verdict_word(r["verdict"])] += 1
         out.append(f"| [{t['id']}]({t['id']}.md): {md_cell(t['title'])} | "
-                   + ", ".join(r["id"] for r in rs)
-                   + f" | {cnt['confirmed']} | {cnt['refuted']} | {cnt['n/a']} | "
-                     f"{cnt['not a measurement']} |")
+                   + ", ".join(r["id"] for r in rs) + " | "
+                   + " | ".join(str(cnt[w]) for w in words) + " |")
+    out.append("| all | | " + " | ".join(str(total[w]) for w in words) + " |")
     out += ["", "## Out of scope", ""]
     for o in data.get("out_of_scope", []):
         out.append(f"- Chapter {o['chapter']}: {o['what']} - {o['why']}.")
@@ -1076,15 +1140,25 @@ def load_claims(path):
     return data
 
 
-def newest_run(results_dir, host):
-    d = os.path.join(results_dir, host)
-    try:
-        names = [n for n in os.listdir(d) if n.endswith(".json") and not n.endswith(".go.json")]
-    except OSError:
-        names = []
-    if not names:
-        return None
-    return os.path.join(d, max(names))
+def newest_run(results_dir, host=None):
+    """The newest run (by its `<UTC stamp>-<sha>.json` name) in results_dir/host/, or in
+    any results_dir/*/ when host is None; partial runs (results/<host>/partial/) are never
+    picked.  None when there is none."""
+    hosts = [host] if host else sorted(os.listdir(results_dir)) if os.path.isdir(results_dir) \
+        else []
+    best = None
+    for h in hosts:
+        d = os.path.join(results_dir, h)
+        try:
+            names = [n for n in os.listdir(d)
+                     if n.endswith(".json") and not n.endswith(".go.json")]
+        except OSError:
+            continue
+        for n in names:
+            if best is None or (n, h) > (os.path.basename(best), os.path.basename(
+                    os.path.dirname(best))):
+                best = os.path.join(d, n)
+    return best
 
 
 def load_go(paths):
@@ -1102,9 +1176,7 @@ def load_go(paths):
             if not gr.series and reason:
                 return None, na_text(reason)
             return gr, na_text(reason) if reason else None
-    if shutil.which("go"):
-        return None, "n/a: no Go run next to this results file (scripts/run-go-bench writes it)"
-    return None, GO_ABSENT
+    return None, GO_NO_RUN
 
 
 def display_path(p):
@@ -1119,28 +1191,55 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
+def evaluate_files(files, data):
+    """Read the runs (and the .go.json beside the first) and compute every claim's result:
+    (run, go_run, go_reason, go facts, {table id: [claim result]}).  The verdict engine,
+    apart from rendering; raises Malformed."""
+    run = Run()
+    for p in files:
+        run.load(p, display=display_path(p))
+    go_run, go_reason = load_go(files)
+    go_src = GoFacts(go_run)
+    ev = Evaluator(run, go_run, go_reason or "", go_src)
+    per_table = {t["id"]: [] for t in data["table"]}
+    for c in data["claim"]:
+        per_table[c["table"]].append(ev.claim(c))
+    return run, go_run, go_reason, go_src, per_table
+
+
+def claim_verdicts(run_path, go_path=None, claims_path=None):
+    """[(claim id, verdict)] of one results file, in claims order (for scripts/compare.py's
+    fleet view).  go_path: the Go peer file when it is not <stem>.go.json beside run_path.
+    Raises Malformed."""
+    data = load_claims(claims_path or os.path.join(HERE, "claims.toml"))
+    files = [run_path] if run_path else []
+    if not files:
+        raise Malformed("no results file")
+    run, go_run, go_reason, go_src, per_table = evaluate_files(files, data)
+    if go_path and go_run is None and os.path.exists(go_path):
+        go_run = Run()
+        go_run.load(go_path, display=display_path(go_path))
+        ev = Evaluator(run, go_run, "", GoFacts(go_run))
+        per_table = {t["id"]: [] for t in data["table"]}
+        for c in data["claim"]:
+            per_table[c["table"]].append(ev.claim(c))
+    return [(r["id"], r["verdict"]) for t in data["table"] for r in per_table[t["id"]]]
+
+
 def build(args):
     """Parse everything and return {path: text}; raises Malformed."""
     data = load_claims(args.claims)
     files = args.files
     if not files:
-        host = args.host or socket.gethostname()
-        newest = newest_run(args.results, host)
+        newest = newest_run(args.results, args.host)
         if not newest:
-            print(f"{PROG}: no results JSON in {os.path.join(args.results, host)}/ "
-                  "(run `make bench`, or name a file)", file=sys.stderr)
+            where = os.path.join(args.results, args.host or "*")
+            print(f"{PROG}: no results JSON in {where}/ (run `make bench`, or name a file)",
+                  file=sys.stderr)
             sys.exit(1)
         files = [newest]
-    run = Run()
-    for p in files:
-        run.load(p, display=display_path(p))
-    go_run, go_reason = load_go(files)
-    go_src = GoSource.find(args.go_root, args.no_go_source)
-    ev = Evaluator(run, go_run, go_reason or "", go_src)
+    run, go_run, go_reason, go_src, per_table = evaluate_files(files, data)
     claims_by_id = {c["id"]: c for c in data["claim"]}
-    per_table = {t["id"]: [] for t in data["table"]}
-    for c in data["claim"]:
-        per_table[c["table"]].append(ev.claim(c))
     outputs = {}
     for t in data["table"]:
         rs = per_table[t["id"]]
@@ -1160,14 +1259,14 @@ def main(argv=None):
     ap.add_argument("files", nargs="*", metavar="FILE.json",
                     help="results files to read (default: newest in RESULTS/HOST/)")
     ap.add_argument("--results", default="results", help="results directory (default: results)")
-    ap.add_argument("--host", help="host subdirectory (default: this host's name)")
+    ap.add_argument("--host", help="host-id subdirectory of RESULTS (default: the newest run "
+                    "of any host)")
     ap.add_argument("--out", help="where tables go (default: the results directory)")
     ap.add_argument("--claims", default=os.path.join(HERE, "claims.toml"),
                     help="claims data (default: scripts/claims.toml)")
-    ap.add_argument("--go-root", help="Go installation whose src/runtime is read "
-                    "(default: $GOROOT or `go env GOROOT`)")
     ap.add_argument("--no-go-source", action="store_true",
-                    help="do not read Go's source even if Go is installed")
+                    help="accepted for old callers; tables never read Go's source (the "
+                    ".go.json carries what goparse.py read at bench time)")
     args = ap.parse_args(argv)
     try:
         outputs = build(args)

@@ -70,7 +70,8 @@ class TestLoad(unittest.TestCase):
 
     def test_bad_input_is_one_line_error(self):
         with tempfile.TemporaryDirectory() as d:
-            for text, want in (("", "empty file"), ("{", "not JSON"), ("[1]", "not Google")):
+            for text, want in (("", "empty file"), ("{", "not JSON"), ("[1]", "not Google"),
+                               ('{"context": {}}', "no 'benchmarks'")):
                 p = os.path.join(d, "x.json")
                 with open(p, "w") as f:
                     f.write(text)

@@ -20,6 +20,7 @@ ROOT = os.path.dirname(SCRIPTS)
 FIX = os.path.join(HERE, "fixtures")
 sys.path.insert(0, SCRIPTS)
 
+import stats  # noqa: E402
 import tables  # noqa: E402
 
 CLAIMS_MD = os.path.join(ROOT, "..", "shared", "CLAIMS.md")
@@ -64,7 +65,7 @@ def load_run(d, rows, context=None, name="run.json"):
 
 
 def evaluate(claim, run, go_run=None, go_reason=tables.GO_ABSENT, go_src=None):
-    ev = tables.Evaluator(run, go_run, go_reason, go_src or tables.GoSource(None))
+    ev = tables.Evaluator(run, go_run, go_reason, go_src or tables.GoFacts(go_run))
     claim = dict(claim)
     claim.setdefault("table", "T1")
     claim.setdefault("what", "w")
@@ -199,31 +200,28 @@ class TestVerdicts(unittest.TestCase):
         self.assertEqual(r["verdict"], "refuted")
 
     def test_go_source_layout_and_grep(self):
-        root = os.path.join(self.d, "go")
-        os.makedirs(os.path.join(root, "src", "runtime"))
-        with open(os.path.join(root, "VERSION"), "w") as f:
-            f.write("go1.22.1\ntime x\n")
-        with open(os.path.join(root, "src", "runtime", "runtime2.go"), "w") as f:
-            f.write("package runtime\n\ntype p struct {\n\tid int32\n\t// queue\n"
-                    "\trunqhead uint32\n\trunqtail uint32\n\trunq [256]guintptr\n}\n")
-        with open(os.path.join(root, "src", "runtime", "numa.go"), "w") as f:
-            f.write('package runtime\nconst p = "/sys/devices/system/node"\n')
-        src = tables.GoSource(root)
+        """Go-source claims read the facts goparse.py recorded in the .go.json at bench
+        time, never the Go of the machine that renders the tables."""
+        rt2 = {"p_fields": ["id", "runqhead", "runqtail", "runq"], "runqhead_type": "uint32",
+               "runqtail_type": "uint32", "runq_type": "[256]guintptr"}
+        numa = {"files_scanned": 2, "numa_hits": ['numa.go:2: const p = "/sys/devices/system/node"']}
+        def go(version):
+            return load_run(self.d, gb_row("go/spawn/procs:1", {"ns_per_spawn": 100}),
+                            {"go_version": version, "go_runtime2": json.dumps(rt2),
+                             "go_numa_detect": json.dumps(numa)}, name="g.go.json")
         head = {"id": "L2.1.headtail", "kind": "go-source", "source": "s",
                 "go_fields": ["runqhead", "runqtail"]}
-        r = evaluate(head, self.run_with({}), go_src=src)
+        r = evaluate(head, self.run_with({}), go_run=go("go1.22.1"), go_reason="")
         self.assertEqual(r["verdict"], "refuted")
         self.assertIn("go1.22.1", r["measured"][0])
         det = {"id": "N3.1.detect", "kind": "go-source", "source": "s",
                "go_grep": "/sys/devices/system/node", "go_min": "1.21"}
-        r = evaluate(det, self.run_with({}), go_src=src)
+        r = evaluate(det, self.run_with({}), go_run=go("go1.22.1"), go_reason="")
         self.assertEqual(r["verdict"], "confirmed")
         self.assertIn("numa.go", r["measured"][0])
-        with open(os.path.join(root, "VERSION"), "w") as f:
-            f.write("go1.19.8\n")
-        r = evaluate(det, self.run_with({}), go_src=tables.GoSource(root))
+        r = evaluate(det, self.run_with({}), go_run=go("go1.19.8"), go_reason="")
         self.assertTrue(r["verdict"].startswith("n/a: installed Go is go1.19.8"))
-        r = evaluate(det, self.run_with({}), go_src=tables.GoSource(None))
+        r = evaluate(det, self.run_with({}))
         self.assertEqual(r["verdict"], "not a measurement")
         self.assertIn("claims data cites", r["measured"][-1])
 
@@ -271,7 +269,7 @@ class TestNAPropagation(unittest.TestCase):
         run = load_run(self.d, gb_row("r", {"ns_per_op": 1}), {"numa_nodes": "1"})
         self.assertEqual(evaluate(nodes, run)["verdict"], "n/a: 1 NUMA node")
         run = load_run(self.d, gb_row("r", {"ns_per_op": 1}), {"numa_nodes": "2"})
-        self.assertEqual(evaluate(nodes, run)["verdict"], "confirmed")
+        self.assertEqual(evaluate(nodes, run)["verdict"], "confirmed (n=1: no interval)")
 
     def test_go_status_from_file(self):
         p = write_json(self.d, "r.json", gb_row("r", {"ns_per_op": 1}))
@@ -284,13 +282,14 @@ class TestNAPropagation(unittest.TestCase):
         claim = dict(self.claim, go=[{"label": "spawn",
                                       "ours": {"row": "r", "counter": "ns_per_op"},
                                       "go": {"row": "go/r", "counter": "ns_per_op"}}])
-        run = load_run(self.d, gb_row("r", {"ns_per_op": 4}))
+        run = load_run(self.d, gb_row("r", {"ns_per_op": 4}, reps=3))
         r = evaluate(claim, run)
         self.assertEqual(r["go"], ["spawn: n/a: go not installed"])
-        go = load_run(self.d, gb_row("go/r", {"ns_per_op": 2}), {"go_version": "go1.19"},
+        go = load_run(self.d, gb_row("go/r", {"ns_per_op": 2}, reps=3), {"go_version": "go1.19"},
                       name="run.go.json")
         r = evaluate(claim, run, go_run=go, go_reason="")
-        self.assertEqual(r["go"], ["spawn: Go 2 ns, ours/Go 2"])
+        self.assertEqual(r["go"], ["spawn: Go 2 ns [all equal], n=3, ours/Go 2 (CI 2-2, p 0.047, "
+                                   "n=3)"])
 
 
 def claims_data():
@@ -331,13 +330,13 @@ class TestCapAndGoReason(unittest.TestCase):
     def test_max_g_cap_reached_meets_millions(self):
         claim = real_claim("T1.max.g")
         r = evaluate(claim, self.max_run("max/g", 1000000, "T1.max.g;limit=cap 1000000"))
-        self.assertEqual(r["verdict"], "confirmed")
+        self.assertEqual(r["verdict"], "confirmed (n=1: no interval)")  # one shot, said so
         self.assertIn("at least 1,000,000", r["measured"][0])
         self.assertIn("(limit: cap 1000000)", r["measured"][0])
         self.assertIn("(claim >= 1,000,000)", r["measured"][0])
         # the same count without the cap in the label is not "above" a million
         r = evaluate(claim, self.max_run("max/g", 1000000, "T1.max.g;limit=memory cap"))
-        self.assertEqual(r["verdict"], "refuted")
+        self.assertEqual(r["verdict"], "refuted (n=1: no interval)")
         self.assertIn("(limit: memory cap)", r["measured"][0])
         self.assertIn("(claim > 1,000,000)", r["measured"][0])
         # a smoke-sized cap below the threshold decides nothing
@@ -365,7 +364,7 @@ class TestCapAndGoReason(unittest.TestCase):
         row = next(l for l in read(os.path.join(out, "T1.md")).splitlines()
                    if l.startswith("| T1.max.g |"))
         self.assertIn("(limit: cap 1000000)", row)
-        self.assertEqual(row.split(" | ")[-2], "confirmed")
+        self.assertEqual(row.split(" | ")[-2], "confirmed (n=1: no interval)")
 
     def write_go(self, context, rows=()):
         p = write_json(self.d, "r.json", gb_row("r", {"ns_per_op": 1}))
@@ -407,9 +406,9 @@ class TestCapAndGoReason(unittest.TestCase):
     def test_t4_mmap_workload_counts(self):
         claim = dict(real_claim("T4.mmap"), table="T4")
         run = load_run(self.d, gb_row("pin/shoot/unmap:1/bind:1",
-                                      {"mmaps": 8, "migrations": 0, "m_cpu_moves": 0})
+                                      {"mmaps": 8, "migrations": 0, "m_cpu_moves": 0}, reps=5)
                        + gb_row("pin/shoot/unmap:1/bind:0",
-                                {"mmaps": 12, "migrations": 3, "m_cpu_moves": 0.01}))
+                                {"mmaps": 12, "migrations": 3, "m_cpu_moves": 0.01}, reps=5))
         r = evaluate(claim, run)
         self.assertEqual(r["verdict"], "confirmed")
         self.assertTrue(r["ratio"][0].startswith("0.667"), r["ratio"])
@@ -419,13 +418,14 @@ class TestCapAndGoReason(unittest.TestCase):
         claim = dict(real_claim("T1.stack.g"), table="T1")
         ours = load_run(self.d, gb_row("stack/g_parked/n:100000/small:1", {"bytes_per_g": 9999}))
         go = load_run(self.d, gb_row("go/stack/parked/n:100000", {"stack_bytes": 2048,
-                                                                  "bytes_per_g": 2719})
+                                                                  "bytes_per_g": 2719}, reps=3)
                       + gb_row("go/stack/parked/n:1000000", {"stack_bytes": 2048,
-                                                             "bytes_per_g": 2741}),
+                                                             "bytes_per_g": 2741}, reps=3),
                       {"go_version": "go1.19.8"}, name="r.go.json")
         self.assertEqual(evaluate(claim, ours, go, "")["verdict"], "confirmed")
-        go_big = load_run(self.d, gb_row("go/stack/parked/n:100000", {"stack_bytes": 8192})
-                          + gb_row("go/stack/parked/n:1000000", {"stack_bytes": 8192}),
+        go_big = load_run(self.d, gb_row("go/stack/parked/n:100000", {"stack_bytes": 8192},
+                                         reps=3)
+                          + gb_row("go/stack/parked/n:1000000", {"stack_bytes": 8192}, reps=3),
                           {"go_version": "go1.19.8"}, name="big.go.json")
         self.assertEqual(evaluate(claim, ours, go_big, "")["verdict"], "refuted")
         r = evaluate(claim, ours, None, "n/a: go not installed")
@@ -463,7 +463,7 @@ class TestCapAndGoReason(unittest.TestCase):
             self.assertTrue(any(want in g for g in r["go"]), (cid, r["go"]))
             r = evaluate(dict(real_claim(cid), table="L2"), run)
             self.assertTrue(all(g.endswith("n/a: go not installed") for g in r["go"]), r["go"])
-        lines, _ = tables.render_layout(run, tables.GoSource(None), go)
+        lines, _ = tables.render_layout(run, tables.GoFacts(None), go)
         self.assertTrue(any(l.startswith("| `go/runq/layout` (Go's compiled P, go1.19.8) | "
                                          "400 (line 6) | 404 (line 6) |") for l in lines), lines)
 
@@ -488,12 +488,13 @@ class TestUnits(unittest.TestCase):
                           "rate", "count"])
 
     def test_time_unit_conversion(self):
-        s = tables.Series("x")
-        s.add({"name": "x", "real_time": 2.5, "time_unit": "us"}, "t")
-        self.assertEqual(s.stat("real_time").median, 2500.0)
+        with tempfile.TemporaryDirectory() as d:
+            run = load_run(d, [{"name": "x", "real_time": 2.5, "cpu_time": 2.5,
+                                "time_unit": "us"}])
+        self.assertEqual(run.series["x"].stat("real_time").median, 2500.0)
 
     def test_suffixes_stripped(self):
-        b = tables.base_name
+        b = lambda row: stats._base_name(row)[0]
         self.assertEqual(b({"name": "switch/g_yield/procs:1/iterations:1000/real_time"}),
                          "switch/g_yield/procs:1")
         self.assertEqual(b({"name": "spawn/pthread/min_time:0.5/repeats:5_median",
@@ -560,7 +561,8 @@ class TestFixtures(unittest.TestCase):
             self.assertEqual(tables.main(["--out", out, "--no-go-source",
                                           os.path.join(FIX, "skips.json")]), 0)
             t1 = read(os.path.join(out, "T1.md"))
-            self.assertIn("- Go (this host): n/a: go not installed", t1)
+            # no .go.json beside the run: said from the files, whatever Go this machine has
+            self.assertIn(f"- Go (this host): {tables.GO_NO_RUN}", t1)
             self.assertIn("| n/a: pid_max reached |", t1)
             self.assertIn("n/a: counter ns_per_switch not in row switch/g_yield/procs:1", t1)
 
@@ -721,3 +723,150 @@ class TestOutputs(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestStatisticalVerdicts(unittest.TestCase):
+    """The verdict engine on intervals and significance (issue 13), on fixed samples."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.d = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def rows(self, name, counter, values):
+        rows = gb_row(name, {counter: values[0]}, reps=len(values))
+        for r, v in zip(rows, values):
+            r[counter] = v
+        return rows
+
+    def ratio_claim(self, **test):
+        return {"id": "X.r", "kind": "ratio", "check": [dict(
+            {"label": "b / a", "metric": "ratio", "num": {"row": "b", "counter": "ns_per_op"},
+             "den": {"row": "a", "counter": "ns_per_op"}}, **test)]}
+
+    A = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2, 99.8, 100.1, 100.3]
+
+    def test_interval_straddling_the_band_is_inconclusive(self):
+        b = [64.0, 87.0, 70.0, 66.0, 80.0, 68.0, 75.0, 65.0, 84.0]  # T3-like: 0.64-0.87
+        run = load_run(self.d, self.rows("a", "ns_per_op", self.A)
+                       + self.rows("b", "ns_per_op", b))
+        r = evaluate(self.ratio_claim(test="below", threshold=0.685), run)
+        self.assertTrue(r["verdict"].startswith("inconclusive: 95% CI of the ratio "),
+                        r["verdict"])
+        self.assertIn("straddles the band edge 0.685", r["verdict"])
+        self.assertRegex(r["ratio"][0], r"^0\.\d+ \(CI 0\.6\d*-0\.8\d*, p 0\.000\d+, n=9\)")
+        self.assertIn("n=9", r["measured"][0])
+
+    def test_no_significant_difference_is_inconclusive_with_p(self):
+        b = [99.6, 101.9, 98.4, 100.1, 102.4, 99.3, 100.6, 98.9, 101.2]
+        run = load_run(self.d, self.rows("a", "ns_per_op", self.A)
+                       + self.rows("b", "ns_per_op", b))
+        r = evaluate(self.ratio_claim(test="between", lo=0.9, hi=0.995), run)
+        self.assertRegex(r["verdict"], r"^inconclusive: no significant difference "
+                                       r"\(Mann-Whitney p = 0\.[0-9]+, n = 9 and 9\)$")
+
+    def test_clear_ratio_confirmed_and_refuted(self):
+        b = [x * 0.5 for x in self.A]
+        run = load_run(self.d, self.rows("a", "ns_per_op", self.A)
+                       + self.rows("b", "ns_per_op", b))
+        self.assertEqual(evaluate(self.ratio_claim(test="below", threshold=0.6), run)
+                         ["verdict"], "confirmed")
+        self.assertEqual(evaluate(self.ratio_claim(test="below", threshold=0.4), run)
+                         ["verdict"], "refuted")
+        # a tight interval at 1.0 refutes "twice as fast" although p is large
+        run = load_run(self.d, self.rows("a", "ns_per_op", self.A)
+                       + self.rows("b", "ns_per_op", list(self.A)), name="same.json")
+        self.assertEqual(evaluate(self.ratio_claim(test="below", threshold=0.6), run)
+                         ["verdict"], "refuted")
+
+    def test_condition_not_realised(self):
+        claim = dict(self.ratio_claim(test="below", threshold=0.6), realised=[
+            {"label": "moves per s, b", "row": "b", "counter": "moves_per_s",
+             "test": "between", "lo": 16, "hi": 24}])
+        rows = self.rows("a", "ns_per_op", self.A) + self.rows("b", "ns_per_op",
+                                                               [x * 0.5 for x in self.A])
+        for r in rows:
+            if r["name"].startswith("b/"):
+                r["moves_per_s"] = 9.5
+        r = evaluate(claim, load_run(self.d, rows))
+        self.assertEqual(r["verdict"], "inconclusive: condition not realised "
+                                       "(moves per s, b = 9.5 /s)")
+        self.assertTrue(any(m.startswith("realised: moves per s, b = 9.5") and m.endswith("NO")
+                            for m in r["measured"]), r["measured"])
+        for r_ in rows:
+            if r_["name"].startswith("b/"):
+                r_["moves_per_s"] = 20.0
+        r = evaluate(claim, load_run(self.d, rows, name="ok.json"))
+        self.assertEqual(r["verdict"], "confirmed")
+        self.assertTrue(any(m.endswith("yes") for m in r["measured"]), r["measured"])
+
+    def test_cannot_fail_and_design(self):
+        run = load_run(self.d, self.rows("a", "ns_per_op", self.A))
+        chk = [{"row": "a", "counter": "ns_per_op", "test": "above", "threshold": 0}]
+        r = evaluate({"id": "X", "kind": "above", "check": chk,
+                      "cannot_fail": "a time is never negative"}, run)
+        self.assertEqual(r["verdict"], "inconclusive: test cannot fail (a time is never "
+                                       "negative)")
+        r = evaluate({"id": "X", "kind": "above", "check": chk, "design": True}, run)
+        self.assertEqual(r["verdict"], "not a measurement")
+
+    def test_value_interval(self):
+        run = load_run(self.d, self.rows("a", "ns_per_op", self.A))
+        chk = lambda t: {"id": "X", "kind": "below", "check": [dict(
+            {"row": "a", "counter": "ns_per_op"}, **t)]}
+        self.assertEqual(evaluate(chk({"test": "below", "threshold": 200}), run)["verdict"],
+                         "confirmed")
+        v = evaluate(chk({"test": "below", "threshold": 100.1}), run)["verdict"]
+        self.assertTrue(v.startswith("inconclusive: 95% CI of the value 99"), v)
+        self.assertIn("straddles the band edge 100 ns", v)
+        r = evaluate(chk({"test": "below", "threshold": 50}), run)
+        self.assertEqual(r["verdict"], "refuted")
+        self.assertRegex(r["measured"][0], r"100 ns \[99 ns-101 ns\], n=9, CI 9\d.* ns-100 ns")
+
+    def test_index_counts_every_verdict_word(self):
+        with tempfile.TemporaryDirectory() as out:
+            self.assertEqual(tables.main(["--out", out, os.path.join(FIX, "full.json")]), 0)
+            idx = read(os.path.join(out, "index.md"))
+        self.assertIn("| Table | Claims | confirmed | refuted | inconclusive | n/a | "
+                      "not a measurement |", idx)
+        self.assertRegex(idx, r"\n\| all \| \| \d+ \| \d+ \| \d+ \| \d+ \| \d+ \|")
+
+    def test_empty_results_file_exit_2_one_line(self):
+        p = os.path.join(self.d, "empty.json")
+        open(p, "w").close()
+        r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"), "--out",
+                            os.path.join(self.d, "out"), p], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("tables.py: ") and "empty file" in lines[0], lines)
+
+
+class TestPureFunctionOfResults(unittest.TestCase):
+    """The committed tables are what the committed results render to on a machine with no
+    Go (PATH and GOROOT pointing nowhere) and whatever host name: byte for byte."""
+
+    def test_committed_tables_render_identically_without_go(self):
+        results = os.path.join(ROOT, "results")
+        newest = tables.newest_run(results)
+        if newest is None:
+            self.skipTest("no committed results")
+        env = dict(os.environ, PATH="/nonexistent", GOROOT="/nonexistent", GOPATH="/nonexistent")
+        with tempfile.TemporaryDirectory() as out:
+            r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "tables.py"), "--out",
+                                out, "--results", results], capture_output=True, text=True,
+                               env=env, cwd=ROOT)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            made = sorted(n for n in os.listdir(out))
+            self.assertTrue(made)
+            for n in made:
+                self.assertEqual(read(os.path.join(out, n), "rb"),
+                                 read(os.path.join(results, n), "rb"),
+                                 f"results/{n} is not what {newest} renders to")
+
+    def test_no_go_no_hostname_calls(self):
+        src = read(os.path.join(SCRIPTS, "tables.py"))
+        for bad in ("gethostname", "subprocess", "shutil.which", "os.environ", "getenv"):
+            self.assertNotIn(bad, src, f"tables.py must not use {bad}")
