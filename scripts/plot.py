@@ -242,6 +242,8 @@ def na_figure(out, name, what, claims, host, reason):
     ax.axis("off")
     title(fig, what, claims, host)
     ax.text(0.5, 0.5, reason, ha="center", va="center", wrap=True, fontsize=10)
+    footer(fig, "Nothing drawn: no measured value for this figure in this run, so no bars "
+                "and no error bars.")
     save(fig, out, name)
 
 
@@ -355,6 +357,11 @@ def grouped(ax, groups, series, colors, ylabel, log=False):
     """Bars by group (x) and series (colour).  groups: [label]; series: [(label,
     {group: value})].  Returns the values drawn."""
     drawn = []
+    if not series or not groups:
+        ax.text(0.5, 0.5, "n/a: no rows in this run", ha="center", transform=ax.transAxes)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return drawn
     k = len(series)
     if not k:  # nothing measured for this panel
         ax.text(0.5, 0.5, "n/a: no rows", ha="center", transform=ax.transAxes)
