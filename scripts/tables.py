@@ -560,10 +560,13 @@ class Evaluator:
         ctr = "+".join(counter) if isinstance(counter, list) else (counter or "")
         rec = {"table": claim["table"], "claim": claim["id"], "role": role, "label": label,
                "bench_row": name, "counter": ctr, "unit": "", "median": "", "cv": "", "min": "",
-               "max": "", "n": "", "doc_value": "", "ratio": "", "verdict": verdict}
+               "max": "", "n": "", "doc_value": "", "ratio": "", "verdict": verdict,
+               "ci_lo": "", "ci_hi": ""}
         if st is not None:
             rec.update(unit=st.kind, median=repr_num(st.median), cv=repr_num(st.cv),
-                       min=repr_num(st.lo), max=repr_num(st.hi), n=str(st.n))
+                       min=repr_num(st.lo), max=repr_num(st.hi), n=str(st.n),
+                       ci_lo=repr_num(getattr(st, "ci_lo", None)),
+                       ci_hi=repr_num(getattr(st, "ci_hi", None)))
         if extra:
             rec.update(extra)
         return rec
@@ -953,7 +956,7 @@ def repr_num(v):
 # ==== Rendering ===========================================================================
 
 CSV_FIELDS = ["table", "claim", "role", "label", "bench_row", "counter", "unit", "median", "cv",
-              "min", "max", "n", "doc_value", "ratio", "verdict"]
+              "min", "max", "n", "doc_value", "ratio", "verdict", "ci_lo", "ci_hi"]
 
 
 def md_cell(s):
