@@ -1396,6 +1396,15 @@ def find_results(args, prof, top, h):
     short = os.path.join(top, 'results', hostname().split('.')[0])
     if args.results_dir is None and not os.path.isdir(resdir) and os.path.isdir(short):
         resdir = short
+    if args.results_dir is None:  # results/<host-id>/ (scripts/hoststate.py) since issue 13
+        sys.path.insert(0, os.path.join(TOP, 'scripts'))
+        try:
+            import hoststate
+            hid = os.path.join(top, 'results', hoststate.host_id())
+            if os.path.isdir(hid):
+                resdir = hid
+        finally:
+            sys.path.pop(0)
     path = pick_results(resdir, head)
     bound = 'commit %s, <= %g h old' % (head[:12] if head else '?', max_age)
     if path is None:

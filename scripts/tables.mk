@@ -23,6 +23,7 @@ plots:
 
 test-tables:
 	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_stats.py' -t scripts/tests
+	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_hoststate.py' -t scripts/tests
 	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_tables.py' -t scripts/tests
 	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_plot.py' -t scripts/tests
 TEST_TARGETS += test-tables

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 /* read_line - first line of path into buf without the newline; 0 or -errno. */
 static int read_line(const char *path, char *buf, size_t n)
@@ -53,6 +56,128 @@ int bench_pmu_present(void)
                 !strncmp(de->d_name, "armv8", 5) || !strncmp(de->d_name, "arm_", 4);
     closedir(d);
     return found;
+}
+
+/* cgroup_quota - the CPU quota of this process's cgroup as "<cpus> CPUs (<quota>/<period>
+ * us, <file>)", "none (...)" when unlimited, or "unknown: <reason>".  cgroup v2 cpu.max,
+ * else v1 cpu.cfs_quota_us/cpu.cfs_period_us, at the cgroup path /proc/self/cgroup names
+ * and each parent up to the root (the smallest quota binds). */
+static void cgroup_quota(char *out, size_t n)
+{
+    char line[512], v2[256] = "", v1[256] = "";
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) {
+        snprintf(out, n, "unknown: /proc/self/cgroup: %s", strerror(errno));
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *p1 = strchr(line, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
+        if (!p2)
+            continue;
+        if (!strncmp(line, "0::", 3))
+            snprintf(v2, sizeof v2, "%s", p2 + 1);
+        else if (strstr(p1, ":cpu,") || strstr(p1, ",cpu:") || !strncmp(p1, ":cpu:", 5))
+            snprintf(v1, sizeof v1, "%s", p2 + 1);
+    }
+    fclose(f);
+    double best = -1;
+    char where[400] = "", path[600], a[64], b[64];
+    for (int v = 2; v >= 1; v--) {
+        char cg[256];
+        snprintf(cg, sizeof cg, "%s", v == 2 ? v2 : v1);
+        if (v == 2 && !cg[0])
+            continue;
+        for (;;) {
+            long long q = -1, per = 0;
+            if (v == 2) {
+                snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", strcmp(cg, "/") ? cg : "");
+                if (read_line(path, line, sizeof line) == 0 &&
+                    sscanf(line, "%63s %63s", a, b) == 2 && strcmp(a, "max"))
+                    q = atoll(a), per = atoll(b);
+            } else {
+                snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us",
+                         strcmp(cg, "/") ? cg : "");
+                char pp[640];
+                snprintf(pp, sizeof pp, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us",
+                         strcmp(cg, "/") ? cg : "");
+                if (read_line(path, a, sizeof a) == 0 && read_line(pp, b, sizeof b) == 0)
+                    q = atoll(a), per = atoll(b);
+            }
+            if (q > 0 && per > 0 && (best < 0 || (double)q / per < best)) {
+                best = (double)q / per;
+                snprintf(where, sizeof where, "%lld/%lld us, %.300s", q, per, path);
+            }
+            char *slash = strrchr(cg, '/');
+            if (!slash || slash == cg)
+                break;
+            *slash = 0;
+        }
+        if (best >= 0 || v == 2)
+            break;
+    }
+    if (best >= 0)
+        snprintf(out, n, "%.2f CPUs (%s)", best, where);
+    else if (v2[0] || v1[0])
+        snprintf(out, n, "none (no cpu.max or cfs quota set on this process's cgroup)");
+    else
+        snprintf(out, n, "unknown: no cgroup cpu controller in /proc/self/cgroup");
+}
+
+/* hypervisor - "present: <vendor>" (CPUID leaf 0x40000000 signature), "present" (cpuinfo
+ * flag only), "absent" or "unknown: <reason>". */
+static void hypervisor(char *out, size_t n)
+{
+    char line[4096];
+    int flag = -1;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        flag = 0;
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "flags", 5)) {
+                flag = strstr(line, " hypervisor") != NULL;
+                break;
+            }
+        fclose(f);
+    }
+    char vendor[13] = "";
+#if defined(__x86_64__) || defined(__i386__)
+    if (flag == 1) {
+        unsigned int eax, ebx, ecx, edx;
+        __cpuid(0x40000000, eax, ebx, ecx, edx);
+        memcpy(vendor, &ebx, 4);
+        memcpy(vendor + 4, &ecx, 4);
+        memcpy(vendor + 8, &edx, 4);
+        for (int i = 0; i < 12; i++)
+            if ((unsigned char)vendor[i] < 0x20 || (unsigned char)vendor[i] > 0x7e)
+                vendor[i] = 0;
+    }
+#endif
+    if (flag == 1)
+        snprintf(out, n, vendor[0] ? "present: %s (CPUID 0x40000000)" : "present%s",
+                 vendor[0] ? vendor : " (cpuinfo flag hypervisor)");
+    else if (flag == 0 && access("/sys/hypervisor/type", R_OK) == 0 &&
+             read_line("/sys/hypervisor/type", line, sizeof line) == 0)
+        snprintf(out, n, "present: %.100s (/sys/hypervisor/type)", line);
+    else if (flag == 0)
+        snprintf(out, n, "absent (no hypervisor flag in /proc/cpuinfo)");
+    else
+        snprintf(out, n, "unknown: /proc/cpuinfo unreadable");
+}
+
+/* boost - turbo/boost state from cpufreq: "on", "off", or "unknown: <reason>". */
+static void boost(char *out, size_t n)
+{
+    char v[64];
+    if (read_line("/sys/devices/system/cpu/cpufreq/boost", v, sizeof v) == 0)
+        snprintf(out, n, "%s (cpufreq/boost)", atoi(v) ? "on" : "off");
+    else if (read_line("/sys/devices/system/cpu/intel_pstate/no_turbo", v, sizeof v) == 0)
+        snprintf(out, n, "%s (intel_pstate/no_turbo=%s)", atoi(v) ? "off" : "on", v);
+    else if (read_line("/sys/devices/system/cpu/amd_pstate/status", v, sizeof v) == 0)
+        snprintf(out, n, "unknown: amd_pstate %s without a boost file", v);
+    else
+        snprintf(out, n, "unknown: no boost control in /sys/devices/system/cpu (no cpufreq "
+                         "driver: a guest's clock is the host's business)");
 }
 
 void bench_sysinfo(void (*add)(const char *key, const char *value))
@@ -113,7 +238,22 @@ void bench_sysinfo(void (*add)(const char *key, const char *value))
     add("numa_nodes", buf);
     add("slit", nodes ? slit : "n/a: no /sys/devices/system/node");
 
-    add_file(add, "governor", "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", "none");
+    add_file(add, "governor", "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor",
+             "unknown: no cpufreq in /sys/devices/system/cpu/cpu0 (Google Benchmark's "
+             "cpu_scaling_enabled=false means the same, not that scaling is off)");
+    boost(buf, sizeof buf);
+    add("boost", buf);
+    hypervisor(buf, sizeof buf);
+    add("hypervisor", buf);
+    cgroup_quota(buf, sizeof buf);
+    add("cpu_quota", buf);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        /* The runtime's rule (mn.h, struct mn_config.gomaxprocs = 0): the CPUs of the
+         * affinity mask. */
+        snprintf(buf, sizeof buf, "%d (CPUs in the affinity mask, mn_config.gomaxprocs = 0)",
+                 CPU_COUNT(&set));
+        add("gomaxprocs_default", buf);
+    }
     add_file(add, "thp", "/sys/kernel/mm/transparent_hugepage/enabled", "n/a: no THP");
     add_file(add, "perf_event_paranoid", "/proc/sys/kernel/perf_event_paranoid",
              "n/a: no perf_event");

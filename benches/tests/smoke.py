@@ -49,7 +49,8 @@ CLAIMS_TOML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..
 CONTEXT_KEYS = ["host", "cpu_model", "cores", "smt", "numa_nodes", "slit", "kernel",
                 "governor", "thp", "perf_event_paranoid", "pmu", "papi_version",
                 "libbenchmark_version", "git_sha", "compiler", "build_flags", "preset",
-                "counters", "counters_na"]
+                "counters", "counters_na", "counting", "boost", "hypervisor", "cpu_quota",
+                "gomaxprocs_default"]
 
 # FORMAT.md "Row names for table T1": row prefix -> counter that must be positive.
 UNIT_COUNTER = [

@@ -8,7 +8,6 @@ import glob
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import hoststate  # noqa: E402  (results/<host-id>/)
 RUN_BENCH = os.path.join(ROOT, "scripts", "run-bench")
 
 FAKE_BENCH = textwrap.dedent(r'''
@@ -96,7 +97,7 @@ class RunBenchTest(unittest.TestCase):
         self.pids = os.path.join(d, "pids")
         self.env = dict(os.environ, FAKE_LOG=self.log, FAKE_PIDS=self.pids, BUILD=self.build,
                         RUN_GO_BENCH=self.go, GO="/bin/true", WITH_GO="1")
-        self.hostdir = os.path.join(self.results, socket.gethostname())
+        self.hostdir = os.path.join(self.results, hoststate.host_id())  # results/<host-id>/
 
     def tearDown(self):
         self.tmp.cleanup()
