@@ -20,19 +20,21 @@ Reads a thresholds profile (TOML, scripts/tuning/*.toml) and checks three kinds 
                   significant (p < alpha, default 0.05) and the whole interval lies beyond
                   the tolerance in the bad direction; SKIP `too few repetitions` with fewer
                   than min_repetitions (default 9) on either side; SKIP `host busy` when
-                  either run's load per CPU (before the run where recorded, else Google
-                  Benchmark's load_avg) exceeds max_load_per_cpu (1.5) or its steal time
-                  exceeds max_steal_pct (5).
+                  either run says it was busy (context busy = "yes: <why>", written by
+                  scripts/hoststate.py: steal, other processes' CPU time, load before the
+                  run); for older runs without it, when the load per CPU (load_avg)
+                  exceeds max_load_per_cpu (1.5) or steal exceeds max_steal_pct (5).
 
-GOMAXPROCS: the value the runtime reported in this host's results context (gomaxprocs) when
-there is one; else derived as runtime/include/mn.h documents it (MN_GOMAXPROCS when > 0,
+GOMAXPROCS: the value the runtime reported in this host's results context
+(gomaxprocs_default, else gomaxprocs) when there is one and --env-gomaxprocs sets no value; else derived as runtime/include/mn.h documents it (MN_GOMAXPROCS when > 0,
 else the CPUs in the affinity mask, capped at MN_MAX_PROCS read from that header), and the
 report says it was derived.  The host.cpu_quota rule flags a quota below it (the runtime
 would then run more Ps than it gets CPU time for, and be throttled).
 
 Results (the gate never passes on nothing): --results FILE is used as named (its commit and
 age are reported, with a warning when they are not this checkout's); else the newest
-results/<host>/*.json (not *.go.json) of this commit (the <sha12> in its name), else the
+results/<host id>/*.json (not *.go.json; host id from scripts/hoststate.py, host name plus a
+hash of /etc/machine-id, else the host name for older checkouts) of this commit (the <sha12> in its name), else the
 newest of any commit.  The `results` rule FAILs when there is none (every measured rule then
 FAILs with the reason), and when the file found is from another commit (context git_sha;
 '-dirty' allowed) or older than [results] max_age_hours / --max-age-hours (default 168),
@@ -478,7 +480,8 @@ class Host:
     def gomaxprocs(self):
         """gomaxprocs - (value, how).  The GOMAXPROCS the runtime itself reported in this
         host's results context (key gomaxprocs) when there is one: the runtime's rule
-        (MN_GOMAXPROCS, affinity, quota) is its own, not re-derived here.  Without it, the
+        (MN_GOMAXPROCS, affinity, quota) is its own, not re-derived here.  Key
+        gomaxprocs_default ("2 (CPUs in the affinity mask, ...)"), else gomaxprocs.  Without it, the
         rule of runtime/include/mn.h as documented there: MN_GOMAXPROCS when > 0, else the
         CPUs in the affinity mask, capped at MN_MAX_PROCS."""
         if self.reported is not None:
@@ -496,10 +499,12 @@ class Host:
     def take_reported_gomaxprocs(self, ctx, where):
         """take_reported_gomaxprocs - use the GOMAXPROCS recorded in a results context of
         this host (gomaxprocs, else GOMAXPROCS from a Go run); ignored when absent."""
-        for key in ('gomaxprocs', 'GOMAXPROCS'):
-            v = str(ctx.get(key, '')).strip()
-            if v.isdigit() and int(v) > 0:
-                self.reported = (int(v), 'reported by the runtime in %s' % where)
+        for key in ('gomaxprocs_default', 'gomaxprocs'):
+            m = re.match(r'\s*(\d+)\s*(?:\((.*)\))?', str(ctx.get(key, '')))
+            if m and int(m.group(1)) > 0:
+                how = ': ' + m.group(2) if m.group(2) else ''
+                self.reported = (int(m.group(1)), 'reported by the runtime in %s (%s%s)'
+                                 % (where, key, how))
                 return
 
     def cpu_quota(self):
@@ -951,10 +956,10 @@ def load_per_cpu(ctx):
         cpus = float(ctx.get('num_cpus') or ctx.get('cores'))
     except (TypeError, ValueError):
         return None
-    for key in ('load_avg_before', 'load_avg'):
+    for key in ('loadavg_before', 'load_avg'):
         v = ctx.get(key)
         if isinstance(v, str):
-            v = [x for x in re.split(r'[\s,]+', v.strip('[] ')) if x]
+            v = [x for x in re.split(r'[\s,]+', v.split('(')[0].strip('[] ')) if x]
         try:
             first = float(v[0]) if isinstance(v, list) and v else float(v)
         except (TypeError, ValueError):
@@ -971,19 +976,27 @@ def steal_pct(ctx):
         v = ctx.get(key)
         if v is None:
             continue
-        txt = str(v).strip()
+        m = re.match(r'\s*([0-9.]+(?:e-?\d+)?)\s*(%)?', str(v))
+        if not m:
+            continue
         try:
-            x = float(txt.rstrip('%'))
+            x = float(m.group(1))
         except ValueError:
             continue
         if scale is None:
-            scale = 1.0 if txt.endswith('%') or x > 1 else 100.0
+            scale = 1.0 if m.group(2) or x > 1 else 100.0
         return x * scale
     return None
 
 
 def host_busy(ctx, max_load, max_steal):
-    """host_busy - why the run's host was busy (another tenant competed), or None."""
+    """host_busy - why the run's host was busy (another tenant competed), or None.  The
+    run's own judgement (context busy = "no" | "yes: <why>", scripts/hoststate.py: steal,
+    other processes' CPU time, load before the run) where recorded; for older runs the
+    load average per CPU against max_load and steal against max_steal."""
+    b = str(ctx.get('busy', '')).strip()
+    if b:
+        return None if b == 'no' else b.removeprefix('yes: ')
     why = []
     lp = load_per_cpu(ctx)
     if lp is not None and lp[0] > max_load:
@@ -1063,6 +1076,20 @@ def run_baseline(prof, res, base):
 def hostname():
     """hostname - gethostname(), as benches/harness/sysinfo.c writes the context key."""
     return socket.gethostname() or 'unknown'
+
+
+def host_id():
+    """host_id - (this machine's results folder name, the context key that names it):
+    scripts/hoststate.py's host_id() (host name + hash of /etc/machine-id, unique per
+    machine) when that module is there, else the host name (runs before issue 13)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import hoststate
+        return hoststate.host_id(), 'host_id'
+    except (ImportError, AttributeError):
+        return hostname(), 'host'
+    finally:
+        sys.path.pop(0)
 
 
 def results_files(resdir):
@@ -1392,24 +1419,16 @@ def find_results(args, prof, top, h):
         res = Results(run_benches(prof, args.bench, args.bench_out, Ctx(h, None)))
         return res, Result('results', 'PASS', os.path.basename(res.path), 'measured now',
                            'quick benches run now with %s' % args.bench, 'results'), ''
-    resdir = args.results_dir or os.path.join(top, 'results', hostname())
-    short = os.path.join(top, 'results', hostname().split('.')[0])
-    if args.results_dir is None and not os.path.isdir(resdir) and os.path.isdir(short):
-        resdir = short
-    if args.results_dir is None:  # results/<host-id>/ (scripts/hoststate.py) since issue 13
-        sys.path.insert(0, os.path.join(TOP, 'scripts'))
-        try:
-            import hoststate
-            hid = os.path.join(top, 'results', hoststate.host_id())
-            if os.path.isdir(hid):
-                resdir = hid
-        finally:
-            sys.path.pop(0)
+    hid, _ = host_id()
+    resdir = args.results_dir or os.path.join(top, 'results', hid)
+    by_name = os.path.join(top, 'results', hostname())
+    if args.results_dir is None and not os.path.isdir(resdir) and os.path.isdir(by_name):
+        resdir = by_name  # runs from before host ids (results/<host name>/): commit-checked
     path = pick_results(resdir, head)
     bound = 'commit %s, <= %g h old' % (head[:12] if head else '?', max_age)
     if path is None:
         why = ('no results for commit %s on host %s: %s has no *.json'
-               % (head[:12] if head else '(unknown)', hostname(), resdir))
+               % (head[:12] if head else '(unknown)', hid, resdir))
         return None, Result('results', 'FAIL', 'none', bound, why + '; run `make bench` '
                             'first, or name a file with --results FILE, or measure now with '
                             '--run', 'results'), why
@@ -1462,8 +1481,9 @@ def main(argv=None):
                       file=sys.stderr)
         return 2
 
-    same_host = res is not None and res.context.get('host') in (None, hostname())
-    if res is not None and same_host and args.env_gomaxprocs is None:
+    hid, hkey = host_id()
+    same_host = res is not None and res.context.get(hkey) in (None, hid)
+    if res is not None and same_host and not args.env_gomaxprocs:
         h.take_reported_gomaxprocs(res.context, os.path.basename(res.path))
     results = run_host_rules(prof, h)
     if res_row is not None:
@@ -1473,12 +1493,12 @@ def main(argv=None):
         results += run_baseline(prof, res, base)
 
     header = ['profile: %s (%s)' % (prof.get('profile', {}).get('name', '?'), args.profile),
-              'host: %s, sysroot %s' % (hostname(), args.sysroot)]
+              'host: %s, sysroot %s' % (hid, args.sysroot)]
     if res is not None:
-        rh = res.context.get('host')
+        rh = res.context.get(hkey) or res.context.get('host')
         header.append('results: %s (host %s, preset %s)' % (
             res.path, rh or '?', res.context.get('preset', '?')))
-        if rh and rh != hostname():
+        if rh and rh != hid:
             header.append('note: results come from host %s; host rules describe this one' % rh)
     elif why:
         header.append(why)

@@ -59,8 +59,10 @@ HOST_KEYS = (
     ('host', ('host_id', 'host')), ('CPU', ('cpu_model',)), ('CPUs', ('num_cpus', 'cores')),
     ('MHz', ('mhz_per_cpu',)), ('kernel', ('kernel',)), ('hypervisor', ('hypervisor',)),
     ('governor', ('governor',)), ('boost', ('boost',)), ('SMT', ('smt',)), ('THP', ('thp',)),
-    ('NUMA nodes', ('numa_nodes',)), ('load', ('load_avg',)),
-    ('steal', ('steal_pct', 'steal')), ('compiler', ('compiler',)),
+    ('NUMA nodes', ('numa_nodes',)), ('CPU quota', ('cpu_quota',)),
+    ('GOMAXPROCS default', ('gomaxprocs_default',)), ('busy', ('busy',)),
+    ('load before', ('loadavg_before',)), ('load after', ('loadavg_after', 'load_avg')),
+    ('steal', ('steal',)), ('other CPU', ('other_cpu',)), ('compiler', ('compiler',)),
     ('flags', ('build_flags',)), ('libbenchmark', ('libbenchmark_version',)),
     ('PAPI', ('papi_version',)), ('counters', ('counters',)), ('preset', ('preset',)),
     ('commit', ('git_sha',)), ('date', ('date',)), ('Go', ('go_version',)),
@@ -361,6 +363,11 @@ def render_pair(sides, lines, alpha, verdicts=None):
     for tag, s in (('A', a), ('B', b)):
         files = ', '.join(p for p in (s.c_path, s.go_path) if p)
         out.append('- %s: %s' % (tag, files))
+    for tag, s in (('A', a), ('B', b)):
+        busy = str(s.context.get('busy', '')).strip()
+        if busy.startswith('yes'):
+            out.append('- note: %s ran on a busy host (%s): its changes may be the other '
+                       'tenant\'s' % (tag, busy[4:].strip()))
     out += ['- per row: median (n, min-max) in the row\'s own unit; B/A with its bootstrap '
             '95%% interval; p = two-sided Mann-Whitney U; a change is significant at '
             'p < %g' % alpha, '', '## Host state', '', '| | A | B | |', '|---|---|---|---|']

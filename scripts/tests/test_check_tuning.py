@@ -431,6 +431,22 @@ class TestMeasured(Base):
         rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d, root=root)
         self.assertEqual((rc, rules['results'][0]), (0, 'PASS'), out)
 
+    def test_gomaxprocs_from_the_results_context(self):
+        hid, key = check_tuning.host_id()
+        ctx = {'git_sha': git_head(), 'date': iso_ago(1), key: hid, 'host': hid,
+               'gomaxprocs_default': '3 (CPUs in the affinity mask, mn_config.gomaxprocs = 0)'}
+        d = self.results_dir({'20240101T000000Z-x.json': ('results_pass.json', ctx)})
+        root = make_root(self.tmp, VM)
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d, root=root)
+        self.assertIn('value 3', rules['host.gomaxprocs'][1])
+        self.assertIn('reported by the runtime', rules['host.gomaxprocs'][1])
+        self.assertIn('GOMAXPROCS 3', rules['host.cpu_quota'][1])
+        # what-if: a value given on the command line is derived, not read
+        rc, rules, out, _ = self.run_ct('--profile', DEFAULT, '--results-dir', d,
+                                        '--env-gomaxprocs', '5', root=root)
+        self.assertIn('value 5', rules['host.gomaxprocs'][1])
+        self.assertIn('MN_GOMAXPROCS=5', rules['host.gomaxprocs'][1])
+
     def test_named_results_are_used_with_a_warning(self):
         root = make_root(self.tmp, VM)
         rc, rules, out, err = self.run_ct('--profile', DEFAULT, '--results',
@@ -539,6 +555,29 @@ class TestBaseline(Base):
         rc, (st, line), out = self.cmp('current_zero.json', 'baseline_to_zero.json')
         self.assertEqual((rc, st), (0, 'SKIP'), out)
         self.assertIn('baseline median of ns_per_op is 0', line)
+
+    def test_busy_from_the_runs_own_verdict(self):
+        def variant(name, **ctx):
+            with open(os.path.join(FIX, 'current_regressed.json')) as f:
+                doc = json.load(f)
+            doc['context'].update(ctx)
+            path = os.path.join(self.tmp, name)
+            with open(path, 'w') as f:
+                json.dump(doc, f)
+            return path
+        p = self.profile('[baseline]\ntolerance = 0.10\n')
+        root = make_root(self.tmp, VM)
+        busy = variant('busy.json', busy='yes: steal 3.1% > 2% (another tenant competed)',
+                       steal='3.1% of CPU time during the run (/proc/stat steal)')
+        quiet = variant('quiet.json', busy='no', load_avg=[9.0, 9.0, 9.0])
+        rc, rules, out, err = self.run_ct('--profile', p, '--results', busy, '--baseline',
+                                          os.path.join(FIX, 'baseline.json'), root=root)
+        self.assertEqual((rc, rules[self.RULE][0]), (0, 'SKIP'), out + err)
+        self.assertIn('host busy (current: steal 3.1% > 2%', rules[self.RULE][1])
+        # the run's own "no" wins over an end-of-run load average that counts our threads
+        rc, rules, out, err = self.run_ct('--profile', p, '--results', quiet, '--baseline',
+                                          os.path.join(FIX, 'baseline.json'), root=root)
+        self.assertEqual((rc, rules[self.RULE][0]), (1, 'FAIL'), out + err)
 
     def test_old_k_key_says_what_replaced_it(self):
         p = self.profile('[baseline]\ntolerance = 0.10\nk = 2.0\n')

@@ -91,7 +91,7 @@ class TestPair(Base):
         self.assertEqual(state['THP'], ['always [madvise] never', 'always madvise [never]',
                                         'differs'])
         self.assertEqual(state['governor'][2], 'differs')
-        self.assertEqual(state['load'][2], 'differs')
+        self.assertEqual(state['load after'][2], 'differs')
         self.assertEqual(state['CPU'], ['AMD EPYC', 'AMD EPYC', ''])
         for k in ('kernel', 'compiler', 'flags', 'libbenchmark', 'PAPI', 'preset', 'commit'):
             self.assertIn(k, state)
