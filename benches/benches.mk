@@ -77,7 +77,7 @@ BENCH_GENERATED := results plots
 $(BENCH_DIR)/buildinfo.h: FORCE
 	@mkdir -p $(dir $@)
 	@{ echo '#define BENCH_GIT_SHA "'"$$(git rev-parse HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD -- . $(BENCH_GENERATED:%=':!%') 2>/dev/null || echo -dirty)"'"'; \
-	   echo '#define BENCH_LIBBENCHMARK_VERSION "'"$$(dpkg-query -W -f='$${Version}' libbenchmark-dev 2>/dev/null || echo unknown)"'"'; \
+	   echo '#define BENCH_LIBBENCHMARK_VERSION "'"$$(dpkg-query -W -f='$${Version}' libbenchmark-dev:$$(dpkg --print-architecture) 2>/dev/null || echo unknown)"'"'; \
 	   echo '#define BENCH_CC_VERSION "'"$$($(CC) --version | head -1)"'"'; \
 	   echo '#define BENCH_BUILD_FLAGS "'"$$(echo '$(BENCH_CFLAGS)' | sed 's/"/\\"/g')"'"'; \
 	} > $@.tmp

@@ -1,6 +1,6 @@
 # ==== scripts/tuning.mk: CI tuning gate (issues 9, 15) =====================================
 #
-#   make check-tuning                       default profile, the newest results/<host>/*.json
+#   make check-tuning                       default profile, the newest results/<host id>/*.json
 #                                           of this commit (none, another commit's or too old:
 #                                           exit 1 with the reason; run make bench first)
 #   make check-tuning TUNING_PROFILE=scripts/tuning/strict-bare-metal.toml
