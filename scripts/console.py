@@ -144,7 +144,13 @@ def summary(out, final, go_final, tables, plots, results, since):
     w = out.write
     w("\n== make bench: summary ==\n")
     index = os.path.join(tables, "index.md")
+    stem = os.path.basename(final)[:-len(".json")]
     try:
+        with open(index, encoding="utf-8") as f:
+            src = [line for line in f if line.startswith("- source:")]
+        if src and stem not in src[0]:
+            raise ValueError(f"it was not regenerated from this run; it still says "
+                             f"{src[0].strip()[2:]}")
         per = verdict_counts(index)
         total = {v: sum(c.get(v, 0) for _, c in per) for v in VERDICTS}
         nclaims = sum(total.values())
@@ -154,9 +160,12 @@ def summary(out, final, go_final, tables, plots, results, since):
         for name, c in per:
             w(f"  {name:5} " + ", ".join(f"{c[v]} {v}" for v in VERDICTS if c.get(v)) + "\n")
     except (OSError, ValueError) as e:
-        w(f"verdicts: no index ({e})\n")
+        w(f"verdicts: none from {index} ({e})\n")
+        per = None
     t1 = os.path.join(tables, "T1.csv")
     try:
+        if per is None:
+            raise ValueError("the tables are not this run's")
         rows = claims_of(t1)
         if rows:
             w("T1 (goroutine vs pthread):\n")
@@ -171,6 +180,6 @@ def summary(out, final, go_final, tables, plots, results, since):
                                  if os.path.exists(go_final) else "") + "\n")
     w(f"tables:      {index} (one .md and .csv per table beside it)\n")
     w(f"plots:       {plots}/\n")
-    report = find_report(results, tables, since)
+    report = find_report(results, tables, since) if per is not None else None
     w(f"report:      {report}\n" if report else "report:      none written (no `make report`)\n")
     out.flush()

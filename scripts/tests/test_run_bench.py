@@ -120,10 +120,10 @@ class RunBenchTest(unittest.TestCase):
         kinds = [k for k, _ in self.calls()]
         # 7 groups, each ours then Go, then the rows without a Go peer, then the Go rows
         # no group names.
-        self.assertEqual(kinds, ["c", "go"] * 7 + ["c", "go"])
+        self.assertEqual(kinds, ["c", "go"] * 7 + ["go", "c", "go"])  # no skynet row of ours
         calls = self.calls()
         self.assertEqual(calls[0][1], "^spawn/")
-        self.assertEqual(calls[1][1], "^go/spawn/")
+        self.assertEqual(calls[1][1], "^go/(spawn|pool)/")
         self.assertTrue(calls[-2][1].startswith("-("))
         self.assertEqual(calls[-1][1], "^(go/new/thing)$")
         runs = [p for p in glob.glob(os.path.join(self.hostdir, "*.json"))
@@ -141,7 +141,7 @@ class RunBenchTest(unittest.TestCase):
         self.assertIn("interleaved with Go", doc["context"]["run_parts"])
         with open(runs[0][:-5] + ".go.json") as f:
             go = json.load(f)
-        self.assertEqual(len(go["benchmarks"]), 8)
+        self.assertEqual(len(go["benchmarks"]), 9)
         self.assertEqual(go["context"]["go_status"], "ok")
         self.assertFalse([n for n in os.listdir(self.hostdir) if n.endswith(".tmp")])
         self.assertEqual(os.listdir(os.path.join(self.build, "run-bench")), [])
@@ -150,7 +150,7 @@ class RunBenchTest(unittest.TestCase):
         env = dict(self.env, WITH_GO="0")
         r = self.run_bench(env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual([k for k, _ in self.calls()], ["c"] * 8)
+        self.assertEqual([k for k, _ in self.calls()], ["c"] * 8)  # 7 groups with rows + rest
         go = glob.glob(os.path.join(self.hostdir, "*.go.json"))
         with open(go[0]) as f:
             self.assertEqual(json.load(f)["context"]["go_status"],
@@ -239,7 +239,7 @@ class ConsoleSummaryTest(unittest.TestCase):
         import io
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "index.md"), "w") as f:
-                f.write("# x\n\n| Table | Claims | confirmed | refuted | inconclusive | n/a |"
+                f.write("# x\n\n- source: h/r.json, h/r.go.json\n\n| Table | Claims | confirmed | refuted | inconclusive | n/a |"
                         " not a measurement |\n|---|---|---|---|---|---|---|\n"
                         "| [T1](T1.md): Table 1 | a, b | 5 | 3 | 0 | 0 | 0 |\n"
                         "| [T3](T3.md): Table 3 | c | 0 | 1 | 2 | 1 | 1 |\n")
@@ -274,6 +274,19 @@ class ConsoleSummaryTest(unittest.TestCase):
         self.assertIn("chan round trip, 1 P", text)  # a pair without rows says n/a
         self.assertIn(f"report:      {report}", text)
         self.assertNotIn("<br>", text)
+        # Tables not regenerated from this run (make tables failed): no stale verdicts.
+        out = io.StringIO()
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "index.md"), "w") as f:
+                f.write("- source: h/older.json\n\n| Table | confirmed |\n|---|---|\n"
+                        "| T1 | 5 |\n")
+            console.summary(out, final=os.path.join(d, "new.json"), go_final="none.go.json",
+                            tables=d, plots="plots", results=d, since=time.time())
+        text = out.getvalue()
+        self.assertIn("verdicts: none from", text)
+        self.assertIn("not regenerated from this run", text)
+        self.assertNotIn("5 confirmed", text)
+        self.assertIn("report:      none written", text)
 
 
 if __name__ == "__main__":
