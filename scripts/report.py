@@ -199,7 +199,7 @@ margin-top:2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:13px}
 th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
 th{background:#f2f2f2}code{font-size:12px;word-break:break-all}
-td.v{font-weight:600;white-space:nowrap}
+td.v{font-weight:600;min-width:7em;max-width:22em}
 .v-confirmed{background:#d9f2d9}.v-refuted{background:#f8d7d7}
 .v-inconclusive{background:#fff1c2}.v-na{background:#e8e8e8;color:#555}.v-nam{color:#555}
 .counts span{display:inline-block;margin:0 .4em .3em 0;padding:.2em .6em;border-radius:3px}
