@@ -377,7 +377,7 @@ BENCH_REGISTER(.name = "procs/sweep/resize",
  *   offered_rate_hz, achieved_rate_hz  arrivals asked for and spawned per second
  *   p_busy           1 - the runtime's idle accounting (idle_ns / (Ps x uptime)): ~1 when
  *                    the Ps were saturated (too few), < 1 when there was slack;
- *                    idle_share_ns = 1 - p_busy; procs, procs_per_cpu = GOMAXPROCS / CPUs
+ *                    idle_acct_share = 1 - p_busy; procs, procs_per_cpu = GOMAXPROCS / CPUs
  *   idle_share       sampled idle Ps / GOMAXPROCS
  *   backlog_end      tasks spawned but not finished when the loop ended
  *
@@ -537,7 +537,7 @@ static void gq_run(struct bench_state *st, int procs)
     if (up > 0) {
         double idle = (double)(a->s1.idle_ns - a->s0.idle_ns) / ((double)gmp * up);
         bench_set_counter(st, "p_busy", 1.0 - idle, BENCH_C_PLAIN);
-        bench_set_counter(st, "idle_share_ns", idle, BENCH_C_PLAIN);
+        bench_set_counter(st, "idle_acct_share", idle, BENCH_C_PLAIN);
     }
     bench_set_counter(st, "procs", gmp, BENCH_C_PLAIN);
     bench_set_counter(st, "procs_per_cpu", (double)gmp / ncpu, BENCH_C_PLAIN);
