@@ -8,7 +8,11 @@ Reads a thresholds profile (TOML, scripts/tuning/*.toml) and checks three kinds 
                   PMU present, NUMA node count and SLIT, isolated/nohz_full CPUs, the CPU
                   affinity and cgroup CPU quota this process gets, and the GOMAXPROCS the
                   runtime derives from them;
-  measured rules  ([[measure]]) a value or a ratio of two results rows with a bound, rows
+  measured rules  ([[measure]]) a value or a ratio of two results rows with a bound, judged
+                  on the 95% interval (stats.py: the median's, or the ratio of medians'):
+                  PASS inside the bound, FAIL wholly beyond it, SKIP `inconclusive` when it
+                  straddles the bound (FAIL with if_inconclusive = "fail"); a row with
+                  fewer than 3 repetitions is judged on its value alone and says so; rows
                   picked by bench name (fnmatch pattern) and optionally by claim ID in the
                   row's label; a pattern that matches no row of the results at all (not even
                   a skipped one) FAILs ("no row in FILE matches PATTERN"), so a typo cannot
@@ -137,7 +141,7 @@ MEASURE_SCHEMA = {
     'row': 'str', 'numerator': 'str', 'denominator': 'str', 'counter': 'str',
     'den_counter': 'str', 'stat': ('median', 'mean'), 'min': 'num', 'max': 'num',
     'needs_nodes': 'int', 'needs_pmu': 'bool', 'needs_cpus': 'int', 'enabled': 'bool',
-    'run_claims': 'str',
+    'run_claims': 'str', 'if_inconclusive': ('skip', 'fail'),
 }
 BASELINE_SCHEMA = {
     'rows': 'strs', 'counters': 'strs', 'tolerance': 'num', 'alpha': 'num',
@@ -893,13 +897,18 @@ def eval_measure(m, res, ctx, why_no_results):
     groups = res.match(pat, claim)
     if not groups:
         raise Skip('no row matching %r carries claim %s in %s' % (pat, claim, res.path))
-    worst = None  # (ok, value, shown, row)
+    stats = import_stats()
+    rank = {'FAIL': 0, 'INCONCLUSIVE': 1, 'PASS': 2}
+    worst = None  # (status, margin, shown, rowdesc, note)
     counter = m['counter']
     for g in groups:
         if m['kind'] == 'value':
-            v = g.stat(counter, stat)
+            vs = g.values(counter)
+            v = statistics.median(vs) if stat == 'median' else statistics.fmean(vs)
+            sm = stats.summarize(vs)
+            lo, hi, n = sm.ci_lo, sm.ci_hi, 'n=%d' % sm.n
             shown = '%s %s' % (fmtnum(v), counter)
-            rowdesc = g.name
+            rowdesc, what = g.name, 'value'
         else:
             try:
                 den_name = m['denominator'].format(**row_args(g.name))
@@ -912,23 +921,43 @@ def eval_measure(m, res, ctx, why_no_results):
             if len(dens) != 1:
                 raise Skip('%d rows match denominator %r' % (len(dens), den_name))
             dc = m.get('den_counter', counter)
-            a, b = g.stat(counter, stat), dens[0].stat(dc, stat)
-            if b == 0:
+            num, den = g.values(counter), dens[0].values(dc)
+            cmp = stats.compare(den, num)  # ratio = median(num) / median(den)
+            a, b = ((statistics.median(num), statistics.median(den)) if stat == 'median'
+                    else (statistics.fmean(num), statistics.fmean(den)))
+            if b == 0 or cmp.ratio is None:
                 raise Skip('denominator %s %s is 0' % (dens[0].name, dc))
             v = a / b
+            lo, hi, n = cmp.ci_lo, cmp.ci_hi, 'n=%d/%d' % (cmp.n_b, cmp.n_a)
             shown = '%s (%s / %s)' % (fmtnum(v), fmtnum(a), fmtnum(b))
-            rowdesc = '%s / %s %s' % (g.name, dens[0].name, dc)
-        ok, bound = check_bounds(m, v)
-        # report the failing (or, when all pass, the tightest) pair
+            rowdesc, what = '%s / %s %s' % (g.name, dens[0].name, dc), 'ratio'
+        point_ok, _ = check_bounds(m, v)
+        if lo is None:  # fewer than 3 repetitions: no interval; the point decides, said so
+            status = 'PASS' if point_ok else 'FAIL'
+            note = '%s: judged on the %s alone, no 95%% CI (fewer than 3 repetitions)' % (
+                n, stat)
+        else:
+            shown += ' [95%% CI %s-%s]' % (fmtnum(lo), fmtnum(hi))
+            verdict = stats.band_verdict(lo, hi, m.get('min'), m.get('max'), what)
+            status = {'confirmed': 'PASS', 'refuted': 'FAIL'}.get(verdict, 'INCONCLUSIVE')
+            note = n + ('; ' + verdict if status == 'INCONCLUSIVE' else '')
         margins = ([v - m['min']] if 'min' in m else []) + ([m['max'] - v] if 'max' in m else [])
-        margin = min(margins)
-        if worst is None or (not ok and worst[0]) or (ok == worst[0] and margin < worst[4]):
-            worst = (ok, v, shown, rowdesc, margin)
-    ok, _, shown, rowdesc, _ = worst
-    detail = '%s %s' % (stat, rowdesc)
+        cand = (status, min(margins), shown, rowdesc, note)
+        # report the failing, else the inconclusive, else the tightest passing pair
+        if worst is None or rank[status] < rank[worst[0]] or \
+                (status == worst[0] and cand[1] < worst[1]):
+            worst = cand
+    status, _, shown, rowdesc, note = worst
+    bound = check_bounds(m, 0.0)[1]
+    detail = '%s %s, %s' % (stat, rowdesc, note)
     if len(groups) > 1:
         detail += ' (worst of %d rows)' % len(groups)
-    return mk(name, ok, shown, bound, detail, group='measure')
+    if status == 'INCONCLUSIVE':
+        if m.get('if_inconclusive', 'skip') == 'fail':
+            return Result(name, 'FAIL', shown, bound, detail + ' (if_inconclusive = "fail")',
+                          'measure')
+        return Result(name, 'SKIP', shown, bound, detail, 'measure')
+    return Result(name, status, shown, bound, detail, 'measure')
 
 
 def run_measures(prof, res, ctx, why_no_results):
@@ -1482,7 +1511,8 @@ def main(argv=None):
         return 2
 
     hid, hkey = host_id()
-    same_host = res is not None and res.context.get(hkey) in (None, hid)
+    same_host = res is not None and (res.context.get(hkey) == hid if hkey in res.context
+                                     else res.context.get('host') in (None, hostname()))
     if res is not None and same_host and not args.env_gomaxprocs:
         h.take_reported_gomaxprocs(res.context, os.path.basename(res.path))
     results = run_host_rules(prof, h)
@@ -1495,10 +1525,12 @@ def main(argv=None):
     header = ['profile: %s (%s)' % (prof.get('profile', {}).get('name', '?'), args.profile),
               'host: %s, sysroot %s' % (hid, args.sysroot)]
     if res is not None:
-        rh = res.context.get(hkey) or res.context.get('host')
+        rh, mine = res.context.get(hkey), hid
+        if rh is None:  # a run from before host ids: its host name
+            rh, mine = res.context.get('host'), hostname()
         header.append('results: %s (host %s, preset %s)' % (
             res.path, rh or '?', res.context.get('preset', '?')))
-        if rh and rh != hid:
+        if rh and rh != mine:
             header.append('note: results come from host %s; host rules describe this one' % rh)
     elif why:
         header.append(why)

@@ -290,6 +290,32 @@ class TestMeasured(Base):
         self.assertIn('n/a: 1 NUMA node', rules[self.NAMES[3]][1])
         self.assertEqual(rules[self.NAMES[1]][0], 'PASS')
 
+    def test_interval_straddling_the_bound_is_inconclusive(self):
+        with open(os.path.join(FIX, 'results_pass.json')) as f:
+            doc = json.load(f)
+        spread = {'pin/touch/ws_kib:64/bind:1': [8, 10, 12, 14, 16],   # median ratio 1.2,
+                  'pin/touch/ws_kib:64/bind:0': [8, 9, 10, 11, 12]}    # CI across 1.25
+        for r in doc['benchmarks']:
+            vals = spread.get(r['run_name'].removesuffix('/real_time'))
+            if vals and r['run_type'] == 'iteration':
+                r['ns_per_op'] = float(vals[r['repetition_index']])
+        path = os.path.join(self.tmp, 'straddle.json')
+        with open(path, 'w') as f:
+            json.dump(doc, f)
+        root = make_root(self.tmp, VM)
+        rc, rules, out, err = self.run_ct('--profile', DEFAULT, '--results', path, root=root)
+        st, line = rules[self.NAMES[2]]
+        self.assertEqual((rc, st), (0, 'SKIP'), out + err)
+        self.assertIn('value 1.2 (12 / 10) [95% CI ', line)
+        self.assertIn('inconclusive: 95% CI of the ratio', line)
+        self.assertIn('straddles the band edge 1.25', line)
+        with open(DEFAULT) as f:
+            text = f.read()
+        p = self.profile(text.replace('claim = "T4.*"\n', 'claim = "T4.*"\nif_inconclusive = "fail"\n'))
+        rc, rules, out, err = self.run_ct('--profile', p, '--results', path, root=root)
+        self.assertEqual((rc, rules[self.NAMES[2]][0]), (1, 'FAIL'), out + err)
+        self.assertIn('if_inconclusive = "fail"', rules[self.NAMES[2]][1])
+
     def test_missing_row_fails_missing_counter_skips(self):
         p = self.profile(
             '[[measure]]\nname = "a"\nkind = "value"\nrow = "nosuch/row"\ncounter = "x"\nmax = 1\n'
