@@ -16,15 +16,25 @@ import json
 import os
 import statistics
 
-# (what, our row, Go row, counter): the headline pairs, same unit on both sides.
+# (what, counter, our row, [(peer, file "go" | "ours", peer row)]): the headline rows, the
+# same unit on both sides; Go's rows come from the .go.json, the C peers' from the run itself.
 HEADLINE = [
-    ("yield switch, 1 P", "switch/g_yield/procs:1", "go/switch/gosched", "ns_per_switch"),
-    ("chan round trip, 1 P", "switch/g_chan/procs:1", "go/chan/procs:1", "ns_per_roundtrip"),
-    ("chan round trip, 2 Ps", "switch/g_chan/procs:2", "go/chan/procs:2", "ns_per_roundtrip"),
-    ("spawn, 1 P", "spawn/g/procs:1/reuse:1", "go/spawn/procs:1", "ns_per_spawn"),
-    ("spawn, all Ps", "spawn/g/procs:all/reuse:1", "go/spawn/procs:all", "ns_per_spawn"),
-    ("bytes per parked G, 100k", "stack/g_parked/n:100000/small:0", "go/stack/parked/n:100000",
-     "bytes_per_g"),
+    ("yield switch, 1 P", "ns_per_switch", "switch/g_yield/procs:1",
+     [("Go", "go", "go/switch/gosched"), ("Boost.Fiber", "ours", "switch/fiber_yield")]),
+    ("chan round trip, 1 P", "ns_per_roundtrip", "switch/g_chan/procs:1",
+     [("Go", "go", "go/chan/procs:1"), ("Boost.Fiber", "ours", "switch/fiber_chan"),
+      ("State Threads", "ours", "switch/st_handoff")]),
+    ("chan round trip, 2 Ps", "ns_per_roundtrip", "switch/g_chan/procs:2",
+     [("Go", "go", "go/chan/procs:2")]),
+    ("spawn, 1 P", "ns_per_spawn", "spawn/g/procs:1/reuse:1",
+     [("Go", "go", "go/spawn/procs:1"), ("Boost.Fiber", "ours", "spawn/fiber/batch:1000"),
+      ("State Threads", "ours", "spawn/st/batch:1000")]),
+    ("spawn, all Ps", "ns_per_spawn", "spawn/g/procs:all/reuse:1",
+     [("Go", "go", "go/spawn/procs:all")]),
+    ("skynet 1M leaves, 1 P", "ns_per_leaf", "skynet/g/leaves:1000000/procs:1",
+     [("Go", "go", "go/skynet/leaves:1000000/procs:1")]),
+    ("bytes per parked G, 100k", "bytes_per_g", "stack/g_parked/n:100000/small:0",
+     [("Go", "go", "go/stack/parked/n:100000")]),
 ]
 VERDICTS = ("confirmed", "refuted", "inconclusive", "n/a", "not a measurement")
 
@@ -67,29 +77,44 @@ def fmt_value(v, counter):
 
 
 def headline(final, go_final):
-    lines = []
-    if not os.path.exists(go_final):
-        return ["  no Go file for this run"]
+    """Lines 'what: ours X | peer Y (ours/peer r) ...' from medians over timed repetitions."""
+    go_status = "n/a: no Go file for this run"
     try:
         with open(go_final) as f:
-            status = json.load(f).get("context", {}).get("go_status", "")
-    except (OSError, ValueError) as e:
-        return [f"  cannot read {go_final}: {e}"]
-    if status.startswith("n/a"):
-        return [f"  Go: {status}"]
-    for what, ours, go, counter in HEADLINE:
+            go_status = json.load(f).get("context", {}).get("go_status", "")
+    except (OSError, ValueError):
+        pass
+    cache = {}
+
+    def values(path, counter):
+        if (path, counter) not in cache:
+            cache[path, counter] = row_values(path, counter)
+        return cache[path, counter]
+
+    lines = []
+    for what, counter, ours, peers in HEADLINE:
         try:
-            a = row_values(final, counter).get(ours) or []
-            b = row_values(go_final, counter).get(go) or []
+            a = values(final, counter).get(ours) or []
         except (OSError, ValueError, KeyError) as e:
-            return [f"  cannot read the results: {e}"]
-        if not a or not b:
-            lines.append(f"  {what:26} n/a (no {'our' if not a else 'Go'} {counter})")
-            continue
-        ma, mb = statistics.median(a), statistics.median(b)
-        lines.append(f"  {what:26} ours {fmt_value(ma, counter):>9}   Go {fmt_value(mb, counter):>9}"
-                     f"   ours/Go {ma / mb:.2f}   (medians, n={len(a)}/{len(b)})")
-    return lines
+            return [f"  cannot read {final}: {e}"]
+        if not a:
+            continue  # not in this run (a partial run, an older binary)
+        ma = statistics.median(a)
+        parts = [f"ours {fmt_value(ma, counter)}"]
+        for peer, where, row in peers:
+            if where == "go" and go_status.startswith("n/a"):
+                continue
+            try:
+                b = values(go_final if where == "go" else final, counter).get(row) or []
+            except (OSError, ValueError, KeyError):
+                b = []
+            if b:
+                mb = statistics.median(b)
+                parts.append(f"{peer} {fmt_value(mb, counter)} ({ma / mb:.2f})")
+        lines.append(f"  {what:25} " + " | ".join(parts))
+    if go_status.startswith("n/a"):
+        lines.append(f"  Go: {go_status}")
+    return lines or ["  none of the headline rows is in this run"]
 
 
 def verdict_counts(index_md):
@@ -152,7 +177,13 @@ def summary(out, final, go_final, tables, plots, results, since):
             raise ValueError(f"it was not regenerated from this run; it still says "
                              f"{src[0].strip()[2:]}")
         per = verdict_counts(index)
+        totals = [c for name, c in per if name.lower() in ("all", "total", "**all**")]
+        per = [(name, c) for name, c in per if name.lower() not in ("all", "total", "**all**")]
         total = {v: sum(c.get(v, 0) for _, c in per) for v in VERDICTS}
+        if totals and totals[0] != {v: n for v, n in total.items() if v in totals[0]}:
+            raise ValueError(f"its totals row {totals[0]} is not the sum of its tables {total}")
+        if not per:
+            raise ValueError("its table has no verdict columns")
         nclaims = sum(total.values())
         w(f"verdicts over {nclaims} claims: " + ", ".join(
             f"{total[v]} {v}" for v in VERDICTS if v in ("confirmed", "refuted", "inconclusive",
@@ -170,10 +201,12 @@ def summary(out, final, go_final, tables, plots, results, since):
         if rows:
             w("T1 (goroutine vs pthread):\n")
             for claim, what, verdict in rows:
-                w(f"  {claim:18} {verdict[:40]:40} {what}\n")
+                verdict = verdict if len(verdict) <= 64 else verdict[:61] + "..."
+                w(f"  {claim:18} {what[:28]:28} {verdict}\n")
     except (OSError, ValueError, csv.Error) as e:
         w(f"T1: cannot read {t1} ({e})\n")
-    w("ours vs Go on this host, same run (ratio < 1: ours faster or smaller):\n")
+    w("ours vs peers, same run, medians (ours/peer in brackets; < 1: ours faster or "
+      "smaller):\n")
     for line in headline(final, go_final):
         w(line + "\n")
     w(f"raw results: {final}" + (f" (+ {os.path.basename(go_final)})"
@@ -181,5 +214,12 @@ def summary(out, final, go_final, tables, plots, results, since):
     w(f"tables:      {index} (one .md and .csv per table beside it)\n")
     w(f"plots:       {plots}/\n")
     report = find_report(results, tables, since) if per is not None else None
-    w(f"report:      {report}\n" if report else "report:      none written (no `make report`)\n")
+    w(f"report:      {report}\n" if report else "report:      none written for this run\n")
+    # The last line: what a user looks for first.
+    if per is not None:
+        w("make bench: " + ", ".join(f"{total[v]} {v}" for v in VERDICTS
+                                     if v != "not a measurement" or total[v])
+          + f"; report: {report or 'none'}\n")
+    else:
+        w("make bench: no verdicts (the tables were not regenerated from this run)\n")
     out.flush()

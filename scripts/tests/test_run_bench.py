@@ -242,7 +242,8 @@ class ConsoleSummaryTest(unittest.TestCase):
                 f.write("# x\n\n- source: h/r.json, h/r.go.json\n\n| Table | Claims | confirmed | refuted | inconclusive | n/a |"
                         " not a measurement |\n|---|---|---|---|---|---|---|\n"
                         "| [T1](T1.md): Table 1 | a, b | 5 | 3 | 0 | 0 | 0 |\n"
-                        "| [T3](T3.md): Table 3 | c | 0 | 1 | 2 | 1 | 1 |\n")
+                        "| [T3](T3.md): Table 3 | c | 0 | 1 | 2 | 1 | 1 |\n"
+                        "| all | | 5 | 4 | 2 | 1 | 1 |\n")
             with open(os.path.join(d, "T1.csv"), "w") as f:
                 f.write("table,claim,role,label,verdict\nT1,T1.stack.g,claim,initial stack,"
                         "confirmed\nT1,T1.stack.g,check,x,confirmed\n")
@@ -269,10 +270,14 @@ class ConsoleSummaryTest(unittest.TestCase):
         self.assertIn("verdicts over 13 claims: 5 confirmed, 4 refuted, 2 inconclusive, 1 n/a,"
                       " 1 not a measurement", text)
         self.assertIn("T3    1 refuted, 2 inconclusive, 1 n/a, 1 not a measurement", text)
-        self.assertRegex(text, r"T1.stack.g +confirmed +initial stack")
-        self.assertRegex(text, r"yield switch, 1 P +ours +20 ns +Go +45 ns +ours/Go 0.44")
-        self.assertIn("chan round trip, 1 P", text)  # a pair without rows says n/a
+        self.assertRegex(text, r"T1.stack.g +initial stack +confirmed\n")
+        self.assertNotIn("  all ", text)
+        self.assertRegex(text, r"yield switch, 1 P +ours 20 ns \| Go 45 ns \(0.44\)\n")
+        self.assertNotIn("chan round trip, 1 P", text)  # not in this run: left out
         self.assertIn(f"report:      {report}", text)
+        self.assertTrue(text.endswith(
+            "make bench: 5 confirmed, 4 refuted, 2 inconclusive, 1 n/a, 1 not a measurement; "
+            f"report: {report}\n"), text[-300:])
         self.assertNotIn("<br>", text)
         # Tables not regenerated from this run (make tables failed): no stale verdicts.
         out = io.StringIO()
@@ -287,6 +292,8 @@ class ConsoleSummaryTest(unittest.TestCase):
         self.assertIn("not regenerated from this run", text)
         self.assertNotIn("5 confirmed", text)
         self.assertIn("report:      none written", text)
+        self.assertTrue(text.endswith("make bench: no verdicts (the tables were not regenerated "
+                                      "from this run)\n"))
 
 
 if __name__ == "__main__":
