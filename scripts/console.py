@@ -51,10 +51,14 @@ def row_values(path, counter):
     """{row name: [values of counter over timed repetitions]} of one results file."""
     try:
         import stats  # scripts/stats.py, the suite's reader, when present
-        run = stats.load(path)
-        return {name: row.values(counter) for name, row in run.rows.items()}
     except ImportError:
-        pass
+        stats = None
+    if stats is not None:
+        try:
+            run = stats.load(path)
+        except stats.StatsError as e:
+            raise ValueError(str(e)) from None
+        return {name: row.values(counter) for name, row in run.rows.items()}
     with open(path) as f:
         doc = json.load(f)
     out = {}
