@@ -19,7 +19,10 @@ Checks (values and behaviour, never timings):
   - every manipulation check of scripts/claims.toml ([[claim.realised]]) names a counter
     that its row (when listed and measured) reports, unless the label says why not
     ("<counter>=n/a: ..."); the T4 workload causes shootdowns and its control does not
-    (pin/shoot/unmap:1 >= 1 started shootdown per iteration, unmap:0 < 0.5);
+    (pin/shoot/unmap:1 >= 1 started shootdown per iteration, unmap:0 < 0.5); values fixed
+    by construction hold: one context switch per same-CPU futex/pipe round trip, the
+    offered rate of chan/openloop and migrate/hot rows equals their rate argument, the
+    packed run-queue block is 2056 B and needs 56 B to a 64-byte multiple;
   - events are counted on every thread: the futex ping-pong on one CPU records at least
     one context switch per round trip (it needs two; the partner's switches count only
     if the partner thread is covered);
@@ -188,6 +191,34 @@ def check_realised(listed, rows, counted=None):
                         and "n/a" not in str(b.get("label", "")):
                     fail(f"{n}: no counter {m['counter']} for {c['id']}'s realised check "
                          f"{m['label']!r}")
+
+
+def check_manipulations(rows):
+    """Counts the redone experiments (issue 14) must get right even in a 1 ms smoke run:
+    values fixed by construction, never timings."""
+    def measured(name):
+        b = rows.get(name)
+        return b if b and not b.get("error_occurred") else None
+
+    for name in ("switch/pthread_futex/cpus:1", "switch/pipe/cpus:1"):
+        b = measured(name)
+        if b and not b.get("csw_per_roundtrip", 0) >= 0.9:
+            fail(f"{name}: csw_per_roundtrip {b.get('csw_per_roundtrip')!r}: both threads are "
+                 "pinned to one CPU, every round trip must switch")
+        if b and not b.get("transport_ns_per_roundtrip", 0) > 0:
+            fail(f"{name}: transport_ns_per_roundtrip {b.get('transport_ns_per_roundtrip')!r}")
+    for name, b in rows.items():
+        args = dict(p.split(":", 1) for p in name.split("/") if ":" in p)
+        if name.startswith(("chan/openloop/", "migrate/hot/")) and not b.get("error_occurred"):
+            if b.get("offered_rate_hz") != float(args["rate"]):
+                fail(f"{name}: offered_rate_hz {b.get('offered_rate_hz')!r} is not the row's rate")
+        if name.startswith("migrate/hot/") and not b.get("error_occurred") \
+                and b.get("rate_realised") not in (0, 1):
+            fail(f"{name}: rate_realised {b.get('rate_realised')!r}, want 0 or 1")
+    b = measured("runq/layout/pad:0")
+    if b and (b.get("runq_block_bytes") != 2056 or b.get("pad_to_64") != 56):
+        fail(f"runq/layout/pad:0: runq_block_bytes {b.get('runq_block_bytes')!r} pad_to_64 "
+             f"{b.get('pad_to_64')!r}, want 2056 and 56 (packed head, tail, 256 x 8 B)")
 
 
 def main():
@@ -361,6 +392,7 @@ def main():
                 and ";bound=lower" not in b.get("label", ""):
             fail(f"{name}: stopped at the harness cap without ;bound=lower: {b.get('label')!r}")
     check_realised(listed, rows, counted)
+    check_manipulations(rows)
     for bind in ("0", "1"):
         on, off = rows.get(f"pin/shoot/unmap:1/bind:{bind}"), rows.get(f"pin/shoot/unmap:0/bind:{bind}")
         if on and off and not on.get("error_occurred") and "shootdowns" in on:
