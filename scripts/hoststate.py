@@ -109,5 +109,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["id"]:
         print(host_id())
         sys.exit(0)
-    print("usage: hoststate.py id", file=sys.stderr)
+    if sys.argv[1:] == ["--version"]:
+        import toolversion  # scripts/toolversion.py
+        print(toolversion.version("hoststate.py"))
+        sys.exit(0)
+    print("hoststate.py: usage: hoststate.py id | --version", file=sys.stderr)
     sys.exit(2)

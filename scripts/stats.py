@@ -85,6 +85,12 @@ _META_KEYS = frozenset((
 ))
 
 
+# A counter named *_net is a difference of two measurements (ns_per_switch_net = round
+# trip minus the transport alone, / 2): noise can make one repetition negative, and
+# dropping or clamping it would bias the median, so it may be negative.
+NET_SUFFIX = "_net"
+
+
 def check_row(b, i, path):
     """Raise StatsError unless every time and counter of row b (benchmarks[i] of path) is
     a non-negative finite number; a `cv` aggregate may hold NaN (Google Benchmark writes
@@ -103,7 +109,7 @@ def check_row(b, i, path):
             continue
         if not math.isfinite(v):
             raise StatsError(f"{what}: {key} = {v} is not finite")
-        if v < 0:
+        if v < 0 and not key.endswith(NET_SUFFIX):
             raise StatsError(f"{what}: {key} = {v!r} is negative")
 
 

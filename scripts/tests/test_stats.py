@@ -68,6 +68,22 @@ class TestLoad(unittest.TestCase):
         self.assertTrue(r.timed_with_counters)
         self.assertFalse(r.counted)
 
+    def test_net_counter_may_be_negative_others_not(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(FIX) as f:
+                doc = json.load(f)
+            row = next(b for b in doc["benchmarks"] if b.get("run_type") != "aggregate")
+            row["ns_per_switch_net"] = -12.5  # a difference of two noisy measurements
+            p = os.path.join(d, "net.json")
+            with open(p, "w") as f:
+                json.dump(doc, f)
+            stats.load(p, strict=True)  # accepted
+            row["ns_per_switch"] = -1.0
+            with open(p, "w") as f:
+                json.dump(doc, f)
+            with self.assertRaises(stats.StatsError):
+                stats.load(p, strict=True)
+
     def test_bad_input_is_one_line_error(self):
         with tempfile.TemporaryDirectory() as d:
             for text, want in (("", "empty file"), ("{", "not JSON"), ("[1]", "not Google"),
