@@ -9,8 +9,8 @@
 #   make plots    regenerate plots/*.png and *.svg from the tables' CSVs
 #   make report   the run's self-contained HTML page, results/<host>/<stem>.html
 #
-# Each area keeps its rules in its own fragment (runtime/runtime.mk, benches/benches.mk,
-# scripts/scripts.mk, ...); a fragment adds its test targets to TEST_TARGETS.
+# Each area keeps its rules in its own fragment (runtime/runtime.mk, benches/*.mk,
+# scripts/*.mk, tests/*.mk); a fragment adds its test targets to TEST_TARGETS.
 
 # ==== Build settings =====================================================================
 CC       ?= cc

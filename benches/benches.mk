@@ -1,12 +1,8 @@
 # ==== benches/: the bench binary (Google Benchmark + PAPI harness), `make bench` =========
 #
 # One binary, $(BENCH_BIN), holds every bench: the harness (benches/harness/*.c and
-# gbench.cc, the only C++ file, which owns main) and every benches/*.c topic file.  It
-# links libmn.a once runtime/src/proc.c exists; before that it links a stand-in whose
-# calls fail with -ENOSYS (benches/harness/stub/mn_absent.c), so the harness and the
-# pthread/pipe/ucontext/fcontext peers build and test alone and G rows read
-# "n/a: runtime not built"; in that mode only the T1 topic files are linked, into
-# $(BUILD)/benches/bench-stub.  `make BENCH_RUNTIME=stub ...` forces that mode.
+# gbench.cc, the only C++ file, which owns main), every benches/*.c topic file and the
+# peers in benches/peers/*.cc, linked with the runtime's libmn.a.
 #
 #   make bench            deps (golang-go too), optimised build, quick preset with the Go
 #                         peers interleaved, results JSON, tables, plots, report, summary
@@ -17,26 +13,19 @@
 
 BENCH_BIN      := $(BUILD)/benches/bench
 BENCH_DIR      := $(BUILD)/benches
-BENCH_T1_C     := $(wildcard benches/spawn_create.c benches/switch_pingpong.c benches/stack_rss.c)
 BENCH_TOPIC_C  := $(wildcard benches/*.c)
 BENCH_HARN_C   := $(wildcard benches/harness/*.c)
 BENCH_HARN_CC  := benches/harness/gbench.cc
 BENCH_HDRS     := $(wildcard benches/harness/*.h) $(wildcard runtime/include/*.h)
-# BENCH_RUNTIME=stub forces the stand-in (harness work while the runtime does not build).
-BENCH_RUNTIME  ?= $(if $(wildcard runtime/src/proc.c),libmn,stub)
-ifeq ($(BENCH_RUNTIME),stub)
-BENCH_TOPIC_C  := $(BENCH_T1_C)  # other topics need the runtime's internals
-BENCH_BIN      := $(BUILD)/benches/bench-stub
-endif
 # Peer libraries written in C++ (Boost.Fiber): benches/peers/*.cc, called from benches/*.c.
-BENCH_PEER_CC  := $(if $(filter stub,$(BENCH_RUNTIME)),,$(wildcard benches/peers/*.cc))
+BENCH_PEER_CC  := $(wildcard benches/peers/*.cc)
 BENCH_OBJS     := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_TOPIC_C) $(BENCH_HARN_C)) \
                   $(patsubst %.cc,$(BUILD)/%.o,$(BENCH_PEER_CC)) \
                   $(BUILD)/benches/harness/gbench.o
 BENCH_CFLAGS    = $(ALL_CFLAGS) -Ibenches/harness
 BENCH_CXXFLAGS  = -std=c++17 -Wall -Wextra -Werror $(OPT) -g -pthread -Ibenches/harness \
                   -I$(BENCH_DIR) -Iruntime/include
-BENCH_LDLIBS    = -lbenchmark -lpapi $(if $(BENCH_PEER_CC),-lboost_fiber -lst) -lboost_context \
+BENCH_LDLIBS    = -lbenchmark -lpapi -lboost_fiber -lst -lboost_context \
                   -lnuma -pthread -lrt -Wl,-z,now
 DEPS_BENCH      = build-essential libnuma-dev libbenchmark-dev libpapi-dev libboost-context-dev \
                   libboost-fiber-dev libst-dev \
@@ -47,11 +36,7 @@ WITH_GO        ?= 1
 # non-root user gets one apt-get line for everything.
 BENCH_GO_PKG    = $(if $(filter 0,$(WITH_GO)),,$(shell command -v go >/dev/null 2>&1 || echo golang-go))
 
-ifeq ($(BENCH_RUNTIME),stub)
-BENCH_MN       := $(BUILD)/benches/harness/stub/mn_absent.o
-else
 BENCH_MN       := $(LIBMN)
-endif
 
 .PHONY: bench bench-bin test-benches test-buildinfo FORCE
 bench-bin: $(BENCH_BIN)

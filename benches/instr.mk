@@ -1,4 +1,4 @@
-# ==== benches/instr: instructions per operation under callgrind (issue 18) ================
+# ==== benches/instr: instructions per operation under callgrind ==========================
 #
 #   make bench-instructions   build the driver optimised, run every headline operation of
 #                             ours and the peers (Boost.Context fcontext, Boost.Fiber, State

@@ -52,8 +52,8 @@
  *
  * Confounders and host conditions
  *   Needs >= 2 NUMA nodes with memory and working mbind (else "n/a: 1 NUMA node" or the
- *   probe's reason) and the runtime (else "n/a: runtime not built").  chan/numa needs two
- *   nodes with CPUs.  In an emulated guest latency shows no NUMA effect.  numastat is
+ *   probe's reason) and a runtime that starts (else "n/a: mn_init failed: ...").
+ *   chan/numa needs two nodes with CPUs.  In an emulated guest latency shows no NUMA effect.  numastat is
  *   host-wide: other processes' allocations land in the deltas.
  */
 #include "bench.h"
@@ -83,17 +83,6 @@ static void report_numastat(struct bench_state *st, const struct mn_numastat_sna
     bench_set_counter(st, "other_node", (double)d.other_node, BENCH_C_PLAIN);
     bench_set_counter(st, "remote_share", mn_numastat_remote_share(&d), BENCH_C_PLAIN);
     bench_set_counter(st, "foreign_share", mn_numastat_foreign_share(&d), BENCH_C_PLAIN);
-}
-
-/* runtime_skip - skip with the reason an mn_* call failed; ENOSYS is the stub runtime. */
-static void runtime_skip(struct bench_state *st, const char *what, int rc)
-{
-    char why[128];
-    if (rc == -ENOSYS)
-        snprintf(why, sizeof why, "n/a: runtime not built");
-    else
-        snprintf(why, sizeof why, "n/a: %s: %s", what, strerror(-rc));
-    bench_skip(st, why);
 }
 
 /* ==== numa/bind ======================================================================== */
@@ -168,13 +157,13 @@ static void bm_numa_bind(struct bench_state *st)
     mn_wg_init(&r.wg);
     int rc = mn_init(&cfg);
     if (rc) {
-        runtime_skip(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         return;
     }
     rc = mn_run(bind_main, &r);
     (void)mn_fini();
     if (rc != 0) {
-        runtime_skip(st, "mn_run", rc < 0 ? rc : -EIO);
+        bench_skip_errno(st, "mn_run", rc < 0 ? rc : -EIO);
         return;
     }
     bench_set_per_op_ns(st, "ns_per_access",
@@ -276,18 +265,18 @@ static void bm_chan_numa(struct bench_state *st)
     mn_wg_init(&r.wg);
     int rc = mn_chan_make(&r.c, sizeof(uint64_t), (size_t)bench_arg(st, "cap"));
     if (rc) {
-        runtime_skip(st, "mn_chan_make", rc);
+        bench_skip_errno(st, "mn_chan_make", rc);
         goto out;
     }
     rc = mn_init(&cfg);
     if (rc) {
-        runtime_skip(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_init", rc);
         goto out_chan;
     }
     rc = mn_run(chan_main, &r);
     (void)mn_fini();
     if (rc != 0) {
-        runtime_skip(st, "mn_run", rc < 0 ? rc : -EIO);
+        bench_skip_errno(st, "mn_run", rc < 0 ? rc : -EIO);
         goto out_chan;
     }
     bench_set_per_op_ns(st, "ns_per_msg", 1.0);

@@ -1,6 +1,6 @@
 /*
- * benches/peers.c - the C user-level thread libraries measurable from Debian, beside ours
- * (issue 18): Boost.Fiber (libboost-fiber-dev, M:1 here, benches/peers/fiber.cc) and State
+ * benches/peers.c - the C user-level thread libraries measurable from Debian, beside ours:
+ * Boost.Fiber (libboost-fiber-dev, M:1 here, benches/peers/fiber.cc) and State
  * Threads (libst-dev, M:1).  The skynet rows are in benches/skynet.c.
  *
  * What is measured (wall-clock time)

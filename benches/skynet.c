@@ -1,6 +1,6 @@
 /*
  * benches/skynet.c - skynet: a fan-out/fan-in tree of 1M leaves, ours against Boost.Fiber
- * (and Go: benches/go/skynet.go), on 1 P and on every CPU (issue 18).
+ * (and Go: benches/go/skynet.go), on 1 P and on every CPU.
  *
  * What is measured (wall-clock time; one iteration = one whole tree)
  *   skynet/g/leaves:<L>/procs:{1,all}   the main G starts skynet(0, L): a node of size s > 1

@@ -1,4 +1,4 @@
-# ==== benches/tlb.mk: the tlb:tlb_flush / mmap tracepoint counter and its test (issue 6) ==
+# ==== benches/tlb.mk: the tlb:tlb_flush / mmap tracepoint counter and its test ===========
 # benches/harness/tlbtrace.c is a plain C module (no Google Benchmark, no runtime); the
 # bench binary links it like the other harness/*.c files.  Its test needs tracefs and
 # perf_event_open and skips with the reason when they are missing.

@@ -1,4 +1,4 @@
-# ==== scripts/compare.mk: compare runs or hosts (issue 15) =================================
+# ==== scripts/compare.mk: compare runs or hosts ==========================================
 #
 #   make compare A=<run or host> B=<run or host>     row by row: B/A, interval, p, a word
 #   make compare RUNS='host1 host2 host3'            fleet view: each claim's verdict per host

@@ -1,4 +1,4 @@
-# scripts/go.mk - Go measured side by side (issue 10): benches/go, scripts/run-go-bench,
+# scripts/go.mk - Go measured side by side: benches/go, scripts/run-go-bench,
 # scripts/goparse.py.
 #
 #   make test-go        goparse tests on captured fixtures (always); with go installed also

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""goparse - the Go side of the suite (issue 10): output converter and Go source facts.
+"""goparse - the Go side of the suite: output converter and Go source facts.
 
 Two jobs, both importable (scripts/tables.py may call them) and both behind a CLI:
 

@@ -1,4 +1,4 @@
-# ==== scripts/report.mk: the HTML report of a bench run (issue 20) ========================
+# ==== scripts/report.mk: the HTML report of a bench run ==================================
 #
 #   make report                 results/<host>/<stem>.html beside the newest tables' run JSON
 #                               (index.md's source line): host state, every table with its

@@ -1,4 +1,4 @@
-# ==== scripts/tables.mk: regenerated tables and figures (issue 4) =========================
+# ==== scripts/tables.mk: regenerated tables and figures ==================================
 #
 #   make tables                 results/*.md + *.csv + results/index.md from the newest
 #                               results/<host>/*.json (and its .go.json), claims from

@@ -1,4 +1,4 @@
-# ==== tests/arm64.mk: the runtime on aarch64 under qemu-user (issue 16) ====================
+# ==== tests/arm64.mk: the runtime on aarch64 under qemu-user =============================
 #
 #   make test-arm64          cross-build libmn.a, the Criterion unit tests and squares for
 #                            aarch64 into $(BUILD)/arm64 and run them under qemu-aarch64

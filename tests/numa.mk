@@ -14,8 +14,7 @@
 
 NUMA_GUEST_DEPS  = qemu-system-x86 busybox-static libnuma-dev
 NUMA_GUEST_CASES ?= 2node 4node
-NUMA_GUEST_PREREQS := $(BENCH_BIN) $(if $(filter libmn,$(BENCH_RUNTIME)),$(LIBMN) \
-                      $(BUILD)/runtime/tests/test_numa)
+NUMA_GUEST_PREREQS := $(BENCH_BIN) $(LIBMN) $(BUILD)/runtime/tests/test_numa
 
 .PHONY: test-numa
 test-numa: $(NUMA_GUEST_PREREQS)

@@ -1,4 +1,4 @@
-# ==== tests/trace-viewer.mk: the MN_TRACE file in a real viewer's parser (issue 20) =======
+# ==== tests/trace-viewer.mk: the MN_TRACE file in a real viewer's parser =================
 #
 #   make test-trace-viewer   run runtime/examples/squares (1000 Gs + the main G, GOMAXPROCS 2)
 #                            with MN_TRACE, then load the file with Chrome DevTools' own trace

@@ -1,6 +1,6 @@
 // Command gobench runs the Go counterparts of the suite's C benches on Go's own runtime,
 // so that the tables can put "Go (this host)" beside "our runtime" and "pthread" from the
-// same make-bench run (issue 10).
+// same make-bench run.
 //
 // It is a plain program, not `go test -bench`, because three of the benches need things
 // testing.B does not give: a fresh process per repetition (bytes per parked goroutine; a

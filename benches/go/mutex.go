@@ -1,6 +1,6 @@
 package main
 
-// Mutex contention: the Go side of the mutex/contend rows (issue 7). Claim P4.2.mutex
+// Mutex contention: the Go side of the mutex/contend rows. Claim P4.2.mutex
 // (contention shows in a mutex profile: contentions, total and mean delay).
 //
 // go/mutex/contend/gs:G/shards:S: G goroutines (all Ps) share n ops; each op picks a shard

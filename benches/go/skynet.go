@@ -1,6 +1,6 @@
 package main
 
-// Skynet: the Go side of benches/skynet.c (issue 18): a fan-out/fan-in tree, 10 children
+// Skynet: the Go side of benches/skynet.c: a fan-out/fan-in tree, 10 children
 // per node, unbuffered channels, 1M leaves (1,111,111 goroutines per tree).
 //
 // go/skynet/leaves:L/procs:{1,all}: one unit = one tree; ns_per_leaf = wall time / L. The

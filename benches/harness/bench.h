@@ -222,9 +222,8 @@ void bench_skip(struct bench_state *st, const char *reason);
 
 /* bench_skip_errno - bench_skip for a call that failed with rc, a negative errno (the
  * runtime's and the harness's convention).  what names the call, e.g. "mn_init".  The
- * reason is "n/a: runtime not built (<what>)" when rc is -ENOSYS (the stand-in runtime,
- * harness/stub/mn_absent.c, fails every call that way), else "n/a: <what> failed:
- * <strerror(-rc)>".  Same rules as bench_skip on when to call it. */
+ * reason is "n/a: <what> failed: <strerror(-rc)>".  Same rules as bench_skip on when to
+ * call it. */
 void bench_skip_errno(struct bench_state *st, const char *what, int rc);
 
 /* bench_pause / bench_resume - exclude a part of an iteration from the timer (expensive:

@@ -606,10 +606,7 @@ void bench_skip(bench_state *st, const char *reason)
 void bench_skip_errno(bench_state *st, const char *what, int rc)
 {
     char msg[160];
-    if (rc == -ENOSYS)
-        snprintf(msg, sizeof msg, "n/a: runtime not built (%s)", what);
-    else
-        snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
+    snprintf(msg, sizeof msg, "n/a: %s failed: %s", what, strerror(-rc));
     bench_skip(st, msg);
 }
 
@@ -740,7 +737,7 @@ int main(int argc, char **argv)
     static char agg[] = "--benchmark_display_aggregates_only=true";
     // Repetitions of all instances in random order: runs minutes apart on a shared host
     // differ by 10-25% while consecutive repetitions differ by 1-5%, so consecutive
-    // repetitions understate the spread (issue 13).  =false on the command line wins.
+    // repetitions understate the spread.  =false on the command line wins.
     static char interleave[] = "--benchmark_enable_random_interleaving=true";
     gargv.push_back(interleave);
     if (!user_reps)

@@ -1,4 +1,4 @@
-// benches/peers/fiber.cc - Boost.Fiber peer rows for the bench binary (issue 18): yield,
+// benches/peers/fiber.cc - Boost.Fiber peer rows for the bench binary: yield,
 // unbuffered-channel round trip, spawn+join and the skynet tree, all fibers on the calling
 // thread (Boost.Fiber's default round-robin scheduler).  C-callable; the rows are
 // registered by benches/peers.c, which calls these with its bench_state.

@@ -53,7 +53,7 @@ struct mn_g *mn_x_runqget(struct mn_p *pp);
 struct mn_g *mn_x_runqsteal(struct mn_p *dst, struct mn_p *src, bool stealnext);
 uint32_t mn_x_runqlen(struct mn_p *pp);       /* queued Gs, runnext not counted */
 
-/* mn_x_stack_mode - how stacks are guarded in this process: "madv_guard" (Linux 6.13+
+/* mn_x_stack_guard_mode - how stacks are guarded in this process: "madv_guard" (Linux 6.13+
  * guard regions, no VMA split), "mprotect" (guard page per stack, splits the mapping),
  * "canary" (small stacks, or guards over the map-count budget). */
 const char *mn_x_stack_guard_mode(void);

@@ -1100,8 +1100,8 @@ static void after_switch(struct mn_m *mp)
     }
     case MN_OP_GOSCHED:
         /* Go's goschedImpl puts the G on the global queue under sched.lock.  We put it at
-         * the tail of the local runq instead, which keeps the switch path free of locks
-         * (issue 2); other Ps can still steal it, and the 61-tick global check keeps the
+         * the tail of the local runq instead, which keeps the switch path free of locks;
+         * other Ps can still steal it, and the 61-tick global check keeps the
          * global queue from starving. */
         MN_TRACE(MN_EV_G_YIELD, mp->p->id, gp->goid, 0);
         mn_casgstatus(gp, MN_GRUNNING, MN_GRUNNABLE);

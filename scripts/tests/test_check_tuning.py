@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test_check_tuning.py - tests for scripts/check_tuning.py (issue 9).
+"""test_check_tuning.py - tests for scripts/check_tuning.py.
 
 Host rules run against fake /proc + /sys trees built in a temp dir (--sysroot), with the
 affinity and uid given on the command line; measured and baseline rules run on the

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""test_compare.py - tests for scripts/compare.py (issue 15) on the invented runs in
+"""test_compare.py - tests for scripts/compare.py on the invented runs in
 fixtures_compare/ (make_fixtures.py says what each row is for).  No timing is asserted:
 the fixtures' values are fixed data.
 Run: /usr/bin/python3 -m unittest discover -s scripts/tests -p test_compare.py
@@ -151,7 +151,7 @@ class TestPair(Base):
 FLEET = os.path.join(FIX, 'fleet')
 sys.path.insert(0, os.path.join(TOP, 'scripts'))
 import tables  # noqa: E402
-ENGINE = hasattr(tables, 'claim_verdicts')  # the verdict engine apart from rendering (issue 13)
+ENGINE = hasattr(tables, 'claim_verdicts')  # the verdict engine apart from rendering
 
 
 @unittest.skipUnless(ENGINE, 'scripts/tables.py has no claim_verdicts() yet')

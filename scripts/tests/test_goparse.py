@@ -1,4 +1,4 @@
-"""Tests for scripts/goparse.py and scripts/run-go-bench (issue 10).
+"""Tests for scripts/goparse.py and scripts/run-go-bench.
 
 Run: /usr/bin/python3 -m unittest discover -s scripts/tests -p 'test_goparse.py'
 (make test-go).  The converter is tested on captured benches/go output in fixtures_go/;

@@ -1,5 +1,5 @@
 """Tests for scripts/hoststate.py (host id, busy flag) and the tables' header that shows
-the host state (issue 13).  Run: python3 -m unittest discover -s scripts/tests -p
+the host state.  Run: python3 -m unittest discover -s scripts/tests -p
 test_hoststate.py -t scripts/tests"""
 import os
 import re

@@ -414,7 +414,7 @@ class TestCapAndGoReason(unittest.TestCase):
         self.assertTrue(r["ratio"][0].startswith("0.667"), r["ratio"])
 
     def test_check_on_go_row_judges_go(self):
-        """T1.stack.g's subject is Go: its checks read the .go.json (issue 14)."""
+        """T1.stack.g's subject is Go: its checks read the .go.json."""
         claim = dict(real_claim("T1.stack.g"), table="T1")
         ours = load_run(self.d, gb_row("stack/g_parked/n:100000/small:1", {"bytes_per_g": 9999}))
         go = load_run(self.d, gb_row("go/stack/parked/n:100000", {"stack_bytes": 2048,
@@ -726,7 +726,7 @@ if __name__ == "__main__":
 
 
 class TestStatisticalVerdicts(unittest.TestCase):
-    """The verdict engine on intervals and significance (issue 13), on fixed samples."""
+    """The verdict engine on intervals and significance, on fixed samples."""
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
