@@ -37,4 +37,21 @@ test-runtime: $(RT_TESTS) $(SQUARES)
 	@for p in 1 2; do out=$$(MN_GOMAXPROCS=$$p $(SQUARES)); \
 	  [ "$$out" = 332833500 ] || { echo "squares GOMAXPROCS=$$p printed '$$out'"; exit 1; }; done
 	@echo "squares: 332833500 on GOMAXPROCS 1 and 2"
+	@err=$$(MN_STACK_BYTES=20000 runtime/examples/squares 2>&1 >/dev/null); rc=$$?; \
+	  [ $$rc = 1 ] && echo "$$err" | grep -q '^mn: MN_STACK_BYTES=20000: expected a multiple of the page size' \
+	  && echo "$$err" | grep -q '^squares: mn_init: Invalid argument' \
+	  || { echo "squares with MN_STACK_BYTES=20000: exit $$rc, stderr: $$err"; exit 1; }
+	@echo "squares: MN_STACK_BYTES=20000 is one line naming the variable, exit 1"
 TEST_TARGETS += test-runtime
+
+# ==== stress: the runtime tests in a loop beside a CPU hog (issue 17 item 5) ============
+# `make stress` is the full loop (50 iterations at GOMAXPROCS 1-4, run by hand: see the
+# README for its duration); CI runs `test-stress`, one iteration at each GOMAXPROCS.
+STRESS_N     ?= 50
+STRESS_PROCS ?= 1 2 3 4
+.PHONY: stress test-stress
+stress: $(RT_TESTS) runtime/examples/squares
+	@nice -n 10 runtime/tests/stress.sh $(STRESS_N) "$(STRESS_PROCS)" $(RT_TESTS)
+test-stress: $(RT_TESTS) runtime/examples/squares
+	@nice -n 10 runtime/tests/stress.sh 1 "$(STRESS_PROCS)" $(RT_TESTS)
+TEST_TARGETS += test-stress

@@ -13,6 +13,17 @@
 
 #include "mn.h"
 
+/* Tests that wait for something wait on the event itself, with this generous limit (never a
+ * count of yields or polls: under load such a budget runs out although nothing is lost). */
+#define TEST_WAIT_NS (60ull * 1000000000ull)
+
+static inline uint64_t test_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 /* run_cfg - mn_init(cfg), mn_run(fn, arg), mn_fini(); asserts each step; returns fn's result. */
 static inline int run_cfg(const struct mn_config *cfg, int (*fn)(void *), void *arg)
 {
