@@ -41,6 +41,7 @@
 // appends "/process_time" to row names, which FORMAT.md does not list among the suffixes
 // consumers strip.  Threads() is never used: 1.7.1 divides real time by the thread count.
 #include <benchmark/benchmark.h>
+#include "mn.h"
 #include <numa.h>
 
 #include <fnmatch.h>
@@ -728,6 +729,17 @@ int main(int argc, char **argv)
         int hc = 2;
         benchmark::Initialize(&hc, hv); // prints Google Benchmark's usage and exits
         return 0;
+    }
+
+    // An invalid MN_* variable is a usage error of the whole run, not n/a rows: every G
+    // bench would fail its mn_init (mn_config_init names the variable on stderr).
+    {
+        struct mn_config cfg;
+        if (mn_config_init(&cfg) != 0) {
+            std::fprintf(stderr, "bench: invalid MN_* environment variable (see the line "
+                                 "above); fix or unset it\n");
+            return 2;
+        }
     }
 
     // Preset defaults go first so the user's flags, parsed later, win.

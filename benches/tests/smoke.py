@@ -304,6 +304,16 @@ def main():
         elif not r.stderr.strip():
             fail(f"{bad}: no error message")
 
+    # an MN_* value in range but invalid (not a page multiple) is one usage error naming
+    # the variable, exit 2, not G rows turned n/a with exit 0 (issue 17 item 7)
+    if "stub" not in os.path.basename(binary):
+        env = dict(os.environ, MN_STACK_BYTES="20000")
+        r = run([binary, "--warm_ms=0", "--benchmark_filter=harness/empty"], env=env)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 2 or not lines or "MN_STACK_BYTES=20000" not in lines[0] \
+                or not lines[-1].startswith("bench: invalid MN_* environment variable"):
+            fail(f"MN_STACK_BYTES=20000: exit {r.returncode}, stderr {lines}")
+
     # ---- one smoke run of everything ----------------------------------------------------
     out = os.path.join(work, "smoke.json")
     if os.path.exists(out):

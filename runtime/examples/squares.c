@@ -52,6 +52,10 @@ int main(void)
         return 1;
     }
     rc = mn_run(main_g, NULL);
+    if (rc < 0)
+        fprintf(stderr, "squares: mn_run: %s\n", strerror(-rc));
+    else if (rc > 0)
+        fprintf(stderr, "squares: a G could not be started or a receive failed\n");
     if (mn_chan_free(results) != 0)
         fprintf(stderr, "squares: channel still in use\n");
     (void)mn_fini();

@@ -73,7 +73,8 @@ extern "C" {
  * so that a bench can compare a mechanism on and off inside one process.
  */
 struct mn_config {
-    int gomaxprocs;      /* number of Ps; 0 = CPUs in the affinity mask. MN_GOMAXPROCS */
+    int gomaxprocs;      /* number of Ps; 0 = mn_default_gomaxprocs(): CPUs in the affinity
+                            mask, capped by the cgroup CPU quota. MN_GOMAXPROCS */
     int pad_runq;        /* P layout: 0 = runqhead/runqtail adjacent (Go's layout),
                             64 or 128 = each on its own cache line of that many bytes
                             (1 is read as 64).  Claims L2.1.headtail, T3.*. MN_PAD_RUNQ */
@@ -104,6 +105,26 @@ struct mn_config {
                             0 = off (the hold is still counted in mn_stats.long_holds).
                             MN_HOLD_WARN_MS */
 };
+
+/* struct mn_procs_default - what the default GOMAXPROCS is made of (for the results'
+ * context: a bench records cpus, quota and gomaxprocs with its rows). */
+struct mn_procs_default {
+    int cpus;          /* CPUs in the calling thread's affinity mask (sched_getaffinity) */
+    double quota;      /* cgroup CPU limit in CPUs: quota / period of cgroup v2 cpu.max or v1
+                          cpu.cfs_quota_us / cpu.cfs_period_us, the smallest from the
+                          process's cgroup up to the root; 0 = no limit */
+    int gomaxprocs;    /* the default: cpus, or ceil(quota) when that is smaller (at least 1),
+                          at most MN_MAX_PROCS */
+};
+
+/* mn_default_gomaxprocs - the GOMAXPROCS mn_init uses when cfg.gomaxprocs is 0.
+ * The rule (Go 1.25's, but with a minimum of 1 where Go's is 2): the CPUs of the affinity
+ * mask, lowered to the cgroup CPU limit rounded up.  Go keeps 2 so that a program limited
+ * to under 1 CPU still runs two Ps; here a P beyond the quota only spins and queues on a
+ * throttled CPU (measured under a 0.5 CPU quota: a spawn took 20.5 us on 2 Ps against
+ * ~75 ns on 1), so 0.5 CPU gives 1 P.  Read once per call (files in /proc and /sys/fs/cgroup),
+ * callable from any thread, no runtime needed.  Returns 0, or -EINVAL (out is NULL). */
+MN_WUR int mn_default_gomaxprocs(struct mn_procs_default *out);
 
 /* mn_config_init - defaults, then MN_* environment overrides.  Returns 0, or -EINVAL when
  * an MN_* variable does not parse (a message naming it goes to stderr). */
@@ -190,7 +211,12 @@ MN_WUR int mn_chan_send(struct mn_chan *c, const void *elem);
 MN_WUR int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok);
 
 /* mn_chan_close - close the channel: all waiting receivers wake with ok = false, all
- * waiting senders with -EPIPE.  Errors: -EPIPE already closed. */
+ * waiting senders with -EPIPE.  Callable from any thread: a plain thread (not a G) may
+ * close a channel Gs wait on, and they go to the global run queue.  Because of this, the
+ * "all goroutines are asleep - deadlock!" check (Go's checkdead) is deferred while the
+ * process has threads other than the runtime's Ms, sysmon and mn_run's caller; sysmon
+ * repeats it every few milliseconds and aborts once no such thread is left (Go never
+ * reports it in a c-archive build).  Errors: -EPIPE already closed. */
 MN_WUR int mn_chan_close(struct mn_chan *c);
 
 /* mn_chan_len, mn_chan_cap - elements buffered now, and buffer capacity. */

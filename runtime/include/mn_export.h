@@ -58,6 +58,13 @@ uint32_t mn_x_runqlen(struct mn_p *pp);       /* queued Gs, runnext not counted 
  * "canary" (small stacks, or guards over the map-count budget). */
 const char *mn_x_stack_guard_mode(void);
 
+/* mn_x_cpu_quota - this process's cgroup CPU limit in CPUs (quota / period, the smallest
+ * over cgroup v1's cpu hierarchy and v2's unified one, each walked from the process's
+ * cgroup up to its mount's root); 0 when there is none.  prefix is prepended to every path
+ * read (/proc/self/cgroup, /proc/self/mountinfo, the cgroup files): "" for the real ones,
+ * a directory for a test's fake tree.  mn_default_gomaxprocs uses prefix "". */
+double mn_x_cpu_quota(const char *prefix);
+
 /* Fault injection for the error paths: the next n calls of that kind fail with err
  * (a positive errno).  MN_X_FAIL_THREAD: pthread_create of a new M; MN_X_FAIL_STACK: the
  * mmap of a new G stack.  n = 0 disarms. */

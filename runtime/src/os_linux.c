@@ -6,13 +6,16 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mn.h"
+#include "mn_export.h"
 #include "util.h"
 
 uint64_t mn_nanotime(void)
@@ -160,4 +163,170 @@ void mn_unlock(struct mn_lock *l)
         mn_futex_wake(&l->key, 1);
     else if (mn_unlikely(v == 0))
         mn_throw("unlock of unlocked lock");
+}
+
+/* ==== Default GOMAXPROCS: the affinity mask and the cgroup CPU limit ====================== */
+
+/* read_line - the first line of prefix+path into buf; false when it cannot be read. */
+static bool read_line(const char *prefix, const char *path, char *buf, size_t len)
+{
+    char full[8192];
+    int n = snprintf(full, sizeof full, "%s%s", prefix, path);
+    if (n < 0 || (size_t)n >= sizeof full)
+        return false;
+    FILE *f = fopen(full, "re");
+    if (!f)
+        return false;
+    bool ok = fgets(buf, (int)len, f) != NULL;
+    fclose(f);
+    return ok;
+}
+
+/* dir_limit - the CPU limit set in one cgroup directory (CPUs), 0 when none.  v2: cpu.max
+ * "<quota> <period>" or "max <period>"; v1: cpu.cfs_quota_us (-1 = none) and
+ * cpu.cfs_period_us. */
+static double dir_limit(const char *prefix, const char *dir, bool v2)
+{
+    char path[4200], a[128], b[128];
+    if (v2) {
+        snprintf(path, sizeof path, "%s/cpu.max", dir);
+        if (!read_line(prefix, path, a, sizeof a))
+            return 0;
+        char q[64];
+        long long period;
+        if (sscanf(a, "%63s %lld", q, &period) != 2 || strcmp(q, "max") == 0 || period <= 0)
+            return 0;
+        long long quota = atoll(q);
+        return quota > 0 ? (double)quota / (double)period : 0;
+    }
+    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+    if (!read_line(prefix, path, a, sizeof a))
+        return 0;
+    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+    if (!read_line(prefix, path, b, sizeof b))
+        return 0;
+    long long quota = atoll(a), period = atoll(b);
+    return quota > 0 && period > 0 ? (double)quota / (double)period : 0;
+}
+
+/* hierarchy_limit - the smallest limit from the process's cgroup up to the mount's root
+ * (a parent's limit caps its children, as Go's internal/cgroup walks it). */
+static double hierarchy_limit(const char *prefix, const char *mnt, const char *rel, bool v2)
+{
+    char dir[4096];
+    double best = 0;
+    snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+    for (;;) {
+        double l = dir_limit(prefix, dir, v2);
+        if (l > 0 && (best == 0 || l < best))
+            best = l;
+        size_t mlen = strlen(mnt);
+        char *slash = strrchr(dir, '/');
+        if (strlen(dir) <= mlen || !slash || slash < dir + mlen)
+            break;
+        *slash = 0;
+    }
+    return best;
+}
+
+/* has_item - whether the comma-separated list contains item. */
+static bool has_item(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, item, n) == 0)
+            return true;
+        p = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
+/* mn_x_cpu_quota - the cgroup CPU limit of this process in CPUs (quota / period, smallest
+ * over cgroup v1's cpu hierarchy and v2's unified one, each walked up to its mount's
+ * root), 0 when there is none.  prefix ("" normally) is prepended to every path read, so
+ * a test can feed a fake /proc/self/cgroup, /proc/self/mountinfo and cgroup tree. */
+double mn_x_cpu_quota(const char *prefix)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/proc/self/cgroup", prefix);
+    FILE *cg = fopen(path, "re");
+    if (!cg)
+        return 0;
+    char v1path[2048] = "", v2path[2048] = "", line[4096];
+    bool have_v1 = false, have_v2 = false;
+    while (fgets(line, sizeof line, cg)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c1 = *c2 = 0;
+        if (strcmp(line, "0") == 0 && c1[1] == 0) {
+            snprintf(v2path, sizeof v2path, "%s", c2 + 1);
+            have_v2 = true;
+        } else if (has_item(c1 + 1, "cpu")) {
+            snprintf(v1path, sizeof v1path, "%s", c2 + 1);
+            have_v1 = true;
+        }
+    }
+    fclose(cg);
+    snprintf(path, sizeof path, "%s/proc/self/mountinfo", prefix);
+    FILE *mi = fopen(path, "re");
+    if (!mi)
+        return 0;
+    double best = 0;
+    while (fgets(line, sizeof line, mi)) {
+        /* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
+        char root[2048], mnt[2048];
+        if (sscanf(line, "%*s %*s %*s %2047s %2047s", root, mnt) != 2)
+            continue;
+        char *dash = strstr(line, " - ");
+        if (!dash)
+            continue;
+        char fstype[64], source[256], super[1024] = "";
+        if (sscanf(dash + 3, "%63s %255s %1023s", fstype, source, super) < 2)
+            continue;
+        bool v2 = strcmp(fstype, "cgroup2") == 0;
+        bool v1 = strcmp(fstype, "cgroup") == 0 && has_item(super, "cpu");
+        if (!(v2 && have_v2) && !(v1 && have_v1))
+            continue;
+        const char *rel = v2 ? v2path : v1path;
+        size_t rl = strlen(root);
+        if (strcmp(root, "/") != 0) { /* a container sees its cgroup as the mount's root */
+            if (strncmp(rel, root, rl) != 0 || (rel[rl] != 0 && rel[rl] != '/'))
+                continue;
+            rel = rel[rl] ? rel + rl : "/";
+        }
+        double l = hierarchy_limit(prefix, mnt, rel, v2);
+        if (l > 0 && (best == 0 || l < best))
+            best = l;
+    }
+    fclose(mi);
+    return best;
+}
+
+int mn_default_gomaxprocs(struct mn_procs_default *out)
+{
+    if (!out)
+        return -EINVAL;
+    cpu_set_t set;
+    int cpus = 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        cpus = CPU_COUNT(&set);
+    out->cpus = cpus;
+    out->quota = mn_x_cpu_quota("");
+    int procs = cpus;
+    if (out->quota > 0) {
+        double up = (double)(long)out->quota;
+        int q = (int)(up < out->quota ? up + 1 : up); /* round up */
+        if (q < 1)
+            q = 1;
+        if (q < procs)
+            procs = q;
+    }
+    if (procs > MN_MAX_PROCS)
+        procs = MN_MAX_PROCS;
+    out->gomaxprocs = procs;
+    return 0;
 }

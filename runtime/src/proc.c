@@ -111,6 +111,7 @@
  *   sched_latency record runqput-to-run latency per P (T3.latency, N3.3.sched).
  *   schedtrace_ms, trace_path  Go's schedtrace line and a Chrome trace (T5.*, P4.4.trace).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -483,11 +484,32 @@ static struct mn_m *mget(void)
     return mp;
 }
 
-/* checkdead - called with sched.lock held when an M goes idle: if no M runs, none is in
- * a syscall, no timer is pending and nothing is queued, every G is blocked for good. */
+/* foreign_threads - threads of this process that are not the runtime's (Ms, sysmon, and
+ * the thread blocked in mn_run): plain threads that may still ready a G, e.g. by
+ * mn_chan_close.  Read from /proc/self/task; -1 when it cannot be read. */
+static int foreign_threads(struct mn_sched *s)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - (s->mcount + (s->sysmon_started ? 1 : 0) + 1);
+}
+
+/* checkdead - called with sched.lock held when an M goes idle, and by sysmon while a check
+ * is deferred: if no M runs, none is in a syscall, no timer is pending and nothing is
+ * queued, every G is blocked.  Go's checkdead then throws; but a plain thread (not an M)
+ * can still ready a G through mn_chan_close, as sysmon's timers do, and Go itself never
+ * declares a deadlock in a c-archive/c-shared build for the same reason.  So while the
+ * process has threads other than the runtime's, the verdict is deferred and sysmon checks
+ * again every few milliseconds: the abort comes only once no such thread is left. */
 static void checkdead(void)
 {
     struct mn_sched *s = mn_sched;
+    st_relaxed(&s->deadcheck, 0);
     if (s->exiting || !s->ran)
         return;
     if (s->mcount - s->nmidle > 0 || ld_sc(&s->nmsys) > 0 || ld_sc(&s->timers_pending) > 0 ||
@@ -496,6 +518,10 @@ static void checkdead(void)
     for (int i = 0; i < s->gomaxprocs; i++)
         if (!runqempty(s->allp[i]))
             return;
+    if (foreign_threads(s) != 0) {
+        st_relaxed(&s->deadcheck, 1); /* a plain thread may still wake a G: sysmon rechecks */
+        return;
+    }
     mn_fatal("all goroutines are asleep - deadlock!");
 }
 
@@ -1668,6 +1694,11 @@ static void *sysmon(void *arg)
             retake(now);
         if (!ld_sc(&s->gcwaiting))
             sysmon_slices(now);
+        if (ld_relaxed(&s->deadcheck)) {
+            mn_lock(&s->lock);
+            checkdead();
+            mn_unlock(&s->lock);
+        }
         if (ld_sc(&s->nmsys) > 0 || ld_relaxed(&s->handoffs) != h0) {
             delay = 20000;
             idle = 0;
@@ -1945,6 +1976,12 @@ int mn_config_init(struct mn_config *cfg)
     ENV("MN_BIND_P", 0, 1, bind_p);
     ENV("MN_REUSE_G", 0, 1, reuse_g);
     ENV("MN_STACK_BYTES", 16384, 1L << 30, stack_bytes);
+    long page = sysconf(_SC_PAGESIZE);
+    if (cfg->stack_bytes % (size_t)page) {
+        fprintf(stderr, "mn: MN_STACK_BYTES=%s: expected a multiple of the page size (%ld)\n",
+                getenv("MN_STACK_BYTES"), page);
+        return -EINVAL;
+    }
     ENV("MN_SMALL_STACKS", 0, 1, small_stacks);
     ENV("MN_NUMA_LOCAL", 0, 1, numa_local);
     ENV("MN_SCHED_LATENCY", 0, 1, sched_latency);
@@ -2008,8 +2045,13 @@ int mn_init(const struct mn_config *cfg_in)
         cfg.schedtrace_ms < 0 || cfg.hold_warn_ms < 0)
         return -EINVAL;
     if (cfg.gomaxprocs == 0) {
-        int cpus[MN_MAX_PROCS];
-        cfg.gomaxprocs = allowed_cpus(cpus, MN_MAX_PROCS);
+        struct mn_procs_default d;
+        if (mn_default_gomaxprocs(&d) == 0) {
+            cfg.gomaxprocs = d.gomaxprocs;
+        } else {
+            int cpus[MN_MAX_PROCS];
+            cfg.gomaxprocs = allowed_cpus(cpus, MN_MAX_PROCS);
+        }
     }
     struct mn_sched *s = calloc(1, sizeof *s);
     if (!s)

@@ -272,6 +272,7 @@ struct mn_sched {
     struct mn_mutex worldsema;    /* one stop-the-world at a time */
 
     int exiting;                  /* main G returned / mn_fini (sched.lock, atomic read) */
+    uint32_t deadcheck;           /* atomic: checkdead deferred while plain threads exist */
     int ran;                      /* mn_run called */
     int main_status;
     struct mn_note main_done;

@@ -4,6 +4,7 @@
  * repeated without leaks, syscall hand-off, sleep, wait groups, the G mutex and its
  * profile, and the fatal messages (deadlock, stack overflow).  Behaviour and values only.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -500,4 +501,62 @@ Test(sched, go_returns_eagain_and_enomem)
     struct mn_config c = cfg_procs(2);
     c.reuse_g = false;
     run_cfg(&c, errors_main, NULL);
+}
+
+/* ---- no false deadlock: a plain thread may still ready a G ------------------------------ */
+
+static struct mn_chan *ext_c;
+static int ext_close; /* 1: the plain thread closes ext_c; 0: it exits without a word */
+
+static void *ext_thread(void *arg)
+{
+    (void)arg;
+    /* long enough that every M has gone idle and checkdead has run */
+    struct timespec ts = {0, 200 * 1000000};
+    nanosleep(&ts, NULL);
+    if (ext_close && mn_chan_close(ext_c) != 0)
+        abort();
+    return NULL;
+}
+
+static int ext_main(void *arg)
+{
+    (void)arg;
+    bool ok = true;
+    if (mn_chan_recv(ext_c, NULL, &ok) != 0 || ok)
+        return 1;
+    return 42; /* woken by the plain thread's close */
+}
+
+static void ext_child(void)
+{
+    struct mn_config c = cfg_procs(deadlock_procs);
+    pthread_t th;
+    if (mn_chan_make(&ext_c, 4, 0) != 0 || mn_init(&c) != 0 ||
+        pthread_create(&th, NULL, ext_thread, NULL) != 0)
+        _exit(1);
+    int r = mn_run(ext_main, NULL);
+    pthread_join(th, NULL);
+    if (mn_fini() != 0 || mn_chan_free(ext_c) != 0)
+        _exit(1);
+    _exit(r == 42 ? 0 : 3);
+}
+
+Test(fatal, no_false_deadlock_while_a_plain_thread_can_close, .timeout = 120)
+{
+    char buf[512];
+    ext_close = 1;
+    for (deadlock_procs = 1; deadlock_procs <= 2; deadlock_procs++) {
+        int st = run_child(ext_child, buf, sizeof buf);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "GOMAXPROCS=%d status %x, stderr: %s",
+                  deadlock_procs, st, buf);
+        cr_assert_null(strstr(buf, "deadlock"), "%s", buf);
+    }
+    /* the same wait with a thread that exits without closing is still a deadlock */
+    ext_close = 0;
+    for (deadlock_procs = 1; deadlock_procs <= 2; deadlock_procs++) {
+        int st = run_child(ext_child, buf, sizeof buf);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %x, stderr: %s", st, buf);
+        cr_assert_not_null(strstr(buf, "fatal: all goroutines are asleep - deadlock!"), "%s", buf);
+    }
 }
