@@ -84,9 +84,16 @@ struct mn_config {
                             gfput/gfget); off: every spawn maps a fresh stack and every
                             exit unmaps it (claim P4.1.pool). Default on. MN_REUSE_G */
     size_t stack_bytes;  /* reserved bytes per G stack, guard page included; committed
-                            lazily by the kernel.  Default 64 KiB. MN_STACK_BYTES */
+                            lazily by the kernel.  Default 64 KiB. MN_STACK_BYTES.
+                            Stacks do not grow: an overflow prints "fatal: G <id> stack
+                            overflow (<n> bytes)" and exits 2.  Build code that runs on
+                            Gs with -fstack-clash-protection (the runtime is), or a frame
+                            larger than the 4 KiB guard page may jump it. */
     bool small_stacks;   /* 2 KiB stacks from a slab, no guard page, canary checked at
-                            every switch (claim T1.stack.g). MN_SMALL_STACKS.  G code must
+                            every switch and exit, Gs kept apart from the stacks so an
+                            overflow cannot corrupt a G; a frame that skips the canary and
+                            returns before a switch goes unseen (runtime2.h lists exactly
+                            what is caught) (claim T1.stack.g). MN_SMALL_STACKS.  G code must
                             stay shallow; the runtime runs its own deep paths on the M's
                             stack.  Link with -Wl,-z,now when G code calls libc: lazy
                             binding's resolver needs ~2.7 KiB of stack on AVX-512 CPUs. */

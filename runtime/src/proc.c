@@ -173,8 +173,8 @@ MN_NOINLINE struct mn_g *mn_getg(void)
     return mp ? mp->curg : NULL;
 }
 
-/* systemstack - run fn(arg) on the M's g0 stack when called on a small (canary-guarded)
- * G stack, directly otherwise (Go's systemstack).  For the runtime's deep slow paths:
+/* systemstack - run fn(arg) on the M's g0 stack when called on a small (under 16 KiB) G
+ * stack, directly otherwise (Go's systemstack).  For the runtime's deep slow paths:
  * creating an M (calloc, pthread_create) and mapping a new stack arena would overflow a
  * 2 KiB G stack.  g0 is parked in mn_ctx_swap below its saved sp, so everything below
  * that sp is free while a G runs on this M. */
@@ -182,7 +182,7 @@ static void systemstack(void (*fn)(void *), void *arg)
 {
     struct mn_m *mp = mn_getm();
     struct mn_g *gp = mp ? mp->curg : NULL;
-    if (gp && gp->canary_check) {
+    if (gp && (size_t)(gp->stack_hi - gp->stack_lo) < 16384) {
         uintptr_t sp = ((uintptr_t)mp->g0_sp - 256) & ~(uintptr_t)15;
         mn_systemstack_call(fn, arg, (void *)sp);
     } else {

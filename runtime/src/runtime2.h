@@ -18,7 +18,18 @@
  * page-table entries and does not split the VMA; on older kernels an mprotect'ed guard
  * splits the arena into two VMAs per stack, so guards are given only while the map
  * count budget lasts (half of vm.max_map_count) and later stacks fall back to canaries.
- * Small-stack mode: block = 2 KiB of stack + the G, packed in slabs, never guarded.
+ * Small-stack mode: block = 2 KiB of stack, packed in slabs with no guard between them,
+ * and the Gs in slabs of their own, so an overflow runs into the stack below, never into
+ * a G (issue 17: it used to corrupt the neighbour's G and abort with a casgstatus
+ * message).  What is caught there: the 8-byte canary at stack_lo is checked at every
+ * switch and exit of the G, and the SIGSEGV handler reports a fault taken while the G's
+ * stack pointer is below stack_lo; a frame that steps over the canary without writing it
+ * and returns before the next switch is not caught.  With reuse_g off, a small stack is
+ * one page (stack + G) above a MADV_GUARD_INSTALL guard page where the kernel has them.
+ * Default mode: the guard page catches every overflow of code built with
+ * -fstack-clash-protection (frames above a page are probed page by page); without it, a
+ * frame larger than the guard can jump it, and the handler still reports a fault up to
+ * 64 KiB below the stack.
  */
 #ifndef MN_RUNTIME2_H
 #define MN_RUNTIME2_H
@@ -253,6 +264,8 @@ struct mn_sched {
     void *arenas;                 /* list of arena mappings (first word links) */
     char *arena_cur[64];          /* per node: next free block */
     char *arena_end[64];
+    char *gslab_cur, *gslab_end;  /* small stacks: slab of their Gs (kept apart) */
+    bool small_guard;             /* private small stacks get a MADV_GUARD_INSTALL page */
     long guard_budget;            /* mprotect guards still allowed */
     int guard_mode;               /* 0 madv_guard, 1 mprotect, 2 canary only */
     struct mn_lock privlock;      /* MN_STK_PRIVATE live list */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "mn_export.h"
@@ -40,10 +41,13 @@ static size_t gsize(void)
     return (sizeof(struct mn_g) + 63) & ~(size_t)63;
 }
 
+/* block_bytes - bytes of one arena block: the stack and, in default mode, the G on top.
+ * Small stacks keep their Gs in separate slabs (gslab_alloc), so that an overflow, which
+ * runs down into the block below, meets that block's stack, never a G. */
 static size_t block_bytes(void)
 {
     if (mn_sched->cfg.small_stacks)
-        return MN_SMALL_STACK_BYTES + gsize();
+        return MN_SMALL_STACK_BYTES;
     return mn_sched->cfg.stack_bytes;
 }
 
@@ -65,16 +69,17 @@ int mn_stack_init(void)
     pagesz = (size_t)sysconf(_SC_PAGESIZE);
     struct mn_sched *s = mn_sched;
     s->guard_budget = read_long("/proc/sys/vm/max_map_count", 65530) / 2 - 1024;
-    if (s->cfg.small_stacks) {
+    void *p = mmap(NULL, 2 * pagesz, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -ENOMEM;
+    s->guard_mode = madvise(p, pagesz, MADV_GUARD_INSTALL) == 0 ? GUARD_MADV : GUARD_MPROTECT;
+    munmap(p, 2 * pagesz);
+    /* small stacks in slabs have no guard page; private ones (reuse_g off) get one when it
+     * costs no VMA (MADV_GUARD_INSTALL): see mn_galloc */
+    s->small_guard = s->guard_mode == GUARD_MADV;
+    if (s->cfg.small_stacks)
         s->guard_mode = GUARD_NONE;
-    } else {
-        void *p = mmap(NULL, 2 * pagesz, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
-            return -ENOMEM;
-        s->guard_mode = madvise(p, pagesz, MADV_GUARD_INSTALL) == 0 ? GUARD_MADV : GUARD_MPROTECT;
-        munmap(p, 2 * pagesz);
-    }
     guard_mode_seen = s->guard_mode;
     return 0;
 }
@@ -119,15 +124,21 @@ static void *map_stack(size_t bytes, int node)
     return p;
 }
 
-/* ginit - lay out a G at the top of its block. */
-static struct mn_g *ginit(char *block, size_t bytes, int kind, bool guarded, int node)
+/* ginit - lay out a G: at the top of its block (gp NULL), or in gp (small slab stacks,
+ * whose Gs live apart) with the stack reaching the block's top. */
+static struct mn_g *ginit(char *block, size_t bytes, int kind, bool guarded, int node,
+                          struct mn_g *gp)
 {
-    struct mn_g *gp = (struct mn_g *)(block + bytes - gsize());
+    char *hi = block + bytes;
+    if (!gp) {
+        gp = (struct mn_g *)(block + bytes - gsize());
+        hi = (char *)gp;
+    }
     memset(gp, 0, sizeof *gp);
     gp->block = block;
     gp->block_bytes = bytes;
     gp->stack_kind = (uint8_t)kind;
-    gp->stack_hi = (char *)gp;
+    gp->stack_hi = hi;
     gp->node = (uint8_t)(node < 0 ? 0 : node);
     if (guarded) {
         gp->stack_lo = block + pagesz;
@@ -140,6 +151,37 @@ static struct mn_g *ginit(char *block, size_t bytes, int kind, bool guarded, int
     return gp;
 }
 
+/* new_arena - map an arena of bytes (its first page heads the arena list: {next, bytes})
+ * and return its first usable byte, or NULL.  sched.stklock held. */
+static char *new_arena(size_t bytes, int node)
+{
+    struct mn_sched *s = mn_sched;
+    char *a = map_stack(bytes, node);
+    if (!a)
+        return NULL;
+    ((void **)a)[0] = s->arenas;
+    ((size_t *)a)[1] = bytes;
+    s->arenas = a;
+    return a + pagesz;
+}
+
+/* gslab_alloc - room for one G of a small-stack block (sched.stklock held). */
+static struct mn_g *gslab_alloc(int node)
+{
+    struct mn_sched *s = mn_sched;
+    if (s->gslab_cur == NULL || s->gslab_cur + gsize() > s->gslab_end) {
+        size_t bytes = pagesz + 1024 * gsize();
+        char *a = new_arena(bytes, s->cfg.numa_local ? node : -1);
+        if (!a)
+            return NULL;
+        s->gslab_cur = a;
+        s->gslab_end = a - pagesz + bytes;
+    }
+    struct mn_g *gp = (struct mn_g *)s->gslab_cur;
+    s->gslab_cur += gsize();
+    return gp;
+}
+
 /* arena_alloc - one block from the arena of node (sched.stklock). */
 static struct mn_g *arena_alloc(int node)
 {
@@ -147,26 +189,28 @@ static struct mn_g *arena_alloc(int node)
     size_t bb = block_bytes();
     int slot = node < 0 ? 0 : node % 64;
     mn_lock(&s->stklock);
+    struct mn_g *sg = NULL;
+    if (s->cfg.small_stacks && (sg = gslab_alloc(node)) == NULL) {
+        mn_unlock(&s->stklock);
+        return NULL;
+    }
     if (s->arena_cur[slot] == NULL || s->arena_cur[slot] + bb > s->arena_end[slot]) {
         size_t nblk = s->cfg.small_stacks ? 1024 : ARENA_BLOCKS;
         size_t bytes = pagesz + nblk * bb;
-        char *a = map_stack(bytes, s->cfg.numa_local ? node : -1);
+        char *a = new_arena(bytes, s->cfg.numa_local ? node : -1);
         if (!a) {
+            s->gslab_cur -= sg ? gsize() : 0; /* give the G room back */
             mn_unlock(&s->stklock);
             return NULL;
         }
-        /* the first page heads the arena list: {next, bytes} */
-        ((void **)a)[0] = s->arenas;
-        ((size_t *)a)[1] = bytes;
-        s->arenas = a;
-        s->arena_cur[slot] = a + pagesz;
-        s->arena_end[slot] = a + bytes;
+        s->arena_cur[slot] = a;
+        s->arena_end[slot] = a - pagesz + bytes;
     }
     char *block = s->arena_cur[slot];
     s->arena_cur[slot] += bb;
     mn_unlock(&s->stklock);
     bool g = !s->cfg.small_stacks && guard(block);
-    return ginit(block, bb, s->cfg.small_stacks ? MN_STK_SMALL : MN_STK_ARENA, g, node);
+    return ginit(block, bb, s->cfg.small_stacks ? MN_STK_SMALL : MN_STK_ARENA, g, node, sg);
 }
 
 /* private_add - put a G with a private block on the list mn_fini unmaps. */
@@ -190,12 +234,16 @@ int mn_galloc(struct mn_p *pp, struct mn_g **out)
     if (s->cfg.reuse_g) {
         gp = arena_alloc(node);
     } else {
-        size_t bb = s->cfg.small_stacks ? pagesz : block_bytes();
+        /* small: one page for the stack and the G, plus a guard page below it when
+         * MADV_GUARD_INSTALL makes that free (no VMA split, nothing committed) */
+        bool sg = s->cfg.small_stacks && s->small_guard;
+        size_t bb = s->cfg.small_stacks ? (sg ? 2 : 1) * pagesz : block_bytes();
         char *block = map_stack(bb, node);
         if (!block)
             return -ENOMEM;
-        bool g = !s->cfg.small_stacks && guard(block);
-        gp = ginit(block, bb, MN_STK_PRIVATE, g, node);
+        bool g = sg ? madvise(block, pagesz, MADV_GUARD_INSTALL) == 0
+                    : !s->cfg.small_stacks && guard(block);
+        gp = ginit(block, bb, MN_STK_PRIVATE, g, node, NULL);
         private_add(gp);
     }
     if (!gp)
@@ -216,7 +264,7 @@ int mn_galloc_main(struct mn_g **out)
     /* guarded even in small-stack mode: one block, one mapping */
     bool g = madvise(block, pagesz, MADV_GUARD_INSTALL) == 0 ||
              mprotect(block, pagesz, PROT_NONE) == 0;
-    struct mn_g *gp = ginit(block, bb, MN_STK_PRIVATE, g, -1);
+    struct mn_g *gp = ginit(block, bb, MN_STK_PRIVATE, g, -1, NULL);
     private_add(gp);
     *out = gp;
     return 0;
@@ -361,15 +409,33 @@ static void overflow_msg(struct mn_g *gp)
     (void)w;
 }
 
+/* fault_sp - the stack pointer of the interrupted code, or 0 where unknown. */
+static uintptr_t fault_sp(void *uc)
+{
+    ucontext_t *u = uc;
+#if defined(__x86_64__)
+    return (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)u->uc_mcontext.sp;
+#else
+    (void)u;
+    return 0;
+#endif
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
-    (void)uc;
     struct mn_m *mp = mn_getm();
     struct mn_g *gp = mp ? mp->curg : NULL;
     char *addr = (char *)si->si_addr;
-    /* A fault in the guard page, or anywhere within 64 KiB below the stack's low end
-     * (a large frame can jump over the guard), is this G's overflow. */
-    if (gp && addr < gp->stack_lo && addr + 65536 >= gp->block) {
+    uintptr_t sp = fault_sp(uc);
+    /* This G's overflow: a fault in the guard page, or within 64 KiB below the stack's low
+     * end (a frame of code built without -fstack-clash-protection can jump the guard), or
+     * any fault while the G's stack pointer is below its stack or its canary is gone (a
+     * small stack ran into the stack below). */
+    if (gp && ((addr < gp->stack_lo && addr + 65536 >= gp->block) ||
+               (sp && sp < (uintptr_t)gp->stack_lo && sp + 65536 >= (uintptr_t)gp->block) ||
+               (gp->canary_check && *(uint64_t *)gp->stack_lo != MN_CANARY))) {
         overflow_msg(gp);
         _exit(2);
     }

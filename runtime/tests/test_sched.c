@@ -560,3 +560,98 @@ Test(fatal, no_false_deadlock_while_a_plain_thread_can_close, .timeout = 120)
         cr_assert_not_null(strstr(buf, "fatal: all goroutines are asleep - deadlock!"), "%s", buf);
     }
 }
+
+/* ---- stack overflows that used to go unseen or be misreported (issue 17 item 2) -------- */
+
+static struct mn_chan *ov_c;
+static struct mn_wg ov_wg;
+
+static void ov_parked(void *arg)
+{
+    (void)arg;
+    int v;
+    if (mn_chan_recv(ov_c, &v, NULL) != 0)
+        abort();
+    mn_wg_done(&ov_wg);
+}
+
+/* one frame far larger than the 4 KiB guard page, touched only at its low end: without
+ * -fstack-clash-protection the store jumps the guard into the stack below and returns */
+static __attribute__((noinline)) void big_frame(void)
+{
+    volatile char buf[80 * 1024];
+    buf[0] = 1;
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+/* a frame of 3 KiB on a 2 KiB small stack, all written, then returned from */
+static __attribute__((noinline)) void deep_frame(void)
+{
+    volatile char buf[3 * 1024];
+    memset((char *)buf, 0x5a, sizeof buf);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+static void ov_big(void *arg)
+{
+    if (arg)
+        deep_frame();
+    else
+        big_frame();
+    int v = 7;
+    /* readies the G whose stack (and, before the fix, whose G) lies below ours */
+    if (mn_chan_send(ov_c, &v) != 0)
+        abort();
+    mn_gosched();
+    mn_wg_done(&ov_wg);
+}
+
+static bool ov_small;
+static int ov_main(void *arg)
+{
+    (void)arg;
+    if (mn_chan_make(&ov_c, sizeof(int), 0) != 0)
+        return 1;
+    mn_wg_init(&ov_wg);
+    mn_wg_add(&ov_wg, 5);
+    /* four parked Gs take the blocks below the overflowing G's */
+    for (int i = 0; i < 4; i++)
+        if (mn_go(ov_parked, NULL) != 0)
+            return 1;
+    mn_gosched();
+    if (mn_go(ov_big, ov_small ? (void *)1 : NULL) != 0)
+        return 1;
+    if (mn_wg_wait(&ov_wg) != 0)
+        return 1;
+    return 0;
+}
+
+static void ov_child(void)
+{
+    struct mn_config c = cfg_procs(1);
+    c.small_stacks = ov_small;
+    if (mn_init(&c) == 0 && mn_run(ov_main, NULL) >= 0)
+        _exit(0);
+    _exit(1);
+}
+
+Test(fatal, frame_larger_than_guard_is_caught, .timeout = 60)
+{
+    char buf[1024];
+    ov_small = false;
+    int st = run_child(ov_child, buf, sizeof buf);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %x, stderr: %s", st, buf);
+    cr_assert_not_null(strstr(buf, "fatal: G "), "%s", buf);
+    cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
+}
+
+Test(fatal, small_stack_overflow_reported_not_casgstatus, .timeout = 60)
+{
+    char buf[1024];
+    ov_small = true;
+    int st = run_child(ov_child, buf, sizeof buf);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %x, stderr: %s", st, buf);
+    cr_assert_not_null(strstr(buf, "fatal: G "), "%s", buf);
+    cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
+    cr_assert_null(strstr(buf, "casgstatus"), "%s", buf);
+}
