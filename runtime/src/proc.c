@@ -566,7 +566,8 @@ static struct mn_p *releasep(struct mn_m *mp)
 
 static void *mstart(void *arg);
 
-#define M_STACK_BYTES (256 * 1024) /* g0: the scheduler and signal handlers run here */
+/* g0: the scheduler and signal handlers run here (larger under a sanitizer, san.h) */
+#define M_STACK_BYTES (256 * 1024 * MN_SAN_STACK_MULT)
 
 /* newm - create an M (thread) that starts with P pp.  mcount was already counted by the
  * caller.  0 or -EAGAIN/-ENOMEM; on failure pp goes back to the idle list.  Runs on the
@@ -946,6 +947,78 @@ top:;
     goto top;
 }
 
+/* ==== The two switches, with the sanitizers told (san.h) ================================== */
+
+#ifdef MN_TSAN
+#define MN_NOTSAN __attribute__((no_sanitize("thread"), noinline))
+#else
+#define MN_NOTSAN
+#endif
+
+#ifdef MN_SAN
+/* the sanitizer half of san_swap: nothing instrumented between the TSan switch and the
+ * stack switch (no_sanitize(thread)), as __tsan_switch_to_fiber requires */
+static MN_NOTSAN struct mn_m *san_swap_slow(void **save, void *to_sp, struct mn_m *mp,
+                                            struct mn_g *from_g, struct mn_g *to_g,
+                                            bool dying)
+{
+#ifdef MN_ASAN
+    void **fake = from_g ? (dying ? NULL : &from_g->san_fake) : &mp->san_fake;
+    const void *bottom = to_g ? (const void *)to_g->stack_lo : mp->g0stack;
+    size_t size = to_g ? (size_t)(to_g->stack_hi - to_g->stack_lo) : M_STACK_BYTES;
+    __sanitizer_start_switch_fiber(fake, bottom, size);
+#else
+    (void)dying;
+#endif
+#ifdef MN_TSAN
+    __tsan_switch_to_fiber(to_g ? to_g->san_fiber : mp->san_fiber, 0);
+#endif
+    struct mn_m *r = mn_ctx_swap(save, to_sp, mp);
+#ifdef MN_ASAN
+    /* resumed: from_g on whatever M resumed it, or g0 on its own M */
+    __sanitizer_finish_switch_fiber(from_g ? from_g->san_fake : mp->san_fake, NULL, NULL);
+#endif
+    return r;
+}
+#endif
+
+/* san_swap - mn_ctx_swap with the sanitizers told (san.h): from from_g (NULL: mp's g0) to
+ * to_g (NULL: mp's g0) at to_sp.  dying: from_g never runs again (ASan frees its fake
+ * stack; its TSan fiber is destroyed by whoever frees the G).  Returns what mn_ctx_swap
+ * returns: the M that resumed us.  Without a sanitizer, exactly mn_ctx_swap. */
+static inline __attribute__((always_inline)) struct mn_m *
+san_swap(void **save, void *to_sp, struct mn_m *mp, struct mn_g *from_g, struct mn_g *to_g,
+         bool dying)
+{
+#ifdef MN_SAN
+    return san_swap_slow(save, to_sp, mp, from_g, to_g, dying);
+#else
+    (void)from_g, (void)to_g, (void)dying;
+    return mn_ctx_swap(save, to_sp, mp);
+#endif
+}
+
+/* san_gcreate / san_gdestroy - a new G's TSan fiber; drop it once the G is dead. */
+static inline void san_gcreate(struct mn_g *gp)
+{
+#ifdef MN_TSAN
+    gp->san_fiber = __tsan_create_fiber(0);
+#else
+    (void)gp;
+#endif
+}
+
+static inline void san_gdestroy(struct mn_g *gp)
+{
+#ifdef MN_TSAN
+    if (gp->san_fiber)
+        __tsan_destroy_fiber(gp->san_fiber);
+    gp->san_fiber = NULL;
+#else
+    (void)gp;
+#endif
+}
+
 /* execute - run gp on mp until it switches back to g0.  Called on g0 with a P. */
 static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
 {
@@ -971,7 +1044,7 @@ static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
     gp->m = mp;
     mp->curg = gp;
     MN_TRACE(MN_EV_G_START, pp->id, gp->goid, 0);
-    (void)mn_ctx_swap(&mp->g0_sp, gp->sp, mp);
+    (void)san_swap(&mp->g0_sp, gp->sp, mp, NULL, gp, false);
 }
 
 /* schedule - one round of the scheduler: pick the next G and run it (Go's schedule()). */
@@ -1034,7 +1107,7 @@ static MN_NOINLINE void mcall(struct mn_g *gp, int op)
         mn_check_canary(gp);
     mp->op = op;
     /* resumed by execute (g0) or by a direct switch, maybe on another M */
-    finish_switch(mn_ctx_swap(&gp->sp, mp->g0_sp, mp));
+    finish_switch(san_swap(&gp->sp, mp->g0_sp, mp, gp, NULL, op == MN_OP_GOEXIT));
 }
 
 /* ==== Direct switches (the switch fast path; essay: "Direct switches") ==================== */
@@ -1075,6 +1148,7 @@ static inline void finish_switch(struct mn_m *mp)
         if (f)
             f(mp->unlockarg);
     } else {
+        san_gdestroy(prev); /* its last switch is done: drop its TSan fiber */
         mn_gfree(mp->p, prev);
     }
 }
@@ -1098,7 +1172,7 @@ static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, str
     st_relaxed(&pp->curgoid, next->goid);
     next->m = mp;
     mp->curg = next;
-    finish_switch(mn_ctx_swap(&gp->sp, next->sp, mp));
+    finish_switch(san_swap(&gp->sp, next->sp, mp, gp, next, mp->dfr_op == MN_DFR_GFREE));
 }
 
 static void goexit0(struct mn_m *mp, struct mn_g *gp);
@@ -1165,6 +1239,9 @@ static void *mstart(void *arg)
 {
     struct mn_m *mp = arg;
     tls_m = mp;
+#ifdef MN_TSAN
+    mp->san_fiber = __tsan_get_current_fiber();
+#endif
     char name[16];
     snprintf(name, sizeof name, "mn-M%d", mp->id);
     prctl(PR_SET_NAME, name);
@@ -1183,6 +1260,9 @@ static void *mstart(void *arg)
 
 static void gostart(struct mn_g *gp)
 {
+#ifdef MN_ASAN
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL); /* first entry: no fake stack yet */
+#endif
     finish_switch(gp->m); /* started by execute or by a direct switch */
     gp->fn(gp->arg);
     mn_goexit();
@@ -1221,6 +1301,7 @@ static void goexit0(struct mn_m *mp, struct mn_g *gp)
     mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
     owner_inc(&pp->st.g_exits, 1);
     gp->m = NULL;
+    san_gdestroy(gp);
     if (gp->is_main) {
         mn_lock(&s->lock);
         st_sc(&s->exiting, 1);
@@ -1273,6 +1354,7 @@ static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **ou
     gp->fn = fn;
     gp->arg = arg;
     gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
+    san_gcreate(gp);
     if (pp) {
         if (pp->goidcache == pp->goidcacheend) {
             pp->goidcache = xadd(&s->goidgen, 16) - 15;
@@ -1307,6 +1389,7 @@ int mn_go(void (*fn)(void *), void *arg)
             gp->status = MN_GRUNNING;
             mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
             owner_inc(&pp->st.g_exits, 1);
+            san_gdestroy(gp);
             mn_gfree(pp, gp);
             return rc;
         }
@@ -2135,6 +2218,7 @@ int mn_run(int (*fn)(void *), void *arg)
     gp->fn = main_g;
     gp->arg = &ma;
     gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
+    san_gcreate(gp);
     gp->status = MN_GRUNNABLE;
     gp->goid = 1;
     s->goidgen = 1;
@@ -2195,7 +2279,7 @@ int mn_fini(void)
             break;
         pthread_join(m->thread, NULL);
         if (m->altstack)
-            munmap(m->altstack, 64 * 1024);
+            munmap(m->altstack, 64 * 1024 * MN_SAN_STACK_MULT); /* SIGSTACK_BYTES */
         munmap(m->g0stack, M_STACK_BYTES);
         free(m);
     }

@@ -39,6 +39,7 @@
 #include <stdalign.h>
 
 #include "mn.h"
+#include "san.h"
 #include "util.h"
 
 struct mn_g;
@@ -84,6 +85,10 @@ struct mn_g {
     uintptr_t param;           /* value passed by the waker (sudog success) */
     struct mn_g *allnext;      /* MN_STK_PRIVATE Gs: list of live private blocks */
     struct mn_g *allprev;
+#ifdef MN_SAN
+    void *san_fake;            /* ASan: this G's fake stack while switched out */
+    void *san_fiber;           /* TSan: this G's fiber */
+#endif
 };
 
 /* sudog - a G waiting on a channel (Go's sudog).  Lives on the waiting G's stack. */
@@ -125,6 +130,10 @@ struct mn_m {
     int bound_cpu;              /* CPU this thread is pinned to, or -1 */
     void *altstack;             /* signal stack, for the stack-overflow message */
     void *g0stack;              /* the thread's own stack (mmap, unmapped by mn_fini) */
+#ifdef MN_SAN
+    void *san_fake;             /* ASan: g0's fake stack while a G runs */
+    void *san_fiber;            /* TSan: the thread's own fiber (g0) */
+#endif
 };
 
 /* ==== P ============================================================================= */

@@ -31,7 +31,7 @@
 enum { GUARD_MADV = 0, GUARD_MPROTECT = 1, GUARD_NONE = 2 };
 #define ARENA_BLOCKS 64
 #define GFREE_LOCAL_MAX 64 /* Go: move half to the global list at 64 */
-#define SIGSTACK_BYTES (64 * 1024)
+#define SIGSTACK_BYTES (64 * 1024 * MN_SAN_STACK_MULT)
 
 static size_t pagesz;
 static int guard_mode_seen = -1; /* for mn_x_stack_guard_mode */
@@ -47,8 +47,8 @@ static size_t gsize(void)
 static size_t block_bytes(void)
 {
     if (mn_sched->cfg.small_stacks)
-        return MN_SMALL_STACK_BYTES;
-    return mn_sched->cfg.stack_bytes;
+        return MN_SMALL_STACK_BYTES * MN_SAN_STACK_MULT;
+    return mn_sched->cfg.stack_bytes * MN_SAN_STACK_MULT;
 }
 
 static long read_long(const char *path, long dflt)
@@ -237,7 +237,7 @@ int mn_galloc(struct mn_p *pp, struct mn_g **out)
         /* small: one page for the stack and the G, plus a guard page below it when
          * MADV_GUARD_INSTALL makes that free (no VMA split, nothing committed) */
         bool sg = s->cfg.small_stacks && s->small_guard;
-        size_t bb = s->cfg.small_stacks ? (sg ? 2 : 1) * pagesz : block_bytes();
+        size_t bb = s->cfg.small_stacks ? (MN_SAN_STACK_MULT + sg) * pagesz : block_bytes();
         char *block = map_stack(bb, node);
         if (!block)
             return -ENOMEM;
@@ -257,7 +257,7 @@ int mn_galloc(struct mn_p *pp, struct mn_g **out)
  * growable stack. */
 int mn_galloc_main(struct mn_g **out)
 {
-    size_t bb = 1024 * 1024;
+    size_t bb = 1024 * 1024 * MN_SAN_STACK_MULT;
     char *block = map_stack(bb, -1);
     if (!block)
         return -ENOMEM;
