@@ -31,7 +31,7 @@ ENSURE    = scripts/ensure-deps
 # Debian packages a build and test run needs; bench adds its own.
 DEPS_BUILD = build-essential libnuma-dev libcriterion-dev libbenchmark-dev libpapi-dev \
              libboost-context-dev libboost-fiber-dev libst-dev python3 python3-matplotlib \
-             python3-scipy
+             python3-scipy clang
 
 .PHONY: all help test bench tables plots deps clean format format-check
 all:

@@ -27,9 +27,12 @@ $(SQUARES): runtime/examples/squares.c $(LIBMN)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBMN) $(LDLIBS_RT)
 
+# TEST_CRITERION: how the tests get Criterion; test-tsan swaps in runtime/tests/crshim.
+TEST_CRITERION ?= -lcriterion
+TEST_INC       ?=
 $(BUILD)/runtime/tests/%: runtime/tests/%.c $(LIBMN) runtime/include/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iruntime/src -o $@ $< $(LIBMN) $(LDLIBS_RT) -lcriterion
+	$(CC) $(TEST_INC) $(ALL_CFLAGS) -Iruntime/src -o $@ $< $(LIBMN) $(LDLIBS_RT) $(TEST_CRITERION)
 
 .PHONY: test-runtime
 test-runtime: $(RT_TESTS) $(SQUARES)
@@ -78,7 +81,7 @@ test-asan:
 test-tsan:
 	@for cc in $(SAN_CCS); do \
 	  $(MAKE) --no-print-directory san-check CC=$$cc BUILD=build/tsan-$$cc SAN_NAME=tsan \
-	    CFLAGS="$(SAN_TSAN)" || exit 1; done
+	    CFLAGS="$(SAN_TSAN)" TEST_INC=-Iruntime/tests/crshim TEST_CRITERION=-lm || exit 1; done
 san-check: $(RT_TESTS) $(BUILD)/runtime/examples/squares
 	@start=$$(date +%s); \
 	export ASAN_OPTIONS=$(ASAN_OPTIONS_RT) UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

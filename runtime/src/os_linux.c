@@ -124,7 +124,7 @@ void mn_lock(struct mn_lock *l)
     if (mn_likely(__atomic_compare_exchange_n(&l->key, &v, 1, false, __ATOMIC_ACQUIRE,
                                               __ATOMIC_RELAXED))) {
         if (l->prof)
-            l->prof->acquisitions++;
+            owner_inc(&l->prof->acquisitions, 1); /* lock held; read unlocked */
         return;
     }
     uint64_t t0 = mn_nanotime();
@@ -150,9 +150,9 @@ void mn_lock(struct mn_lock *l)
     }
 got:
     if (l->prof) {
-        l->prof->acquisitions++;
-        l->prof->contentions++;
-        l->prof->wait_ns += mn_nanotime() - t0;
+        owner_inc(&l->prof->acquisitions, 1); /* lock held; read unlocked */
+        owner_inc(&l->prof->contentions, 1); /* lock held; read unlocked */
+        owner_inc(&l->prof->wait_ns, mn_nanotime() - t0);
     }
 }
 

@@ -443,8 +443,8 @@ static void pidleput(struct mn_p *pp)
     struct mn_sched *s = mn_sched;
     if (!runqempty(pp))
         mn_throw("pidleput: P %d has a non-empty run queue", pp->id);
-    pp->status = MN_PIDLE;
-    pp->idle_since = mn_nanotime();
+    st_sc(&pp->status, MN_PIDLE);
+    st_relaxed(&pp->idle_since, mn_nanotime()); /* mn_stats_read reads it */
     pp->link = s->pidle;
     s->pidle = pp;
     xadd(&s->npidle, 1);
@@ -460,7 +460,7 @@ static struct mn_p *pidleget(void)
         xadd(&s->npidle, -1);
         if (pp->idle_since)
             owner_inc(&pp->st.idle_ns, mn_nanotime() - pp->idle_since);
-        pp->idle_since = 0;
+        st_relaxed(&pp->idle_since, 0);
     }
     return pp;
 }
@@ -470,7 +470,7 @@ static void mput(struct mn_m *mp)
     struct mn_sched *s = mn_sched;
     mp->schedlink = s->midle;
     s->midle = mp;
-    s->nmidle++;
+    st_relaxed(&s->nmidle, s->nmidle + 1); /* mn_stats_read reads it */
 }
 
 static struct mn_m *mget(void)
@@ -479,7 +479,7 @@ static struct mn_m *mget(void)
     struct mn_m *mp = s->midle;
     if (mp) {
         s->midle = mp->schedlink;
-        s->nmidle--;
+        st_relaxed(&s->nmidle, s->nmidle - 1);
     }
     return mp;
 }
@@ -640,7 +640,7 @@ static void newm1(void *arg)
     free(mp);
 fail:
     mn_lock(&s->lock);
-    s->mcount--;
+    st_relaxed(&s->mcount, s->mcount - 1);
     if (pp && !s->exiting) {
         /* nobody can run pp's queue now: hand its Gs to the global queue */
         bool inh;
@@ -685,7 +685,7 @@ static int startm(struct mn_p *pp, bool spinning)
     }
     struct mn_m *mp = mget();
     if (!mp) {
-        s->mcount++;
+        st_relaxed(&s->mcount, s->mcount + 1);
         mn_unlock(&s->lock);
         return newm(pp, spinning);
     }
@@ -737,7 +737,7 @@ static void handoffp(struct mn_p *pp)
     }
     mn_lock(&s->lock);
     if (s->gcwaiting) {
-        pp->status = MN_PGCSTOP;
+        st_sc(&pp->status, MN_PGCSTOP);
         stopwait_done(s);
         mn_unlock(&s->lock);
         return;
@@ -784,7 +784,7 @@ static void gcstopm(struct mn_m *mp)
     }
     struct mn_p *pp = releasep(mp);
     mn_lock(&s->lock);
-    pp->status = MN_PGCSTOP;
+    st_sc(&pp->status, MN_PGCSTOP);
     stopwait_done(s);
     mn_unlock(&s->lock);
     stopm(mp);
@@ -1362,7 +1362,7 @@ static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **ou
         }
         gp->goid = pp->goidcache++;
     }
-    gp->status = MN_GRUNNABLE;
+    st_rel(&gp->status, MN_GRUNNABLE);
     *out = gp;
     return 0;
 }
@@ -1386,7 +1386,7 @@ int mn_go(void (*fn)(void *), void *arg)
         /* No M could be started.  If gp is still in our runnext, take it back so the
          * caller sees a clean failure; otherwise it is already queued and will run. */
         if (cas_sc(pp->runnext, gp, NULL)) {
-            gp->status = MN_GRUNNING;
+            st_rel(&gp->status, MN_GRUNNING);
             mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
             owner_inc(&pp->st.g_exits, 1);
             san_gdestroy(gp);
@@ -1908,7 +1908,7 @@ static struct mn_p *procresize(struct mn_m *mp, int n)
         s->nallp = i + 1;
     }
     for (int i = old; i < n; i++)
-        s->allp[i]->status = MN_PGCSTOP;
+        st_sc(&s->allp[i]->status, MN_PGCSTOP);
     for (int i = n; i < old; i++) {
         struct mn_p *pp = s->allp[i];
         bool inh;
@@ -1921,7 +1921,7 @@ static struct mn_p *procresize(struct mn_m *mp, int n)
         while (k > 0)
             globrunqputhead(list[--k]);
         mn_gfpurge(pp);
-        pp->status = MN_PDEAD;
+        st_sc(&pp->status, MN_PDEAD);
         pp->m = NULL;
     }
     st_sc(&s->gomaxprocs, n);
@@ -1944,7 +1944,7 @@ static struct mn_p *procresize(struct mn_m *mp, int n)
         if (runqempty(pp)) {
             pidleput(pp);
         } else {
-            pp->status = MN_PIDLE;
+            st_sc(&pp->status, MN_PIDLE);
             pp->link = runnable;
             runnable = pp;
         }
@@ -1977,7 +1977,7 @@ int mn_gomaxprocs(int n)
     s->stopwait = s->gomaxprocs;
     st_sc(&s->gcwaiting, 1);
     __atomic_fetch_or(&s->nodirect, MN_NODIRECT_STW, __ATOMIC_SEQ_CST);
-    mp->p->status = MN_PGCSTOP;
+    st_sc(&mp->p->status, MN_PGCSTOP);
     s->stopwait--;
     for (int i = 0; i < s->gomaxprocs; i++) {
         struct mn_p *pp = s->allp[i];
@@ -1986,7 +1986,7 @@ int mn_gomaxprocs(int n)
     }
     struct mn_p *pp;
     while ((pp = pidleget()) != NULL) {
-        pp->status = MN_PGCSTOP;
+        st_sc(&pp->status, MN_PGCSTOP);
         s->stopwait--;
     }
     bool wait = s->stopwait > 0;
@@ -2219,7 +2219,7 @@ int mn_run(int (*fn)(void *), void *arg)
     gp->arg = &ma;
     gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
     san_gcreate(gp);
-    gp->status = MN_GRUNNABLE;
+    st_rel(&gp->status, MN_GRUNNABLE);
     gp->goid = 1;
     s->goidgen = 1;
     gp->is_main = 1;

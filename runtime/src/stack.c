@@ -147,7 +147,7 @@ static struct mn_g *ginit(char *block, size_t bytes, int kind, bool guarded, int
         gp->canary_check = 1;
         *(uint64_t *)block = MN_CANARY;
     }
-    gp->status = MN_GIDLE;
+    st_rel(&gp->status, MN_GIDLE);
     return gp;
 }
 
@@ -313,7 +313,7 @@ void mn_gfree(struct mn_p *pp, struct mn_g *gp)
         mn_lock(&s->gflock);
         tail->schedlink = s->gfree;
         s->gfree = head;
-        s->ngfree += n;
+        st_relaxed(&s->ngfree, s->ngfree + n); /* read unlocked by mn_gfget */
         mn_unlock(&s->gflock);
     }
 }
@@ -328,7 +328,7 @@ struct mn_g *mn_gfget(struct mn_p *pp)
         while (pp->gfree_n < GFREE_LOCAL_MAX / 2 && s->gfree) {
             struct mn_g *g = s->gfree;
             s->gfree = g->schedlink;
-            s->ngfree--;
+            st_relaxed(&s->ngfree, s->ngfree - 1);
             g->schedlink = pp->gfree;
             pp->gfree = g;
             pp->gfree_n++;
@@ -353,7 +353,7 @@ void mn_gfpurge(struct mn_p *pp)
         pp->gfree = g->schedlink;
         g->schedlink = s->gfree;
         s->gfree = g;
-        s->ngfree++;
+        st_relaxed(&s->ngfree, s->ngfree + 1);
     }
     pp->gfree_n = 0;
     mn_unlock(&s->gflock);

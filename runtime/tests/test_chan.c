@@ -157,7 +157,11 @@ Test(chan, errors)
 
 /* ---- chain of 100k Gs ------------------------------------------------------------------ */
 
+#ifdef MN_TSAN /* TSan counts each G's fiber as a thread and dies past 8128 live ones */
+#define CHAIN 4000
+#else
 #define CHAIN 100000
+#endif
 static struct mn_chan **links;
 
 static void link_g(void *arg)

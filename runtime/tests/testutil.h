@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mn.h"
+#include "san.h"
 
 /* Tests that wait for something wait on the event itself, with this generous limit (never a
  * count of yields or polls: under load such a budget runs out although nothing is lost). */
