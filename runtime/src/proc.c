@@ -496,7 +496,11 @@ static int foreign_threads(struct mn_sched *s)
     for (struct dirent *e; (e = readdir(d));)
         n += e->d_name[0] != '.';
     closedir(d);
-    return n - (s->mcount + (s->sysmon_started ? 1 : 0) + 1);
+    int ours = s->mcount + (s->sysmon_started ? 1 : 0) + 1;
+#ifdef MN_TSAN
+    ours += 1; /* TSan's background thread, started with the process's second thread */
+#endif
+    return n - ours;
 }
 
 /* checkdead - called with sched.lock held when an M goes idle, and by sysmon while a check
@@ -968,7 +972,7 @@ static MN_NOTSAN struct mn_m *san_swap_slow(void **save, void *to_sp, struct mn_
     size_t size = to_g ? (size_t)(to_g->stack_hi - to_g->stack_lo) : M_STACK_BYTES;
     __sanitizer_start_switch_fiber(fake, bottom, size);
 #else
-    (void)dying;
+    (void)from_g, (void)dying;
 #endif
 #ifdef MN_TSAN
     __tsan_switch_to_fiber(to_g ? to_g->san_fiber : mp->san_fiber, 0);

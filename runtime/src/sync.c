@@ -53,8 +53,13 @@ int mn_mutex_profile(struct mn_mutex_prof *out, int n)
 {
     mn_spin_lock(&prof_lock);
     int have = prof_n;
-    for (int i = 0; i < have && i < n; i++)
-        out[i] = prof_tab[i];
+    for (int i = 0; i < have && i < n; i++) {
+        /* the counters are updated with atomic adds by lock holders: load them so */
+        memcpy(out[i].name, prof_tab[i].name, sizeof out[i].name);
+        out[i].acquisitions = ld_relaxed(&prof_tab[i].acquisitions);
+        out[i].contentions = ld_relaxed(&prof_tab[i].contentions);
+        out[i].wait_ns = ld_relaxed(&prof_tab[i].wait_ns);
+    }
     mn_spin_unlock(&prof_lock);
     return have;
 }

@@ -170,7 +170,7 @@ static int mixed_main(void *arg)
     (void)arg;
     int64_t total = 0;
     total += squares_main(NULL);
-    spawn_main((void *)(intptr_t)20000);
+    spawn_main((void *)(intptr_t)(NSPAWN < 20000 ? NSPAWN : 20000)); /* TSan: 4000 */
     total += atomic_load(&ran);
     return (int)(total % 1000000007);
 }
