@@ -85,16 +85,16 @@ _META_KEYS = frozenset((
 ))
 
 
-# A counter named *_net is a difference of two measurements (ns_per_switch_net = round
-# trip minus the transport alone, / 2): noise can make one repetition negative, and
-# dropping or clamping it would bias the median, so it may be negative.
-NET_SUFFIX = "_net"
+# Counters that are differences (FORMAT.md): noise may push a repetition below 0, and the
+# sample must keep it (clipping would bias the median and its interval).
+SIGNED_SUFFIXES = ("_net", "_delta")
 
 
 def check_row(b, i, path):
     """Raise StatsError unless every time and counter of row b (benchmarks[i] of path) is
-    a non-negative finite number; a `cv` aggregate may hold NaN (Google Benchmark writes
-    stddev/mean = NaN where a counter's mean is 0)."""
+    a non-negative finite number (a counter named *_net or *_delta, a difference, may be
+    negative); a `cv` aggregate may hold NaN (Google Benchmark writes stddev/mean = NaN
+    where a counter's mean is 0)."""
     what = f"{path}: benchmarks[{i}] {b['name']!r}"
     unit = b.get("time_unit", "ns")
     if unit not in UNIT_NS:
@@ -109,7 +109,7 @@ def check_row(b, i, path):
             continue
         if not math.isfinite(v):
             raise StatsError(f"{what}: {key} = {v} is not finite")
-        if v < 0 and not key.endswith(NET_SUFFIX):
+        if v < 0 and not key.endswith(SIGNED_SUFFIXES):
             raise StatsError(f"{what}: {key} = {v!r} is negative")
 
 

@@ -103,6 +103,23 @@ class TestLoad(unittest.TestCase):
             self.assertTrue(r.stderr.startswith("stats: "))
 
 
+class TestStrict(unittest.TestCase):
+    def test_negative_only_for_differences(self):
+        with tempfile.TemporaryDirectory() as d:
+            for key, ok in (("ns_per_switch_net", True), ("x_delta", True),
+                            ("ns_per_switch", False)):
+                p = os.path.join(d, "r.json")
+                with open(p, "w") as f:
+                    json.dump({"context": {}, "benchmarks": [
+                        {"name": "r", "real_time": 1.0, "cpu_time": 1.0, "time_unit": "ns",
+                         key: -5.0}]}, f)
+                if ok:
+                    self.assertEqual(stats.load(p, strict=True).get("r").values(key), [-5.0])
+                else:
+                    with self.assertRaises(stats.StatsError):
+                        stats.load(p, strict=True)
+
+
 class TestStatistics(unittest.TestCase):
     def test_summary_fields(self):
         s = stats.summarize(A + [float("nan"), None, float("inf")])
