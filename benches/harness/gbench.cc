@@ -94,11 +94,13 @@ struct preset {
     double min_time_s; // per repetition
     int counted_reps;  // repetitions of the separate counted pass (5: the fewest for which
                        // a two-sided Mann-Whitney U test can reach p < 0.05, 2/252)
+    double counted_min_time_s; // per counted repetition (events per iteration need no long
+                               // loop; keeps make bench's quick preset short)
 };
 const preset presets[] = {
-    {"quick", 9, 0.05, 5}, // 9: Google Benchmark's compare.py wants >= 9 for its U test
-    {"full", 10, 0.5, 5},
-    {"smoke", 1, 0.001, 1}, // make test: every bench once, tiny sizes; numbers meaningless
+    {"quick", 9, 0.05, 5, 0.02}, // 9: Google Benchmark's compare.py wants >= 9 for its U test
+    {"full", 10, 0.5, 5, 0.1},
+    {"smoke", 1, 0.001, 1, 0.001}, // make test: every bench once, tiny sizes; numbers meaningless
 };
 const preset *const P_FULL = &presets[1];
 const preset *const P_SMOKE = &presets[2];
@@ -894,6 +896,9 @@ int main(int argc, char **argv)
                 b->Repetitions(reps);
             if (in.def->min_time_s > 0 && !user_min_time)
                 b->MinTime(in.def->min_time_s);
+            else if (pass == 1 && !user_min_time && in.def->iterations <= 0 &&
+                     g_preset->counted_min_time_s > 0)
+                b->MinTime(g_preset->counted_min_time_s); // counts per iteration need less
         }
     }
 
