@@ -299,6 +299,8 @@ def load_profile(path):
             raise where.err(['host', name], 'unknown host rule (known: %s)'
                             % ', '.join(sorted(HOST_SCHEMA)))
         check_table(where, ['host', name], HOST_SCHEMA[name], tbl)
+        tbl['_written'] = {k: written({'_text': text}, ['host', name, k], v)
+                           for k, v in tbl.items() if HOST_SCHEMA[name].get(k) == 'num'}
     measures = prof.get('measure', [])
     if not isinstance(measures, list):
         raise where.err(['measure'], 'expected an array of tables ([[measure]])')
@@ -695,7 +697,8 @@ def rule_numa_slit(h, cfg, name):
                 worst = max(worst, d / local)
     mx = cfg.get('max_remote_ratio', 3.0)
     slit = '; '.join(' '.join(map(str, rows[n])) for n in nodes)
-    return mk(name, worst <= mx, '%.2f' % worst, '<= %g' % mx, 'SLIT ' + slit)
+    shown = cfg.get('_written', {}).get('max_remote_ratio', '%g' % mx)
+    return mk(name, worst <= mx, '%.2f' % worst, '<= %s' % shown, 'SLIT ' + slit)
 
 
 def rule_isolation(h, cfg, name):
@@ -733,7 +736,8 @@ def rule_cpu_quota(h, cfg, name):
     quota, src = h.cpu_quota()
     procs, how = h.gomaxprocs()
     per = cfg.get('min_cpus_per_proc', 1.0)
-    bound = '>= %g x GOMAXPROCS %d = %g CPUs' % (per, procs, per * procs)
+    bound = '>= %s x GOMAXPROCS %d = %g CPUs' % (
+        cfg.get('_written', {}).get('min_cpus_per_proc', '%g' % per), procs, per * procs)
     if quota is None:
         return mk(name, True, 'no quota', bound, src)
     return mk(name, quota >= per * procs - 1e-9, '%.2f CPUs' % quota, bound,

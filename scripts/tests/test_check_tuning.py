@@ -781,6 +781,12 @@ class TestOutputs(Base):
         self.assertTrue(base, out)
         for st, line in base:
             self.assertRegex(line, r'tolerance 0\.10\b', line)
+        p = self.profile('[host.numa_slit]\nmax_remote_ratio = 2.50\n'
+                         '[host.cpu_quota]\nmin_cpus_per_proc = 1.0\n')
+        rc, rules, out, _ = self.run_ct('--profile', p, root=make_root(self.tmp, METAL),
+                                        affinity='0-3')
+        self.assertIn('bound <= 2.50', rules['host.numa_slit'][1])
+        self.assertIn('bound >= 1.0 x GOMAXPROCS 4', rules['host.cpu_quota'][1])
 
     def test_reports_mode_follows_umask(self):
         """Reports are created as open() would (0666 & ~umask), not with mkstemp's 0600."""
