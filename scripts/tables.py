@@ -680,14 +680,16 @@ class Evaluator:
         for key in sorted(groups, key=lambda k: natural_key("/".join(k))):
             names = groups[key]
             label = (label0.split(" ")[0] + " " + "/".join(key)).strip()
-            pts, recs = [], []
+            pts, recs, vals = [], [], []
             try:
                 for name in names:
                     x = float(row_args(name)[xarg])
                     st = self.value(claim, self.run, name, {"miss": check["miss"]}
                                     if "miss" in check else check)
-                    y = st.median * (100.0 if st.kind == "share" else 1.0)
+                    scale = 100.0 if st.kind == "share" else 1.0
+                    y = st.median * scale
                     pts.append((x, y))
+                    vals.append([v * scale for v in st.values])
                     recs.append(self.record(claim, "point", label, name, "miss_rate", st))
                 if len(pts) < 2:
                     raise NA("n/a: fewer than two sweep points")
@@ -697,11 +699,15 @@ class Evaluator:
                 if not sxx:
                     raise NA("n/a: sweep has one x value")
                 slope = sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx
-                verdict = judge(check, slope, target)
+                n = min(len(v) for v in vals)
+                lo, hi = slope_ci([p[0] for p in pts], vals) if n >= 3 else (None, None)
+                verdict = interval_verdict(check, target, slope, lo, hi, n, "slope")
                 recs.append(self.record(claim, "check", label, pat, "slope", None, verdict,
                                         {"ratio": repr_num(slope), "doc_value": repr_num(target)}))
+                ci = f", CI {fmt_num(lo)}-{fmt_num(hi)}" if lo is not None else ""
                 out.append(CheckResult(label, verdict, f"{label}: slope {fmt_num(slope)} "
-                                       f"{claim.get('unit', '')} (claim {test_text(check)})", "",
+                                       f"{claim.get('unit', '')} ({len(pts)} points, n={n} "
+                                       f"each{ci}) (claim {test_text(check)})", "",
                                        names, recs))
             except NA as e:
                 reason = na_text(e)
@@ -926,6 +932,21 @@ class Evaluator:
             "go": gos, "verdict": verdict, "rows": seen,
             "records": [head] + [x for r in results for x in r.records] + srecs + grecs + rrecs,
         }
+
+
+def slope_ci(xs, samples):
+    """Bootstrap 95% interval of the least-squares slope through the points' medians:
+    each point's repetitions resampled on its own (stats.N_RESAMPLES, fixed seed)."""
+    import numpy as np
+    rng = np.random.default_rng(stats.SEED)
+    med = np.array([np.median(np.asarray(s)[rng.integers(0, len(s), (stats.N_RESAMPLES, len(s)))],
+                              axis=1) for s in samples])  # points x resamples
+    x = np.asarray(xs, dtype=float)
+    xc = x - x.mean()
+    slopes = (xc[:, None] * (med - med.mean(axis=0))).sum(axis=0) / (xc ** 2).sum()
+    tail = (1 - stats.CONFIDENCE) / 2 * 100
+    lo, hi = np.percentile(slopes, [tail, 100 - tail])
+    return float(lo), float(hi)
 
 
 def spec_ctr(spec):

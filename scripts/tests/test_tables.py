@@ -802,6 +802,21 @@ class TestStatisticalVerdicts(unittest.TestCase):
         self.assertEqual(r["verdict"], "confirmed")
         self.assertTrue(any(m.endswith("yes") for m in r["measured"]), r["measured"])
 
+    def test_slope_interval(self):
+        claim = {"id": "T6.per", "kind": "slope", "unit": "pp", "check": [
+            {"label": "slope ws:*", "metric": "slope", "row": "sweep/ws:l1/rate:*", "x": "rate",
+             "counter": "miss_pct", "test": "equal", "value": 3.2, "tolerance": 0.1}]}
+        tight = [[10, 10.2, 9.8, 10.1, 9.9], [26, 26.1, 25.9, 26.2, 25.8],
+                 [74, 74.2, 73.8, 74.1, 73.9]]
+        wide = [[10, 2, 18, 6, 14], [26, 10, 42, 18, 34], [74, 40, 108, 57, 91]]
+        for data, want in ((tight, "confirmed"), (wide, "inconclusive: 95% CI of the slope")):
+            rows = []
+            for rate, v in zip((0, 5, 20), data):
+                rows += self.rows(f"sweep/ws:l1/rate:{rate}", "miss_pct", v)
+            r = evaluate(claim, load_run(self.d, rows, name=f"{len(want)}.json"))
+            self.assertTrue(r["verdict"].startswith(want), r["verdict"])
+            self.assertIn("(3 points, n=5 each, CI ", r["measured"][0])
+
     def test_cannot_fail_and_design(self):
         run = load_run(self.d, self.rows("a", "ns_per_op", self.A))
         chk = [{"row": "a", "counter": "ns_per_op", "test": "above", "threshold": 0}]
