@@ -31,6 +31,13 @@ Verdict words (tables.py renders them): CONFIRMED, REFUTED, "inconclusive: <reas
 "n/a: <reason>", NOT_MEASUREMENT.  band_verdict() and difference_verdict() are the two
 statistical rules; tables.py's verdict engine combines them with the claims' data.
 
+Who reads results through this module: tables.py (every verdict), compare.py (A/B and fleet
+views), check_tuning.py (issue 15 converts it).  plot.py and report.py draw from the tables'
+CSVs, which tables.py computes here (CSV columns median, min, max, n, ci_lo, ci_hi).
+goparse.py writes Google Benchmark JSON from Go's output and reads none.  Still reading the
+raw JSON themselves, for bookkeeping only (no statistic): console.py (row and n/a counts of
+the run just written) and report.py (the context block it prints).
+
 Sources: Google Benchmark 1.7.1 JSON reporter (benchmark/src/json_reporter.cc); Efron and
 Tibshirani, An Introduction to the Bootstrap (1993), ch. 13 (percentile intervals); Mann
 and Whitney (1947).  scipy: Debian's python3-scipy.
