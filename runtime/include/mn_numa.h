@@ -98,19 +98,13 @@ int mn_numa_slit_json(char *buf, size_t len);
  * negative errno of sched_setaffinity. */
 MN_WUR int mn_numa_run_on_node(int id);
 
-/* mn_numa_mbind - set the memory policy of [addr, addr+bytes) to node id before first
- * touch.  strict: MPOL_BIND (allocation fails with SIGBUS/OOM when the node is full);
- * else MPOL_PREFERRED (falls back to other nodes, seen as numa_miss).  addr is rounded
- * down and the end up to page boundaries, so pages shared with neighbours get the policy
- * too.  Pages already touched stay where they are (no MPOL_MF_MOVE).
- * Errors: -EINVAL absent node or bytes == 0, -ENODEV node has no memory or the cpuset
- * forbids it, -ENOSYS the kernel refused the probe (why_not says why), or mbind's errno. */
-MN_WUR int mn_numa_mbind(void *addr, size_t bytes, int id, bool strict);
+/* Placing an existing range on a node: mn_numa_bind(addr, bytes, id, strict), declared
+ * with the runtime's calls in runtime/src/numa_internal.h. */
 
 /* mn_numa_alloc - mmap bytes (rounded up to pages) of anonymous memory placed on node id
  * with MPOL_BIND, THP advised on (thp) or off (MADV_NOHUGEPAGE), and touched one byte per
  * 4 KiB page so it is allocated now.  id < 0: no policy (first touch decides).  *out gets
- * the mapping; free with munmap(*out, bytes).  Errors: as mn_numa_mbind, -ENOMEM. */
+ * the mapping; free with munmap(*out, bytes).  Errors: as mn_numa_bind, -ENOMEM. */
 MN_WUR int mn_numa_alloc(void **out, size_t bytes, int id, bool thp);
 
 /* mn_numa_page_nodes - node ID of each 4 KiB page of [addr, addr+npages*4096) with

@@ -1,7 +1,7 @@
 /*
  * numa.c - NUMA topology, placement and numastat for the runtime, benches and tests.
  *
- * Internal interface: numa.h (what the scheduler calls).  Public interface: mn_numa.h.
+ * Internal interface: numa_internal.h (what the scheduler calls).  Public interface: mn_numa.h.
  *
  * The topology is read once (pthread_once) through libnuma: numa_nodes_ptr for the nodes
  * present (IDs may have gaps, so we walk 0..numa_max_node(), an ID and not a count),
@@ -11,20 +11,17 @@
  * (seccomp), so each is probed once on a scratch page, and placement is switched off when
  * the probe fails.  Every later call is a table lookup or one syscall.
  *
- * Placement policy: the runtime's mn_numa_bind uses MPOL_PREFERRED (a full node degrades to
- * remote memory, visible as numa_miss, rather than SIGBUS/OOM); benches that must know
- * where memory is use mn_numa_alloc / mn_numa_mbind(strict) (MPOL_BIND) and verify the
+ * Placement policy: the runtime calls mn_numa_bind(..., false), MPOL_PREFERRED (a full node
+ * degrades to remote memory, visible as numa_miss, rather than SIGBUS/OOM); benches that
+ * must know where memory is use mn_numa_alloc / mn_numa_bind(..., true) (MPOL_BIND) and verify the
  * result with move_pages status queries (mn_numa_where).
  */
-/* <numa.h> finds runtime/src/numa.h first (-Iruntime/src); with MN_NUMA_WANT_LIBNUMA it
- * include_next's libnuma's header.  "numa.h" then checks our prototypes in any build. */
-#define MN_NUMA_WANT_LIBNUMA
-#include <numa.h>
-#include "numa.h"
+#include "numa_internal.h"
 
 #include "mn_numa.h"
 
 #include <errno.h>
+#include <numa.h>
 #include <numaif.h>
 #include <pthread.h>
 #include <sched.h>
@@ -280,7 +277,7 @@ static int do_mbind(void *addr, size_t bytes, int id, int mode)
     return 0;
 }
 
-int mn_numa_bind(void *addr, size_t bytes, int node)
+int mn_numa_bind(void *addr, size_t bytes, int node, bool strict)
 {
     ensure();
     if (bytes == 0)
@@ -290,9 +287,9 @@ int mn_numa_bind(void *addr, size_t bytes, int node)
         return rc;
     if (!mbind_usable)
         return -ENOSYS;
-    if (topo.nnodes_mem < 2)
+    if (!strict && topo.nnodes_mem < 2)
         return 0; /* the only memory node: every page lands there anyway */
-    return do_mbind(addr, bytes, node, MPOL_PREFERRED);
+    return do_mbind(addr, bytes, node, strict ? MPOL_BIND : MPOL_PREFERRED);
 }
 
 /* ==== Public interface (mn_numa.h) ==================================================== */
@@ -387,19 +384,6 @@ int mn_numa_run_on_node(int id)
     if (sched_setaffinity(0, sizeof set, &set) != 0)
         return -errno;
     return 0;
-}
-
-int mn_numa_mbind(void *addr, size_t bytes, int id, bool strict)
-{
-    ensure();
-    if (bytes == 0)
-        return -EINVAL;
-    int rc = check_node(id);
-    if (rc)
-        return rc;
-    if (!mbind_usable)
-        return -ENOSYS;
-    return do_mbind(addr, bytes, id, strict ? MPOL_BIND : MPOL_PREFERRED);
 }
 
 int mn_numa_alloc(void **out, size_t bytes, int id, bool thp)

@@ -123,7 +123,7 @@
 #include <unistd.h>
 
 #include "mn_export.h"
-#include "numa.h"
+#include "numa_internal.h"
 #include "runtime2.h"
 #include "trace.h"
 
@@ -1828,6 +1828,16 @@ static void schedtrace(uint64_t now)
 
 static struct mn_p *palloc(int id, int pad);
 
+/* pad_norm - the P layout a pad_runq value selects: 0 (packed, as Go), 64 (1 is an alias
+ * for 64, "on") or 128 bytes between runqhead and runqtail; -1 for any other value.  The one
+ * place that reads cfg.pad_runq / MN_PAD_RUNQ / mn_x_p_* pad arguments. */
+static int pad_norm(int pad)
+{
+    if (pad == 1)
+        return 64;
+    return pad == 0 || pad == 64 || pad == 128 ? pad : -1;
+}
+
 static void p_init(struct mn_p *pp, int id, int pad)
 {
     memset(pp, 0, sizeof *pp);
@@ -1884,7 +1894,7 @@ static struct mn_p *palloc(int id, int pad)
     if (mem == MAP_FAILED)
         return NULL;
     if (mn_sched->cfg.numa_local)
-        (void)mn_numa_bind(mem, sizeof(struct mn_p), node); /* best effort */
+        (void)mn_numa_bind(mem, sizeof(struct mn_p), node, false); /* best effort */
     struct mn_p *pp = mem;
     p_init(pp, id, pad);
     pp->cpu = cpu;
@@ -2055,7 +2065,7 @@ int mn_config_init(struct mn_config *cfg)
         cfg->field = v;
     ENV("MN_GOMAXPROCS", 0, MN_MAX_PROCS, gomaxprocs);
     ENV("MN_PAD_RUNQ", 0, 128, pad_runq);
-    if (cfg->pad_runq != 0 && cfg->pad_runq != 1 && cfg->pad_runq != 64 && cfg->pad_runq != 128) {
+    if (pad_norm(cfg->pad_runq) < 0) {
         fprintf(stderr, "mn: MN_PAD_RUNQ=%s: expected 0 (packed, as Go), 64 or 128\n",
                 getenv("MN_PAD_RUNQ"));
         return -EINVAL;
@@ -2123,11 +2133,10 @@ int mn_init(const struct mn_config *cfg_in)
         if (rc)
             return rc;
     }
-    if (cfg.pad_runq == 1)
-        cfg.pad_runq = 64;
+    cfg.pad_runq = pad_norm(cfg.pad_runq);
     long page = sysconf(_SC_PAGESIZE);
     if (cfg.gomaxprocs < 0 || cfg.gomaxprocs > MN_MAX_PROCS ||
-        (cfg.pad_runq != 0 && cfg.pad_runq != 64 && cfg.pad_runq != 128) ||
+        cfg.pad_runq < 0 ||
         (!cfg.small_stacks && (cfg.stack_bytes < 16384 || cfg.stack_bytes % (size_t)page)) ||
         cfg.schedtrace_ms < 0 || cfg.hold_warn_ms < 0)
         return -EINVAL;
@@ -2393,9 +2402,8 @@ void mn_latency_reset(void)
 
 int mn_x_p_layout(int pad, struct mn_x_layout *out)
 {
-    if (pad == 1)
-        pad = 64;
-    if (pad != 0 && pad != 64 && pad != 128)
+    pad = pad_norm(pad);
+    if (pad < 0)
         return -EINVAL;
     static struct mn_p probe;
     p_init(&probe, 0, pad);
@@ -2419,9 +2427,8 @@ int mn_x_p_layout(int pad, struct mn_x_layout *out)
 
 struct mn_p *mn_x_p_new(int pad)
 {
-    if (pad == 1)
-        pad = 64;
-    if (pad != 0 && pad != 64 && pad != 128)
+    pad = pad_norm(pad);
+    if (pad < 0)
         return NULL;
     struct mn_p *pp = aligned_alloc(128, (sizeof(struct mn_p) + 127) & ~(size_t)127);
     if (pp)

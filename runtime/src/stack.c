@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "mn_export.h"
-#include "numa.h"
+#include "numa_internal.h"
 #include "runtime2.h"
 
 #ifndef MADV_GUARD_INSTALL
@@ -120,7 +120,7 @@ static void *map_stack(size_t bytes, int node)
         return NULL;
     xadd(&mn_sched->stack_mmaps, 1);
     if (node >= 0)
-        (void)mn_numa_bind(p, bytes, node);
+        (void)mn_numa_bind(p, bytes, node, false);
     return p;
 }
 

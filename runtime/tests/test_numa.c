@@ -9,7 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "mn_numa.h"
-#include "numa.h"
+#include "numa_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -165,7 +165,7 @@ Test(numa, bind_places_pages_on_each_memory_node)
         void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         cr_assert_neq(p, MAP_FAILED);
         cr_assert_eq(madvise(p, bytes, MADV_NOHUGEPAGE), 0);
-        int rc = mn_numa_bind(p, bytes, id);
+        int rc = mn_numa_bind(p, bytes, id, false);
         if (!t->node[i].mem_allowed) {
             cr_assert_eq(rc, -ENODEV, "memoryless / forbidden node %d: %d", id, rc);
             munmap(p, bytes);
@@ -188,8 +188,8 @@ Test(numa, bind_places_pages_on_each_memory_node)
         }
         munmap(p, bytes);
     }
-    cr_assert_eq(mn_numa_bind(&t, 0, t->node[0].id), -EINVAL);
-    cr_assert_eq(mn_numa_bind(&t, 8, t->max_node_id + 1), -EINVAL);
+    cr_assert_eq(mn_numa_bind(&t, 0, t->node[0].id, false), -EINVAL);
+    cr_assert_eq(mn_numa_bind(&t, 8, t->max_node_id + 1, false), -EINVAL);
     int st[1];
     cr_assert_eq(mn_numa_page_nodes((char *)&st + 1, 1, st), -EINVAL, "unaligned address");
 }
@@ -346,8 +346,8 @@ Test(numa, container_eperm_probe_turns_placement_off)
     cr_assert_str_eq(t->why_not, "n/a: mbind: Operation not permitted");
     int id = mn_numa_node_of_cpu(0);
     char buf[8192] __attribute__((aligned(4096)));
-    cr_assert_eq(mn_numa_bind(buf, sizeof buf, id), -ENOSYS);
-    cr_assert_eq(mn_numa_mbind(buf, sizeof buf, id, true), -ENOSYS);
+    cr_assert_eq(mn_numa_bind(buf, sizeof buf, id, false), -ENOSYS);
+    cr_assert_eq(mn_numa_bind(buf, sizeof buf, id, true), -ENOSYS);
     void *p;
     cr_assert_eq(mn_numa_alloc(&p, 4096, id, false), -ENOSYS);
     int st[2];

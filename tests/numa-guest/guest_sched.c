@@ -16,7 +16,7 @@
  */
 #include "mn.h"
 #include "mn_numa.h"
-#include "numa.h"
+#include "numa_internal.h"
 
 #include <sched.h>
 #include <stdint.h>
