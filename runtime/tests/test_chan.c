@@ -18,7 +18,7 @@ static void sender_n(void *arg)
 {
     int n = (int)(intptr_t)arg;
     for (int i = 1; i <= n; i++) {
-        cr_assert_eq(mn_chan_send(ch, &i), 0);
+        G_ASSERT(mn_chan_send(ch, &i) == 0);
         atomic_fetch_add(&sent, 1);
     }
 }
@@ -26,23 +26,23 @@ static void sender_n(void *arg)
 static int fifo_main(void *arg)
 {
     size_t cap = (size_t)(intptr_t)arg;
-    cr_assert_eq(mn_chan_make(&ch, sizeof(int), cap), 0);
+    G_ASSERT(mn_chan_make(&ch, sizeof(int), cap) == 0);
     atomic_store(&sent, 0);
-    cr_assert_eq(mn_go(sender_n, (void *)(intptr_t)1000), 0);
+    G_ASSERT(mn_go(sender_n, (void *)(intptr_t)1000) == 0);
     for (int i = 0; i < 200; i++)
         mn_gosched();
     /* the sender runs until the buffer is full (cap sends done, plus the one it is
      * blocked in, which does not count) */
-    cr_assert_eq(atomic_load(&sent), (int)cap, "cap %zu: sender must block when full", cap);
-    cr_assert_eq(mn_chan_len(ch), cap);
+    G_ASSERT(atomic_load(&sent) == (int)cap, "cap %zu: sender must block when full", cap);
+    G_ASSERT(mn_chan_len(ch) == cap);
     for (int i = 1; i <= 1000; i++) {
         int v;
         bool ok;
-        cr_assert_eq(mn_chan_recv(ch, &v, &ok), 0);
-        cr_assert(ok);
-        cr_assert_eq(v, i, "cap %zu: FIFO order", cap);
+        G_ASSERT(mn_chan_recv(ch, &v, &ok) == 0);
+        G_ASSERT(ok);
+        G_ASSERT(v == i, "cap %zu: FIFO order", cap);
     }
-    cr_assert_eq(mn_chan_free(ch), 0);
+    G_ASSERT(mn_chan_free(ch) == 0);
     return 0;
 }
 
@@ -68,7 +68,7 @@ static void receiver(void *arg)
     (void)arg;
     int v = 42;
     bool ok = true;
-    cr_assert_eq(mn_chan_recv(ch, &v, &ok), 0);
+    G_ASSERT(mn_chan_recv(ch, &v, &ok) == 0);
     if (!ok && v == 0)
         atomic_fetch_add(&woke_closed, 1);
     mn_wg_done(&wg);
@@ -87,52 +87,52 @@ static void blocked_sender(void *arg)
 static int close_main(void *arg)
 {
     (void)arg;
-    cr_assert_eq(mn_chan_make(&ch, sizeof(int), 0), 0);
+    G_ASSERT(mn_chan_make(&ch, sizeof(int), 0) == 0);
     mn_wg_init(&wg);
     atomic_store(&woke_closed, 0);
     mn_wg_add(&wg, 10);
     for (int i = 0; i < 10; i++)
-        cr_assert_eq(mn_go(receiver, NULL), 0);
+        G_ASSERT(mn_go(receiver, NULL) == 0);
     for (int i = 0; i < 100; i++)
         mn_gosched();
-    cr_assert_eq(mn_chan_close(ch), 0);
-    cr_assert_eq(mn_wg_wait(&wg), 0);
-    cr_assert_eq(atomic_load(&woke_closed), 10, "close must wake every receiver with ok=false");
+    G_ASSERT(mn_chan_close(ch) == 0);
+    G_ASSERT(mn_wg_wait(&wg) == 0);
+    G_ASSERT(atomic_load(&woke_closed) == 10, "close must wake every receiver with ok=false");
     int v = 7;
-    cr_assert_eq(mn_chan_send(ch, &v), -EPIPE, "send on a closed channel");
-    cr_assert_eq(mn_chan_close(ch), -EPIPE, "close of a closed channel");
-    cr_assert_eq(mn_chan_free(ch), 0);
+    G_ASSERT(mn_chan_send(ch, &v) == -EPIPE, "send on a closed channel");
+    G_ASSERT(mn_chan_close(ch) == -EPIPE, "close of a closed channel");
+    G_ASSERT(mn_chan_free(ch) == 0);
 
     /* blocked senders are woken with -EPIPE */
-    cr_assert_eq(mn_chan_make(&ch, sizeof(int), 0), 0);
+    G_ASSERT(mn_chan_make(&ch, sizeof(int), 0) == 0);
     atomic_store(&send_epipe, 0);
     mn_wg_add(&wg, 5);
     for (int i = 0; i < 5; i++)
-        cr_assert_eq(mn_go(blocked_sender, NULL), 0);
+        G_ASSERT(mn_go(blocked_sender, NULL) == 0);
     for (int i = 0; i < 100; i++)
         mn_gosched();
-    cr_assert_eq(mn_chan_free(ch), -EBUSY, "Gs wait on it");
-    cr_assert_eq(mn_chan_close(ch), 0);
-    cr_assert_eq(mn_wg_wait(&wg), 0);
-    cr_assert_eq(atomic_load(&send_epipe), 5);
-    cr_assert_eq(mn_chan_free(ch), 0);
+    G_ASSERT(mn_chan_free(ch) == -EBUSY, "Gs wait on it");
+    G_ASSERT(mn_chan_close(ch) == 0);
+    G_ASSERT(mn_wg_wait(&wg) == 0);
+    G_ASSERT(atomic_load(&send_epipe) == 5);
+    G_ASSERT(mn_chan_free(ch) == 0);
 
     /* a closed buffered channel drains first */
-    cr_assert_eq(mn_chan_make(&ch, sizeof(int), 4), 0);
+    G_ASSERT(mn_chan_make(&ch, sizeof(int), 4) == 0);
     for (int i = 1; i <= 3; i++)
-        cr_assert_eq(mn_chan_send(ch, &i), 0);
-    cr_assert_eq(mn_chan_close(ch), 0);
+        G_ASSERT(mn_chan_send(ch, &i) == 0);
+    G_ASSERT(mn_chan_close(ch) == 0);
     for (int i = 1; i <= 3; i++) {
         bool ok;
-        cr_assert_eq(mn_chan_recv(ch, &v, &ok), 0);
-        cr_assert(ok);
-        cr_assert_eq(v, i);
+        G_ASSERT(mn_chan_recv(ch, &v, &ok) == 0);
+        G_ASSERT(ok);
+        G_ASSERT(v == i);
     }
     bool ok = true;
-    cr_assert_eq(mn_chan_recv(ch, &v, &ok), 0);
-    cr_assert_not(ok);
-    cr_assert_eq(v, 0);
-    cr_assert_eq(mn_chan_free(ch), 0);
+    G_ASSERT(mn_chan_recv(ch, &v, &ok) == 0);
+    G_ASSERT(!ok);
+    G_ASSERT(v == 0);
+    G_ASSERT(mn_chan_free(ch) == 0);
     return 0;
 }
 
@@ -169,9 +169,9 @@ static void link_g(void *arg)
     intptr_t i = (intptr_t)arg;
     int64_t v;
     bool ok;
-    cr_assert_eq(mn_chan_recv(links[i], &v, &ok), 0);
+    G_ASSERT(mn_chan_recv(links[i], &v, &ok) == 0);
     v += i;
-    cr_assert_eq(mn_chan_send(links[i + 1], &v), 0);
+    G_ASSERT(mn_chan_send(links[i + 1], &v) == 0);
 }
 
 static int chain_main(void *arg)
@@ -179,16 +179,16 @@ static int chain_main(void *arg)
     (void)arg;
     links = calloc(CHAIN + 1, sizeof *links);
     for (int i = 0; i <= CHAIN; i++)
-        cr_assert_eq(mn_chan_make(&links[i], sizeof(int64_t), i % 2), 0);
+        G_ASSERT(mn_chan_make(&links[i], sizeof(int64_t), i % 2) == 0);
     for (intptr_t i = 0; i < CHAIN; i++)
-        cr_assert_eq(mn_go(link_g, (void *)i), 0);
+        G_ASSERT(mn_go(link_g, (void *)i) == 0);
     int64_t v = 0;
-    cr_assert_eq(mn_chan_send(links[0], &v), 0);
+    G_ASSERT(mn_chan_send(links[0], &v) == 0);
     bool ok;
-    cr_assert_eq(mn_chan_recv(links[CHAIN], &v, &ok), 0);
-    cr_assert_eq(v, (int64_t)CHAIN * (CHAIN - 1) / 2, "checksum");
+    G_ASSERT(mn_chan_recv(links[CHAIN], &v, &ok) == 0);
+    G_ASSERT(v == (int64_t)CHAIN * (CHAIN - 1) / 2, "checksum");
     for (int i = 0; i <= CHAIN; i++)
-        cr_assert_eq(mn_chan_free(links[i]), 0);
+        G_ASSERT(mn_chan_free(links[i]) == 0);
     free(links);
     return 0;
 }

@@ -115,16 +115,16 @@ static int fair_main(void *arg)
         switch (f->load) {
         case PINGPONG:
             pairs[i].f = f;
-            cr_assert_eq(mn_chan_make(&pairs[i].a, sizeof(int), 0), 0);
-            cr_assert_eq(mn_chan_make(&pairs[i].b, sizeof(int), 0), 0);
-            cr_assert_eq(mn_go(pong, &pairs[i]), 0);
-            cr_assert_eq(mn_go(ping, &pairs[i]), 0);
+            G_ASSERT(mn_chan_make(&pairs[i].a, sizeof(int), 0) == 0);
+            G_ASSERT(mn_chan_make(&pairs[i].b, sizeof(int), 0) == 0);
+            G_ASSERT(mn_go(pong, &pairs[i]) == 0);
+            G_ASSERT(mn_go(ping, &pairs[i]) == 0);
             break;
         case CHAIN:
-            cr_assert_eq(mn_go(chain, f), 0);
+            G_ASSERT(mn_go(chain, f) == 0);
             break;
         case SPAWN_YIELD:
-            cr_assert_eq(mn_go(spawn_yield, f), 0);
+            G_ASSERT(mn_go(spawn_yield, f) == 0);
             break;
         }
     }
@@ -139,24 +139,24 @@ static int fair_main(void *arg)
         mn_sleep_ns(1000000);
         break;
     case EXTERNAL: {
-        cr_assert_eq(pthread_create(&th, NULL, closer, f), 0);
+        G_ASSERT(pthread_create(&th, NULL, closer, f) == 0);
         bool ok = true;
-        cr_assert_eq(mn_chan_recv(f->ext, NULL, &ok), 0);
-        cr_assert_not(ok);
+        G_ASSERT(mn_chan_recv(f->ext, NULL, &ok) == 0);
+        G_ASSERT(!ok);
         break;
     }
     }
     atomic_store(&f->stop, 1);
-    cr_assert_eq(mn_wg_wait(&f->wg), 0);
+    G_ASSERT(mn_wg_wait(&f->wg) == 0);
     if (f->waiter == EXTERNAL)
         pthread_join(th, NULL);
     if (f->load == PINGPONG)
         for (int i = 0; i < f->procs; i++) {
-            cr_assert_eq(mn_chan_free(pairs[i].a), 0);
-            cr_assert_eq(mn_chan_free(pairs[i].b), 0);
+            G_ASSERT(mn_chan_free(pairs[i].a) == 0);
+            G_ASSERT(mn_chan_free(pairs[i].b) == 0);
         }
     struct mn_stats st;
-    cr_assert_eq(mn_stats_read(&st), 0);
+    G_ASSERT(mn_stats_read(&st) == 0);
     f->slice_ends = st.slice_ends;
     return 0;
 }
@@ -208,7 +208,7 @@ static void hog(void *arg)
     struct mn_stats st;
     /* no switch at all: only sysmon can see this; wait for its count */
     while (now_ns() < deadline) {
-        cr_assert_eq(mn_stats_read(&st), 0);
+        G_ASSERT(mn_stats_read(&st) == 0);
         if (st.long_holds > 0) {
             atomic_store(&hog_seen, 1);
             break;
@@ -228,16 +228,16 @@ static int hog_main(void *arg)
     (void)arg;
     atomic_store(&hog_seen, 0);
     atomic_store(&other_ran, 0);
-    cr_assert_eq(mn_go(other, NULL), 0);
+    G_ASSERT(mn_go(other, NULL) == 0);
     hog(NULL); /* the main G itself: 'other' sits in runnext of the one P */
-    cr_assert_eq(atomic_load(&other_ran), 0, "no preemption: the queued G did not run");
-    cr_assert(atomic_load(&hog_seen), "sysmon counted the long hold");
+    G_ASSERT(atomic_load(&other_ran) == 0, "no preemption: the queued G did not run");
+    G_ASSERT(atomic_load(&hog_seen), "sysmon counted the long hold");
     /* once it switches, the queued G runs (it may be behind this one: sysmon ended the
      * slice, which sent the runnext G to the tail of the queue) */
     uint64_t deadline = now_ns() + LIMIT_NS;
     while (!atomic_load(&other_ran) && now_ns() < deadline)
         mn_gosched();
-    cr_assert_eq(atomic_load(&other_ran), 1);
+    G_ASSERT(atomic_load(&other_ran) == 1);
     return 0;
 }
 

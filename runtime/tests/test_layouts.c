@@ -12,6 +12,7 @@
  */
 #include "mn.h"
 #include "mn_export.h"
+#include "testutil.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -219,23 +220,6 @@ Test(runq, same_trace_under_every_layout)
 
 /* ==== Runtime workloads under every layout ================================================ */
 
-/* G_CHECK* - assertions for code running on a G: Criterion's cr_assert unwinds with
- * longjmp to the test's own stack, which is not safe from a G's stack on another M, so these
- * print the failed condition and abort (Criterion reports the test as crashed). */
-#define G_CHECK_MSG(cond, ...)                                                                     \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: G check failed: %s: ", __FILE__, __LINE__, #cond);             \
-            fprintf(stderr, " " __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-#define G_CHECK(cond, ...) G_CHECK_MSG(cond, __VA_ARGS__)
-#define G_CHECK_EQ(a, b, ...) G_CHECK_MSG((a) == (b), __VA_ARGS__)
-#define G_CHECK_GT(a, b, ...) G_CHECK_MSG((a) > (b), __VA_ARGS__)
-#define G_CHECK_GE(a, b, ...) G_CHECK_MSG((a) >= (b), __VA_ARGS__)
-
 /* run_with - one runtime with pad_runq = pad on procs Ps; returns mn_run's value. */
 static int run_with(int pad, int procs, bool latency, int (*fn)(void *), void *arg)
 {
@@ -261,23 +245,23 @@ static void sq_worker(void *arg)
 {
     int64_t v = (int64_t)(intptr_t)arg;
     v *= v;
-    G_CHECK_EQ(mn_chan_send(sq_c, &v), 0);
+    G_ASSERT(mn_chan_send(sq_c, &v) == 0);
 }
 
 static int sq_main(void *arg)
 {
     (void)arg;
-    G_CHECK_EQ(mn_chan_make(&sq_c, sizeof(int64_t), 100), 0);
+    G_ASSERT(mn_chan_make(&sq_c, sizeof(int64_t), 100) == 0);
     for (intptr_t i = 0; i < 1000; i++)
-        G_CHECK_EQ(mn_go(sq_worker, (void *)i), 0);
+        G_ASSERT(mn_go(sq_worker, (void *)i) == 0);
     int64_t sum = 0, v;
     bool ok;
     for (int i = 0; i < 1000; i++) {
-        G_CHECK_EQ(mn_chan_recv(sq_c, &v, &ok), 0);
-        G_CHECK(ok);
+        G_ASSERT(mn_chan_recv(sq_c, &v, &ok) == 0);
+        G_ASSERT(ok);
         sum += v;
     }
-    G_CHECK_EQ(mn_chan_free(sq_c), 0);
+    G_ASSERT(mn_chan_free(sq_c) == 0);
     return (int)sum;
 }
 
@@ -293,11 +277,11 @@ static void ch_link(void *arg)
     int64_t v;
     bool ok;
     for (;;) {
-        G_CHECK_EQ(mn_chan_recv(ch[i], &v, &ok), 0);
+        G_ASSERT(mn_chan_recv(ch[i], &v, &ok) == 0);
         if (!ok)
             break;
         v++;
-        G_CHECK_EQ(mn_chan_send(ch[i + 1], &v), 0);
+        G_ASSERT(mn_chan_send(ch[i + 1], &v) == 0);
     }
 }
 
@@ -305,17 +289,17 @@ static int ch_main(void *arg)
 {
     (void)arg;
     for (int i = 0; i <= CH_N; i++)
-        G_CHECK_EQ(mn_chan_make(&ch[i], sizeof(int64_t), 0), 0);
+        G_ASSERT(mn_chan_make(&ch[i], sizeof(int64_t), 0) == 0);
     for (intptr_t i = 0; i < CH_N; i++)
-        G_CHECK_EQ(mn_go(ch_link, (void *)i), 0);
+        G_ASSERT(mn_go(ch_link, (void *)i) == 0);
     int64_t sum = 0;
     for (int64_t r = 0; r < CH_ROUNDS; r++) {
         int64_t v = r * 1000;
         bool ok;
-        G_CHECK_EQ(mn_chan_send(ch[0], &v), 0);
-        G_CHECK_EQ(mn_chan_recv(ch[CH_N], &v, &ok), 0);
-        G_CHECK(ok);
-        G_CHECK_EQ(v, r * 1000 + CH_N);
+        G_ASSERT(mn_chan_send(ch[0], &v) == 0);
+        G_ASSERT(mn_chan_recv(ch[CH_N], &v, &ok) == 0);
+        G_ASSERT(ok);
+        G_ASSERT(v == r * 1000 + CH_N);
         sum += v;
     }
     return (int)sum; /* the links stay parked on ch[0]; the runtime stops with the main G */
@@ -337,7 +321,7 @@ static void tr_node(void *arg)
     if (d < TR_DEPTH) {
         mn_wg_add(&tr_wg, TR_FAN);
         for (int k = 0; k < TR_FAN; k++)
-            G_CHECK_EQ(mn_go(tr_node, (void *)(intptr_t)(d + 1)), 0);
+            G_ASSERT(mn_go(tr_node, (void *)(intptr_t)(d + 1)) == 0);
     }
     mn_wg_done(&tr_wg);
 }
@@ -349,8 +333,8 @@ static int tr_main(void *arg)
     atomic_store(&tr_nodes, 0);
     atomic_store(&tr_depths, 0);
     mn_wg_add(&tr_wg, 1);
-    G_CHECK_EQ(mn_go(tr_node, (void *)(intptr_t)0), 0);
-    G_CHECK_EQ(mn_wg_wait(&tr_wg), 0);
+    G_ASSERT(mn_go(tr_node, (void *)(intptr_t)0) == 0);
+    G_ASSERT(mn_wg_wait(&tr_wg) == 0);
     return atomic_load(&tr_nodes) * 100000 + atomic_load(&tr_depths);
 }
 
@@ -358,7 +342,7 @@ static int cfg_pad_main(void *arg)
 {
     (void)arg;
     struct mn_config c;
-    G_CHECK_EQ(mn_config_get(&c), 0);
+    G_ASSERT(mn_config_get(&c) == 0);
     return c.pad_runq;
 }
 
@@ -408,15 +392,14 @@ static int lat_main(void *arg)
     (void)arg;
     uint64_t bins[MN_LAT_BINS], n = 0, sum = 0;
     (void)sq_main(NULL);
-    G_CHECK_EQ(mn_latency_read(bins, &n, &sum), 0);
-    G_CHECK_GT(n, 0, "a spawn workload recorded no ready-to-run latency");
+    G_ASSERT(mn_latency_read(bins, &n, &sum) == 0);
+    G_ASSERT(n > 0, "a spawn workload recorded no ready-to-run latency");
     uint64_t total = 0;
     for (int i = 0; i < MN_LAT_BINS; i++)
         total += bins[i];
-    G_CHECK_EQ(total, n, "bins sum to %llu, n = %llu", (unsigned long long)total,
-               (unsigned long long)n);
+    G_ASSERT(total == n, "bins sum to %llu, n = %llu", (unsigned long long)total, (unsigned long long)n);
     /* 1000 spawned Gs each went through runqput once before first running. */
-    G_CHECK_GE(n, 1000);
+    G_ASSERT(n >= 1000);
     return 1;
 }
 

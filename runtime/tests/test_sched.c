@@ -20,21 +20,21 @@ static void square(void *arg)
 {
     int64_t v = (int64_t)(intptr_t)arg;
     v *= v;
-    cr_assert_eq(mn_chan_send(res, &v), 0);
+    G_ASSERT(mn_chan_send(res, &v) == 0);
 }
 
 static int squares_main(void *arg)
 {
     (void)arg;
-    cr_assert_eq(mn_chan_make(&res, sizeof(int64_t), 100), 0);
+    G_ASSERT(mn_chan_make(&res, sizeof(int64_t), 100) == 0);
     for (intptr_t i = 0; i < 1000; i++)
-        cr_assert_eq(mn_go(square, (void *)i), 0);
+        G_ASSERT(mn_go(square, (void *)i) == 0);
     int64_t sum = 0, v;
     for (int i = 0; i < 1000; i++) {
-        cr_assert_eq(mn_chan_recv(res, &v, NULL), 0);
+        G_ASSERT(mn_chan_recv(res, &v, NULL) == 0);
         sum += v;
     }
-    cr_assert_eq(mn_chan_free(res), 0);
+    G_ASSERT(mn_chan_free(res) == 0);
     return (int)(sum % 1000000007);
 }
 
@@ -66,17 +66,17 @@ static int spawn_main(void *arg)
 {
     int n = (int)(intptr_t)arg;
     struct mn_stats st0;
-    cr_assert_eq(mn_stats_read(&st0), 0);
+    G_ASSERT(mn_stats_read(&st0) == 0);
     atomic_store(&ran, 0);
     mn_wg_init(&swg);
     mn_wg_add(&swg, n);
     for (int i = 0; i < n; i++)
-        cr_assert_eq(mn_go(tiny, (void *)(intptr_t)1), 0);
-    cr_assert_eq(mn_wg_wait(&swg), 0);
-    cr_assert_eq(atomic_load(&ran), n, "every G ran exactly once");
+        G_ASSERT(mn_go(tiny, (void *)(intptr_t)1) == 0);
+    G_ASSERT(mn_wg_wait(&swg) == 0);
+    G_ASSERT(atomic_load(&ran) == n, "every G ran exactly once");
     struct mn_stats st;
-    cr_assert_eq(mn_stats_read(&st), 0);
-    cr_assert_eq(st.spawns - st0.spawns, (uint64_t)n);
+    G_ASSERT(mn_stats_read(&st) == 0);
+    G_ASSERT(st.spawns - st0.spawns == (uint64_t)n);
     return 0;
 }
 
@@ -97,7 +97,7 @@ static void worker(void *arg)
     int64_t v;
     bool ok;
     for (;;) {
-        cr_assert_eq(mn_chan_recv(work, &v, &ok), 0);
+        G_ASSERT(mn_chan_recv(work, &v, &ok) == 0);
         if (!ok)
             break;
         for (int i = 0; i < (int)(v % 5); i++)
@@ -112,7 +112,7 @@ static void spawner(void *arg)
     int n = (int)(intptr_t)arg;
     for (int i = 0; i < n; i++) {
         mn_wg_add(&swg, 1);
-        cr_assert_eq(mn_go(tiny, (void *)(intptr_t)1), 0);
+        G_ASSERT(mn_go(tiny, (void *)(intptr_t)1) == 0);
         if (i % 16 == 0)
             mn_gosched();
     }
@@ -125,34 +125,34 @@ static int resize_main(void *arg)
     atomic_store(&done_items, 0);
     atomic_store(&ran, 0);
     mn_wg_init(&swg);
-    cr_assert_eq(mn_gomaxprocs(0), 1);
-    cr_assert_eq(mn_chan_make(&work, sizeof(int64_t), 8), 0);
+    G_ASSERT(mn_gomaxprocs(0) == 1);
+    G_ASSERT(mn_chan_make(&work, sizeof(int64_t), 8) == 0);
     mn_wg_add(&swg, 8 + 2);
     for (int i = 0; i < 8; i++)
-        cr_assert_eq(mn_go(worker, NULL), 0);
-    cr_assert_eq(mn_go(spawner, (void *)(intptr_t)20000), 0);
-    cr_assert_eq(mn_go(spawner, (void *)(intptr_t)20000), 0);
+        G_ASSERT(mn_go(worker, NULL) == 0);
+    G_ASSERT(mn_go(spawner, (void *)(intptr_t)20000) == 0);
+    G_ASSERT(mn_go(spawner, (void *)(intptr_t)20000) == 0);
     int sizes[] = {2, 1, 2, 3, 1, 2, 1};
     int prev = 1;
     for (int64_t i = 0; i < 70000; i++) {
-        cr_assert_eq(mn_chan_send(work, &i), 0);
+        G_ASSERT(mn_chan_send(work, &i) == 0);
         if (i % 10000 == 5000) {
             int n = sizes[(i / 10000) % 7];
-            cr_assert_eq(mn_gomaxprocs(n), prev, "returns the previous value");
-            cr_assert_eq(mn_gomaxprocs(0), n);
+            G_ASSERT(mn_gomaxprocs(n) == prev, "returns the previous value");
+            G_ASSERT(mn_gomaxprocs(0) == n);
             prev = n;
         }
     }
-    cr_assert_eq(mn_chan_close(work), 0);
-    cr_assert_eq(mn_wg_wait(&swg), 0);
-    cr_assert_eq(atomic_load(&done_items), 70000, "no work item lost");
-    cr_assert_eq(atomic_load(&ran), 40000, "no spawned G lost");
-    cr_assert_eq(mn_chan_free(work), 0);
+    G_ASSERT(mn_chan_close(work) == 0);
+    G_ASSERT(mn_wg_wait(&swg) == 0);
+    G_ASSERT(atomic_load(&done_items) == 70000, "no work item lost");
+    G_ASSERT(atomic_load(&ran) == 40000, "no spawned G lost");
+    G_ASSERT(mn_chan_free(work) == 0);
     struct mn_stats st;
-    cr_assert_eq(mn_stats_read(&st), 0);
-    cr_assert_eq(st.stw, 7);
-    cr_assert_eq(mn_gomaxprocs(-1), -EINVAL);
-    cr_assert_eq(mn_gomaxprocs(MN_MAX_PROCS + 1), -EINVAL);
+    G_ASSERT(mn_stats_read(&st) == 0);
+    G_ASSERT(st.stw == 7);
+    G_ASSERT(mn_gomaxprocs(-1) == -EINVAL);
+    G_ASSERT(mn_gomaxprocs(MN_MAX_PROCS + 1) == -EINVAL);
     return 0;
 }
 
@@ -202,7 +202,7 @@ static int small_main(void *arg)
 {
     spawn_main((void *)(intptr_t)100);
     if (arg)
-        cr_assert_eq(mn_gomaxprocs(1), 2);
+        G_ASSERT(mn_gomaxprocs(1) == 2);
     return 7;
 }
 
@@ -288,7 +288,7 @@ static void blocker(void *arg)
     mn_syscall_enter();
     /* blocks until the other G writes: possible on GOMAXPROCS=1 only if our P was
      * handed off to another M while we sit in read() */
-    cr_assert_eq(read(pfd[0], &b, 1), 1);
+    G_ASSERT(read(pfd[0], &b, 1) == 1);
     mn_syscall_exit();
     mn_wg_done(&swg);
 }
@@ -297,24 +297,24 @@ static void unblocker(void *arg)
 {
     (void)arg;
     atomic_store(&other_ran, 1);
-    cr_assert_eq(write(pfd[1], "x", 1), 1);
+    G_ASSERT(write(pfd[1], "x", 1) == 1);
     mn_wg_done(&swg);
 }
 
 static int syscall_main(void *arg)
 {
     (void)arg;
-    cr_assert_eq(pipe(pfd), 0);
+    G_ASSERT(pipe(pfd) == 0);
     mn_wg_init(&swg);
     mn_wg_add(&swg, 2);
-    cr_assert_eq(mn_go(blocker, NULL), 0);
+    G_ASSERT(mn_go(blocker, NULL) == 0);
     mn_gosched(); /* let the blocker enter its syscall */
-    cr_assert_eq(mn_go(unblocker, NULL), 0);
-    cr_assert_eq(mn_wg_wait(&swg), 0);
-    cr_assert(atomic_load(&other_ran));
+    G_ASSERT(mn_go(unblocker, NULL) == 0);
+    G_ASSERT(mn_wg_wait(&swg) == 0);
+    G_ASSERT(atomic_load(&other_ran));
     struct mn_stats st;
-    cr_assert_eq(mn_stats_read(&st), 0);
-    cr_assert_geq(st.handoffs, 1, "sysmon must have retaken the P");
+    G_ASSERT(mn_stats_read(&st) == 0);
+    G_ASSERT(st.handoffs >= 1, "sysmon must have retaken the P");
     close(pfd[0]);
     close(pfd[1]);
     return 0;
@@ -336,7 +336,7 @@ static void sleeper(void *arg)
     mn_sleep_ns(ns);
     clock_gettime(CLOCK_MONOTONIC, &b);
     uint64_t el = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)(b.tv_nsec - a.tv_nsec);
-    cr_assert_geq(el, ns, "slept at least as long as asked");
+    G_ASSERT(el >= ns, "slept at least as long as asked");
     mn_wg_done(&swg);
 }
 
@@ -346,8 +346,8 @@ static int sleep_main(void *arg)
     mn_wg_init(&swg);
     mn_wg_add(&swg, 20);
     for (int i = 0; i < 20; i++)
-        cr_assert_eq(mn_go(sleeper, (void *)(intptr_t)(100000 * (i % 5 + 1))), 0);
-    cr_assert_eq(mn_wg_wait(&swg), 0);
+        G_ASSERT(mn_go(sleeper, (void *)(intptr_t)(100000 * (i % 5 + 1))) == 0);
+    G_ASSERT(mn_wg_wait(&swg) == 0);
     return 0;
 }
 
@@ -383,24 +383,24 @@ static int mutex_main(void *arg)
     mn_wg_init(&swg);
     mn_wg_add(&swg, 8);
     for (int i = 0; i < 8; i++)
-        cr_assert_eq(mn_go(locker, (void *)(intptr_t)500), 0);
-    cr_assert_eq(mn_wg_wait(&swg), 0);
-    cr_assert_eq(counter, 4000, "mutual exclusion");
+        G_ASSERT(mn_go(locker, (void *)(intptr_t)500) == 0);
+    G_ASSERT(mn_wg_wait(&swg) == 0);
+    G_ASSERT(counter == 4000, "mutual exclusion");
     struct mn_mutex_prof rows[16];
     int n = mn_mutex_profile(rows, 16);
     bool found = false, sched_lock = false;
     for (int i = 0; i < n && i < 16; i++) {
         if (strcmp(rows[i].name, "test.mu") == 0) {
             found = true;
-            cr_assert_eq(rows[i].acquisitions, 4000, "one acquisition per lock call");
-            cr_assert_gt(rows[i].contentions, 0);
-            cr_assert_leq(rows[i].contentions, 4000);
+            G_ASSERT(rows[i].acquisitions == 4000, "one acquisition per lock call");
+            G_ASSERT(rows[i].contentions > 0);
+            G_ASSERT(rows[i].contentions <= 4000);
         }
         if (strcmp(rows[i].name, "sched.lock") == 0)
             sched_lock = rows[i].acquisitions > 0;
     }
-    cr_assert(found);
-    cr_assert(sched_lock, "the scheduler lock reports through the same profile");
+    G_ASSERT(found);
+    G_ASSERT(sched_lock, "the scheduler lock reports through the same profile");
     return 0;
 }
 
@@ -418,7 +418,7 @@ static int deadlock_main(void *arg)
 {
     (void)arg;
     struct mn_chan *c;
-    cr_assert_eq(mn_chan_make(&c, 4, 0), 0);
+    G_ASSERT(mn_chan_make(&c, 4, 0) == 0);
     int v;
     int rc = mn_chan_recv(c, &v, NULL); /* nobody will ever send */
     (void)rc;
@@ -461,7 +461,7 @@ static void overflow_g(void *arg)
 static int overflow_main(void *arg)
 {
     (void)arg;
-    cr_assert_eq(mn_go(overflow_g, NULL), 0);
+    G_ASSERT(mn_go(overflow_g, NULL) == 0);
     mn_sleep_ns(10000000000ull);
     return 0;
 }
@@ -494,11 +494,11 @@ static int errors_main(void *arg)
     (void)arg;
     /* GOMAXPROCS 2 and one M: spawning wakes a second M, which cannot be created */
     mn_x_inject(MN_X_FAIL_THREAD, 1, EAGAIN);
-    cr_assert_eq(mn_go(tiny, NULL), -EAGAIN, "pthread_create EAGAIN");
+    G_ASSERT(mn_go(tiny, NULL) == -EAGAIN, "pthread_create EAGAIN");
     mn_x_inject(MN_X_FAIL_THREAD, 0, 0);
     /* reuse_g off: every spawn maps a stack */
     mn_x_inject(MN_X_FAIL_STACK, 1, ENOMEM);
-    cr_assert_eq(mn_go(tiny, NULL), -ENOMEM, "stack mmap ENOMEM");
+    G_ASSERT(mn_go(tiny, NULL) == -ENOMEM, "stack mmap ENOMEM");
     mn_x_inject(MN_X_FAIL_STACK, 0, 0);
     /* the runtime still works afterwards */
     spawn_main((void *)(intptr_t)100);

@@ -7,12 +7,29 @@
 #include <time.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "mn.h"
 #include "san.h"
+
+/* G_ASSERT - the assertion for code that runs on a G (a function given to mn_run or mn_go,
+ * and what it calls).  Criterion's cr_assert unwinds with longjmp to the test's own stack,
+ * which is not safe from a G's stack on another M, so this prints the file, line, failed
+ * condition and an optional printf-style message, and aborts: Criterion reports the test
+ * as crashed.  The model is libdill's tests/assert.h.  In the test body use cr_assert. */
+#define G_ASSERT(cond, ...)                                                                        \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: G_ASSERT failed: %s: ", __FILE__, __LINE__, #cond);            \
+            fprintf(stderr, " " __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                                   \
+            fflush(stderr);                                                                        \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
 
 /* Tests that wait for something wait on the event itself, with this generous limit (never a
  * count of yields or polls: under load such a budget runs out although nothing is lost). */
