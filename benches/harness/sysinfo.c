@@ -4,6 +4,7 @@
  * start-up; a value that cannot be read is "n/a: <reason>" so consumers can show why.
  */
 #include "harness.h"
+#include "mn.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,72 +57,6 @@ int bench_pmu_present(void)
                 !strncmp(de->d_name, "armv8", 5) || !strncmp(de->d_name, "arm_", 4);
     closedir(d);
     return found;
-}
-
-/* cgroup_quota - the CPU quota of this process's cgroup as "<cpus> CPUs (<quota>/<period>
- * us, <file>)", "none (...)" when unlimited, or "unknown: <reason>".  cgroup v2 cpu.max,
- * else v1 cpu.cfs_quota_us/cpu.cfs_period_us, at the cgroup path /proc/self/cgroup names
- * and each parent up to the root (the smallest quota binds). */
-static void cgroup_quota(char *out, size_t n)
-{
-    char line[512], v2[256] = "", v1[256] = "";
-    FILE *f = fopen("/proc/self/cgroup", "r");
-    if (!f) {
-        snprintf(out, n, "unknown: /proc/self/cgroup: %s", strerror(errno));
-        return;
-    }
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char *p1 = strchr(line, ':'), *p2 = p1 ? strchr(p1 + 1, ':') : NULL;
-        if (!p2)
-            continue;
-        if (!strncmp(line, "0::", 3))
-            snprintf(v2, sizeof v2, "%s", p2 + 1);
-        else if (strstr(p1, ":cpu,") || strstr(p1, ",cpu:") || !strncmp(p1, ":cpu:", 5))
-            snprintf(v1, sizeof v1, "%s", p2 + 1);
-    }
-    fclose(f);
-    double best = -1;
-    char where[400] = "", path[600], a[64], b[64];
-    for (int v = 2; v >= 1; v--) {
-        char cg[256];
-        snprintf(cg, sizeof cg, "%s", v == 2 ? v2 : v1);
-        if (v == 2 && !cg[0])
-            continue;
-        for (;;) {
-            long long q = -1, per = 0;
-            if (v == 2) {
-                snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", strcmp(cg, "/") ? cg : "");
-                if (read_line(path, line, sizeof line) == 0 &&
-                    sscanf(line, "%63s %63s", a, b) == 2 && strcmp(a, "max"))
-                    q = atoll(a), per = atoll(b);
-            } else {
-                snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us",
-                         strcmp(cg, "/") ? cg : "");
-                char pp[640];
-                snprintf(pp, sizeof pp, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us",
-                         strcmp(cg, "/") ? cg : "");
-                if (read_line(path, a, sizeof a) == 0 && read_line(pp, b, sizeof b) == 0)
-                    q = atoll(a), per = atoll(b);
-            }
-            if (q > 0 && per > 0 && (best < 0 || (double)q / per < best)) {
-                best = (double)q / per;
-                snprintf(where, sizeof where, "%lld/%lld us, %.300s", q, per, path);
-            }
-            char *slash = strrchr(cg, '/');
-            if (!slash || slash == cg)
-                break;
-            *slash = 0;
-        }
-        if (best >= 0 || v == 2)
-            break;
-    }
-    if (best >= 0)
-        snprintf(out, n, "%.2f CPUs (%s)", best, where);
-    else if (v2[0] || v1[0])
-        snprintf(out, n, "none (no cpu.max or cfs quota set on this process's cgroup)");
-    else
-        snprintf(out, n, "unknown: no cgroup cpu controller in /proc/self/cgroup");
 }
 
 /* hypervisor - "present: <vendor>" (CPUID leaf 0x40000000 signature), "present" (cpuinfo
@@ -245,14 +180,27 @@ void bench_sysinfo(void (*add)(const char *key, const char *value))
     add("boost", buf);
     hypervisor(buf, sizeof buf);
     add("hypervisor", buf);
-    cgroup_quota(buf, sizeof buf);
-    add("cpu_quota", buf);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        /* The runtime's rule (mn.h, struct mn_config.gomaxprocs = 0): the CPUs of the
-         * affinity mask. */
-        snprintf(buf, sizeof buf, "%d (CPUs in the affinity mask, mn_config.gomaxprocs = 0)",
-                 CPU_COUNT(&set));
+    /* cgroup CPU limit and default GOMAXPROCS: the runtime's own reading (mn.h
+     * mn_default_gomaxprocs: cgroup v2 cpu.max or v1 cfs quota, smallest up to the root). */
+    struct mn_procs_default pd;
+    if (mn_default_gomaxprocs(&pd) == 0) {
+        if (pd.quota > 0)
+            snprintf(buf, sizeof buf, "%.2f CPUs (cgroup CPU limit)", pd.quota);
+        else
+            snprintf(buf, sizeof buf, "none (no cgroup CPU limit on this process)");
+        add("cpu_quota", buf);
+        /* The runtime's own rule (mn.h mn_default_gomaxprocs): affinity CPUs, lowered to
+         * the cgroup CPU limit rounded up. */
+        if (pd.quota > 0)
+            snprintf(buf, sizeof buf, "%d (mn_default_gomaxprocs: %d CPUs, quota %.2f CPUs)",
+                     pd.gomaxprocs, pd.cpus, pd.quota);
+        else
+            snprintf(buf, sizeof buf, "%d (mn_default_gomaxprocs: %d CPUs, no quota)",
+                     pd.gomaxprocs, pd.cpus);
         add("gomaxprocs_default", buf);
+    } else {
+        add("cpu_quota", "unknown: mn_default_gomaxprocs failed");
+        add("gomaxprocs_default", "unknown: mn_default_gomaxprocs failed");
     }
     add_file(add, "thp", "/sys/kernel/mm/transparent_hugepage/enabled", "n/a: no THP");
     add_file(add, "perf_event_paranoid", "/proc/sys/kernel/perf_event_paranoid",
