@@ -73,10 +73,6 @@ static inline void elemcopy(void *dst, const void *src, size_t n)
     }
 }
 
-static void unlock_chan(void *arg)
-{
-    mn_spin_unlock(arg);
-}
 
 int mn_chan_make(struct mn_chan **out, size_t elem_bytes, size_t cap)
 {
@@ -128,9 +124,11 @@ int mn_chan_send(struct mn_chan *c, const void *elem)
     }
     struct mn_sudog me = {.g = gp, .elem = (void *)elem, .success = false};
     enqueue(&c->sendq, &c->sendq_tail, &me);
-    mn_gopark(gp, unlock_chan, &c->lock);
+    mn_gopark_spin(gp, &c->lock);
     return me.success ? 0 : -EPIPE;
 }
+
+static MN_NOINLINE int recv_slow(struct mn_chan *c, struct mn_g *gp, void *elem, bool *ok);
 
 int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok)
 {
@@ -138,6 +136,28 @@ int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok)
     if (!gp)
         return -EPERM;
     mn_spin_lock(&c->lock);
+    struct mn_sudog *sg = c->sendq;
+    if (mn_likely(sg && c->cap == 0)) {
+        /* the hand-off fast path: a sender waits on an unbuffered channel */
+        c->sendq = sg->next;
+        if (!c->sendq)
+            c->sendq_tail = NULL;
+        if (elem)
+            elemcopy(elem, sg->elem, c->elemsize);
+        sg->success = true;
+        struct mn_g *sgp = sg->g;
+        mn_spin_unlock(&c->lock);
+        if (ok)
+            *ok = true;
+        mn_goready_by(gp, sgp);
+        return 0;
+    }
+    return recv_slow(c, gp, elem, ok);
+}
+
+/* recv_slow - mn_chan_recv with c->lock held, for everything but the hand-off above. */
+static int recv_slow(struct mn_chan *c, struct mn_g *gp, void *elem, bool *ok)
+{
     if (c->closed && c->qcount == 0) {
         mn_spin_unlock(&c->lock);
         if (elem)
@@ -182,7 +202,7 @@ int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok)
     }
     struct mn_sudog me = {.g = gp, .elem = elem, .success = false};
     enqueue(&c->recvq, &c->recvq_tail, &me);
-    mn_gopark(gp, unlock_chan, &c->lock);
+    mn_gopark_spin(gp, &c->lock);
     if (ok)
         *ok = me.success;
     return 0;

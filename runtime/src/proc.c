@@ -1146,6 +1146,8 @@ static inline void finish_switch(struct mn_m *mp)
     mp->dfr_op = MN_DFR_NONE;
     if (op == MN_DFR_RUNQPUT) {
         runqput(mp->p, prev, false);
+    } else if (op == MN_DFR_UNLOCK_SPIN) {
+        mn_spin_unlock(mp->unlockarg);
     } else if (op == MN_DFR_UNLOCK) {
         void (*f)(void *) = mp->unlockf;
         mp->unlockf = NULL;
@@ -1410,6 +1412,32 @@ void mn_runqput_tail(struct mn_p *pp, struct mn_g *gp)
 void mn_wakep(void)
 {
     (void)wakep();
+}
+
+static void unlock_spin_cb(void *w)
+{
+    mn_spin_unlock(w);
+}
+
+void mn_gopark_spin(struct mn_g *gp, uint32_t *lock)
+{
+    struct mn_m *mp = gp->m;
+    struct mn_p *pp = mp->p;
+    struct mn_g *next;
+    bool inherit;
+    if (!gp->canary_check && direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
+        /* as mn_gopark's direct path; next stores 0 to the lock after gp is saved */
+        owner_inc(&pp->st.parks, 1);
+        st_rel(&gp->status, MN_GWAITING);
+        mp->unlockarg = lock;
+        mp->dfr_op = MN_DFR_UNLOCK_SPIN;
+        mp->dfr_g = gp;
+        switch_to(mp, gp, next, inherit);
+        return;
+    }
+    mp->unlockf = unlock_spin_cb;
+    mp->unlockarg = lock;
+    mcall(gp, MN_OP_PARK);
 }
 
 /* mn_gopark - park gp (status WAITING) and run the scheduler; unlockf(arg) runs on g0 after

@@ -106,7 +106,7 @@ struct mn_sudog {
 enum { MN_OP_NONE, MN_OP_PARK, MN_OP_GOSCHED, MN_OP_GOEXIT, MN_OP_EXITSYSCALL };
 /* What a G reached by a direct G-to-G switch does first for the G that left (proc.c,
  * "Direct switches"): put it on the runq, release its wait lock, or free it. */
-enum { MN_DFR_NONE, MN_DFR_RUNQPUT, MN_DFR_UNLOCK, MN_DFR_GFREE };
+enum { MN_DFR_NONE, MN_DFR_RUNQPUT, MN_DFR_UNLOCK, MN_DFR_UNLOCK_SPIN, MN_DFR_GFREE };
 
 struct mn_m {
     void *g0_sp;                /* the M's own (thread) stack context while a G runs */
@@ -337,6 +337,9 @@ static inline struct mn_g *mn_getg_entry(void)
 struct mn_m *mn_getm(void);
 struct mn_g *mn_getg(void);
 void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg);
+/* mn_gopark_spin - mn_gopark(gp, <mn_spin_unlock>, lock): park releasing a spin lock (the
+ * channel and mutex wait queues), which the direct switch releases with one store. */
+void mn_gopark_spin(struct mn_g *gp, uint32_t *lock);
 void mn_goready(struct mn_g *gp);
 void mn_casgstatus(struct mn_g *gp, uint32_t from, uint32_t to);
 void mn_runqput_tail(struct mn_p *pp, struct mn_g *gp);
