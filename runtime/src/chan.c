@@ -94,12 +94,25 @@ int mn_chan_make(struct mn_chan **out, size_t elem_bytes, size_t cap)
     return 0;
 }
 
+/* chan_lock - take c's spin lock; the contended case is out of line so that the callers'
+ * fast paths keep no value across a call (no callee-saved registers to push). */
+static MN_NOINLINE void chan_lock_slow(struct mn_chan *c)
+{
+    mn_spin_lock(&c->lock);
+}
+
+static inline void chan_lock(struct mn_chan *c)
+{
+    if (mn_unlikely(__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE)))
+        chan_lock_slow(c);
+}
+
 int mn_chan_send(struct mn_chan *c, const void *elem)
 {
     struct mn_g *gp = mn_getg_entry();
     if (!gp)
         return -EPERM;
-    mn_spin_lock(&c->lock);
+    chan_lock(c);
     if (c->closed) {
         mn_spin_unlock(&c->lock);
         return -EPIPE;
@@ -135,7 +148,7 @@ int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok)
     struct mn_g *gp = mn_getg_entry();
     if (!gp)
         return -EPERM;
-    mn_spin_lock(&c->lock);
+    chan_lock(c);
     struct mn_sudog *sg = c->sendq;
     if (mn_likely(sg && c->cap == 0)) {
         /* the hand-off fast path: a sender waits on an unbuffered channel */
