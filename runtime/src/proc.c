@@ -1286,8 +1286,9 @@ void mn_goexit(void)
     if (!gp->is_main && gp->stack_kind != MN_STK_PRIVATE && !gp->canary_check &&
         direct_ok(mn_sched, pp) &&
         (next = runqget(pp, &inherit)) != NULL) {
-        /* goexit0 without g0: the next G frees gp once gp's stack is left */
-        mn_casgstatus(gp, MN_GRUNNING, MN_GDEAD);
+        /* goexit0 without g0: the next G frees gp once gp's stack is left.  gp is the
+         * running G: RUNNING by construction. */
+        st_rel(&gp->status, MN_GDEAD);
         owner_inc(&pp->st.g_exits, 1);
         gp->m = NULL;
         mp->dfr_op = MN_DFR_GFREE;

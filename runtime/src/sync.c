@@ -64,10 +64,6 @@ int mn_mutex_profile(struct mn_mutex_prof *out, int n)
     return have;
 }
 
-static void unlock_spin(void *arg)
-{
-    mn_spin_unlock(arg);
-}
 
 /* ==== WaitGroup ========================================================================= */
 
@@ -76,14 +72,20 @@ void mn_wg_init(struct mn_wg *wg)
     memset(wg, 0, sizeof *wg);
 }
 
+/* The counter is atomic, so Add and Done take the lock only when it reaches zero (Go's
+ * WaitGroup keeps counter and waiter count in one word for the same reason).  Wait reads
+ * the counter under the lock before it queues, and the Add that reaches zero takes the
+ * lock before it collects the waiters, so a waiter is either seen or sees zero. */
 void mn_wg_add(struct mn_wg *wg, int64_t delta)
 {
-    mn_spin_lock(&wg->lock);
-    wg->n += delta;
-    if (wg->n < 0)
+    int64_t n = xadd(&wg->n, delta);
+    if (mn_likely(n > 0))
+        return;
+    if (n < 0)
         mn_throw("mn_wg_add: negative WaitGroup counter");
+    mn_spin_lock(&wg->lock);
     struct mn_g *list = NULL;
-    if (wg->n == 0) {
+    if (ld_sc(&wg->n) == 0) {
         list = wg->waiters;
         wg->waiters = NULL;
     }
@@ -105,14 +107,16 @@ int mn_wg_wait(struct mn_wg *wg)
     struct mn_g *gp = mn_getg();
     if (!gp)
         return -EPERM;
+    if (ld_sc(&wg->n) == 0)
+        return 0;
     mn_spin_lock(&wg->lock);
-    if (wg->n == 0) {
+    if (ld_sc(&wg->n) == 0) {
         mn_spin_unlock(&wg->lock);
         return 0;
     }
     gp->schedlink = wg->waiters;
     wg->waiters = gp;
-    mn_gopark(gp, unlock_spin, &wg->lock);
+    mn_gopark_spin(gp, &wg->lock);
     return 0;
 }
 
@@ -200,7 +204,7 @@ static void semacquire(struct mn_mutex *mu, struct mn_g *gp, bool lifo)
             ((struct mn_g *)mu->wtail)->schedlink = gp;
         mu->wtail = gp;
     }
-    mn_gopark(gp, unlock_spin, &mu->lock);
+    mn_gopark_spin(gp, &mu->lock);
 }
 
 /* semrelease - give one wake-up: to the first waiter, or to sema when none has queued yet.
