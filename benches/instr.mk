@@ -34,3 +34,17 @@ test-instr: $(INSTR_BIN)
 	  timeout 60 $(INSTR_BIN) $$op 100000 || { echo "instr $$op failed"; exit 1; }; done
 	@echo "instr: every operation ran"
 TEST_TARGETS += test-instr
+
+# ==== README speed table (scripts/speed_table.py) ==========================================
+#   make speed-table RUN=results/<host>/<stem>.json [INSTR=results/<host>/<stem>.instr.json]
+#                  rewrite the README's <!-- speed-table --> block from that run (and its
+#                  .go.json) and the instructions file
+#   make test-speed-table   its unit tests (~20 s; part of make test)
+.PHONY: speed-table test-speed-table
+speed-table:
+	@[ -n "$(RUN)" ] || { echo "speed-table: RUN=results/<host>/<stem>.json is required" >&2; exit 2; }
+	@$(PYTHON) scripts/speed_table.py $(RUN) $(if $(INSTR),--instr $(INSTR)) --readme README.md
+
+test-speed-table:
+	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_speed_table.py' -t scripts/tests
+TEST_TARGETS += test-speed-table
