@@ -72,7 +72,8 @@
  * switcher's M, so the code after a switch needs no callee-saved register; small
  * (canary-checked) stacks, tracing and latency stamps keep the g0 path.
  * Measured with callgrind (make bench-instructions): yield switch 206.5 -> 117.5
- * instructions, fcontext's bare swap 32.5.  Channel wakes use mn_goready_by (inline: the
+ * instructions, fcontext's bare swap 32.5; unbuffered channel round trip on 1 P 715 -> 435
+ * (State Threads' single-threaded hand-off: 266); spawn+run+exit 446 -> 343.  Channel wakes use mn_goready_by (inline: the
  * waker's runnext, no TLS read), and 4/8-byte elements are copied inline.
  *
  * ==== G mutex (sync.c), Go's sync.Mutex ==================================================
@@ -82,7 +83,10 @@
  * waiter competes with running Gs, which mostly win), spinning only when it can help (more
  * than one CPU, GOMAXPROCS > idle Ps + spinning Ms + 1, nothing on our own runq; at most
  * 4 x 30 PAUSEs), a woken loser requeued at the front, and starvation mode after a waiter
- * waited 1 ms (direct FIFO hand-off, the unlocker yields its P to the waiter).
+ * waited 1 ms (direct FIFO hand-off, the unlocker yields its P to the waiter).  The
+ * WaitGroup's counter is atomic and its lock is taken only when the counter reaches zero;
+ * channel, mutex and WaitGroup waits park with mn_gopark_spin, whose direct switch releases
+ * the wait lock with one store.
  *
  * ==== Stealing runnext: bounded, not a fixed busy-wait ===================================
  * A thief that finds only a running P's runnext waits for the owner to take it itself (the
