@@ -11,6 +11,7 @@ is faster (`ours faster` / `ours slower` only when p < 0.05, else `no difference
 Lower is better for every time per operation; ops_per_s rows are inverted (peer/ours).
 
 Usage: speed_table.py RUN.json [--instr FILE.instr.json] [--readme README.md]
+       speed_table.py --version
   --readme  replace the text between `<!-- speed-table:begin -->` and
             `<!-- speed-table:end -->` in that file (atomically) instead of printing.
 Exit status: 0 ok, 2 bad input (one line naming the tool and the file).
@@ -190,6 +191,10 @@ def instr_rows(path):
 
 
 def main():
+    if sys.argv[1:] == ["--version"]:
+        import toolversion  # scripts/toolversion.py: '<tool> <git describe>'
+        print(toolversion.version("speed_table.py"))
+        return
     ap = argparse.ArgumentParser(prog="speed_table.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("run")
     ap.add_argument("--instr")
