@@ -80,6 +80,7 @@ import tempfile
 import time
 import tomllib
 
+import atomicfile  # scripts/atomicfile.py: results written whole or not at all
 import toolversion  # scripts/toolversion.py: --version
 import xml.etree.ElementTree as ET
 
@@ -1205,30 +1206,6 @@ def freshness(res, head, max_age_h, now=None):
     return problems, facts
 
 
-def current_umask():
-    """current_umask - the process umask (os.umask can only be read by setting it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path, data):
-    d = os.path.dirname(path) or '.'
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
-        with os.fdopen(fd, 'w') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def needs_unmet(m, ctx):
     """needs_unmet - why rule m cannot be evaluated with ctx, or None."""
     if ctx.nodes < m.get('needs_nodes', 1):
@@ -1289,7 +1266,7 @@ def run_benches(prof, bench, outdir, ctx):
                 merged['benchmarks'].append(r)
     path = os.path.join(outdir, 'check-tuning-%s.json' % time.strftime('%Y%m%dT%H%M%SZ',
                                                                       time.gmtime()))
-    atomic_write(path, json.dumps(merged, indent=1) + '\n')
+    atomicfile.write(path, json.dumps(merged, indent=1) + '\n')
     return path
 
 
@@ -1508,7 +1485,7 @@ def main(argv=None):
         print(msg, file=sys.stderr)
         if jpath:
             try:
-                atomic_write(jpath, junit([], started, time.time() - started, error=msg))
+                atomicfile.write(jpath, junit([], started, time.time() - started, error=msg))
             except OSError as e2:
                 print('check-tuning: %s: cannot write: %s' % (jpath, e2.strerror),
                       file=sys.stderr)
@@ -1549,9 +1526,9 @@ def main(argv=None):
     print('check-tuning: %d passed, %d failed, %d skipped' % (n['PASS'], n['FAIL'], n['SKIP']))
     try:
         if args.markdown:
-            atomic_write(args.markdown, markdown(results, header))
+            atomicfile.write(args.markdown, markdown(results, header))
         if args.junit:
-            atomic_write(args.junit, junit(results, started, time.time() - started))
+            atomicfile.write(args.junit, junit(results, started, time.time() - started))
     except OSError as e:
         print('check-tuning: %s: cannot write: %s' % (e.filename, e.strerror), file=sys.stderr)
         return 2

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tomllib
 
+import atomicfile  # scripts/atomicfile.py: results written whole or not at all
+
 PROG = "claims_list.py"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -141,11 +143,8 @@ def main(argv=None):
                   file=sys.stderr)
             return 1
         return 0
-    tmp = f"{a.out}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, a.out)
+        atomicfile.write(a.out, text)
     except OSError as e:
         print(f"{PROG}: cannot write {a.out}: {e}", file=sys.stderr)
         if os.path.exists(tmp):

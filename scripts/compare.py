@@ -43,7 +43,8 @@ import math
 import os
 import re
 import sys
-import tempfile
+
+import atomicfile  # scripts/atomicfile.py: results written whole or not at all
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -504,25 +505,6 @@ def fleet(sides, claims_path):
 
 # ==== Main ====================================================================================
 
-def atomic_write(path, text):
-    d = os.path.dirname(path) or '.'
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix='.' + os.path.basename(path) + '.', suffix='.tmp')
-    try:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.fchmod(fd, 0o666 & ~mask)
-        with os.fdopen(fd, 'w') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 class ArgParser(argparse.ArgumentParser):
     def error(self, message):
         raise InputError('%s (see --help)' % message)
@@ -616,7 +598,7 @@ def main(argv=None):
                                                                       default_csv)
         if csv_path:
             try:
-                atomic_write(csv_path, table)
+                atomicfile.write(csv_path, table)
             except OSError as e:
                 raise InputError('%s: cannot write: %s' % (csv_path, e.strerror))
     except InputError as e:

@@ -36,8 +36,8 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 
+import atomicfile  # scripts/atomicfile.py: results written whole or not at all
 import toolversion  # scripts/toolversion.py: --version
 
 CONTEXT_PREFIX_KEYS = ("go_version", "gomaxprocs", "num_cpu", "goos", "goarch", "preset",
@@ -272,32 +272,6 @@ def na_document(reason, extra_context=None):
     return {"context": ctx, "benchmarks": []}
 
 
-def current_umask():
-    """The process umask (os.umask can only be read by setting it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_json_atomic(path, doc):
-    """Write doc as JSON to path through a temp file in the same directory + rename."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".goparse-", suffix=".tmp", dir=d)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 -> what open() would give
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 # ==== Go source facts =====================================================================
 
 def _strip_comment(line):
@@ -490,9 +464,9 @@ def main(argv=None):
                 extra["go_version_source"] = facts["go_version"]
                 extra["go_runtime2"] = json.dumps(facts["runtime2"])
                 extra["go_numa_detect"] = json.dumps(facts["numa"])
-            write_json_atomic(args.output, to_gbench(parse_output(text), extra))
+            atomicfile.write_json(args.output, to_gbench(parse_output(text), extra))
         elif args.cmd == "na":
-            write_json_atomic(args.output, na_document(args.reason, _kv(args.context)))
+            atomicfile.write_json(args.output, na_document(args.reason, _kv(args.context)))
         else:
             goroot = args.goroot or goroot_of()
             if not goroot:

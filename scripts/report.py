@@ -34,8 +34,8 @@ import json
 import os
 import re
 import sys
-import tempfile
 
+import atomicfile  # scripts/atomicfile.py: results written whole or not at all
 import toolversion  # scripts/toolversion.py: --version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -354,18 +354,8 @@ def build(results, plots, run_path, out):
 
 
 def write_atomic(path, text):
-    d = os.path.dirname(os.path.abspath(path))
     try:
-        os.makedirs(d, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".tmp", dir=d)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomicfile.write(path, text)
     except OSError as e:
         raise ReportError(f"cannot write {path}: {e.strerror or e}", code=1)
 

@@ -49,6 +49,7 @@ import tomllib
 
 import stats  # scripts/stats.py: the one reader of Google Benchmark JSON
 
+import atomicfile  # scripts/atomicfile.py: results written whole or not at all
 import toolversion  # scripts/toolversion.py: --version
 
 PROG = "tables.py"
@@ -1223,13 +1224,6 @@ def display_path(p):
     return "/".join(parts[-2:])
 
 
-def write_atomic(path, text):
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def evaluate_files(files, data):
     """Read the runs (and the .go.json beside the first) and compute every claim's result:
     (run, go_run, go_reason, go facts, {table id: [claim result]}).  The verdict engine,
@@ -1316,7 +1310,7 @@ def main(argv=None):
     try:
         os.makedirs(out, exist_ok=True)
         for name in sorted(outputs):
-            write_atomic(os.path.join(out, name), outputs[name])
+            atomicfile.write(os.path.join(out, name), outputs[name])
     except OSError as e:
         print(f"{PROG}: cannot write tables in {out}: {e}", file=sys.stderr)
         return 1
