@@ -94,6 +94,80 @@
  * holds the same G, instead of a 3 us nanotime loop.  The order of findrunnable is Go's
  * (local runq, global queue, then steal); stealing before the global queue was not
  * adopted: without a quiet host the 2-P speed-up it targets could not be measured.
+ * ==== Memory ordering (what each shared variable relies on; aarch64 review) ===============
+ * x86-64 is TSO: every load is an acquire and every store a release, so a missing barrier
+ * there costs nothing and shows nothing.  aarch64 reorders plain loads and stores freely;
+ * only the C11 orders below order them (GCC maps ld_acq/ld_sc to LDAR, st_rel/st_sc to
+ * STLR, seq_cst read-modify-writes to LDAXR/STLXR or LSE ...AL forms, relaxed to plain
+ * LDR/STR).  ARMv8 acquire/release are RCsc: an STLR followed by an LDAR is never
+ * reordered, which x86's plain MOVs do not promise.  Every release below is paired with an
+ * acquire on the reader side; a "hint" is read relaxed and re-checked under a lock or
+ * only steers a heuristic.  QEMU on an x86 host runs the guest with x86's ordering, so the
+ * arm64 tests cannot catch a mistake here: this table is the review.
+ *   runq slots         owner: relaxed store, then st_rel(runqtail) publishes it.  Thief
+ *                      (runqgrab): ld_acq(runqhead), ld_acq(runqtail), relaxed slot loads,
+ *                      then cas_rel(runqhead): the release orders its slot loads before the
+ *                      head moves, and the owner's ld_acq(runqhead) in runqput orders the
+ *                      slot reuse after them (Go: LoadAcq/StoreRel/CasRel, same pairs).
+ *   runqhead           cas_rel by owner (runqget, runqputslow) and thieves; ld_acq by all.
+ *   runqtail           written by the owner only (st_rel / st_sc after runqsteal filled its
+ *                      own slots); ld_acq by thieves; the owner reads it plainly.
+ *   runnext            xchg (seq_cst) to put, cas_sc to take, ld_sc in runqempty: the G's
+ *                      fields written before the put are visible to whoever takes it.
+ *   G.status, G.sp     written by the G's current owner (mn_casgstatus: st_rel; sp by
+ *                      mn_ctx_swap with a plain store) before the G is published through a
+ *                      queue (the release above) or a wait object's lock; the next owner
+ *                      gets it through that queue's acquire or the same lock.  The G's
+ *                      stack is last touched by mn_ctx_swap before that publication.
+ *   sudog fields       written by the waker under the channel's spin lock (xchg-acquire,
+ *   (success, elem)    store-release); read by the woken G after it was handed over
+ *                      through runnext/runq (release by goready's runqput, acquire by the
+ *                      M that runs it).
+ *   nmspinning,        the spinning-M Dekker pair.  Ready side: runq release store (or
+ *   npidle             runnext xchg), then ld_sc(npidle), ld_sc(nmspinning) in wakep.
+ *                      Parking side: xadd(npidle) in pidleput and xadd(nmspinning, -1)
+ *                      (seq_cst), then ld_sc of every runq in runqempty.  On aarch64
+ *                      STLR->LDAR keeps the ready side ordered; on x86 the store may pass
+ *                      the load.  Either way a missed wakeup loses parallelism, never a G:
+ *                      the G sits on the running P's own queue (essay above).  Gs readied
+ *                      without a P go through sched.lock, which orders them on any CPU.
+ *   P.status           st_sc / cas_sc where an M in a syscall and sysmon race for the P
+ *                      (mn_syscall_exit and retake both CAS PSYSCALL->PIDLE: the winner
+ *                      owns it; pp->m = NULL is written before the st_sc(PSYSCALL)
+ *                      release).  Plain stores only under sched.lock or with the world
+ *                      stopped; runqgrab's relaxed read of PRUNNING is a hint (3 us spin).
+ *   M.nextp, M.spinning  written by startm, then mn_notewakeup's xchg (release); read
+ *                      by the woken M after mn_notesleep's ld_sc(key) (acquire).
+ *   note key           xchg to wake, ld_sc to test, futex for the sleep itself.
+ *   sched.lock, spin   acquire on lock (CAS / exchange), release on unlock; they order the
+ *   locks              global runq, idle lists, stopwait, timers heap, free-G lists, stack
+ *                      arenas, channels, wait groups and the G mutex's wait list.
+ *   runqsize           st_sc under sched.lock, ld_sc outside it: a hint re-checked under
+ *                      the lock before a P is given up (findrunnable) or a G is taken.
+ *   gcwaiting, exiting st_sc by the one requester under sched.lock; ld_sc elsewhere; every
+ *                      decision on them is re-taken under sched.lock.
+ *   timers_pending     xadd +1 before the G parks, -1 after mn_goready queued it; checkdead
+ *                      reads it with ld_sc (acquire) under sched.lock, so a 0 it sees
+ *                      comes with the readied G's queue entry visible (no false deadlock).
+ *   nmsys              xadd; ld_sc by checkdead and sysmon.
+ *   timer_next         relaxed: a hint; the heap under timerlock is the truth.  A timer
+ *                      added while sysmon is deciding its sleep can fire up to one sysmon
+ *                      period late (sysmon_sleeping is a seq_cst flag, not a lock).
+ *   goidgen            xadd.  Per-P stats: owner_inc (relaxed, single writer); readers
+ *                      relaxed (aligned 64-bit loads are single-copy atomic on both ISAs).
+ *   G mutex state      cas_sc fast paths; the hand-off to a waiter stores the new state
+ *                      with st_sc under its spin lock, then goready publishes the G.
+ *   mu->prof           pointer published with st_rel, read with ld_acq.
+ *   direct switches    the leaving G is put on a runq, its wait lock released or its block
+ *   (mp->dfr_op)       freed by the G switched to (finish_switch), on the same M after
+ *                      mn_ctx_swap stored its sp: program order on one thread, then the
+ *                      usual release (runq, lock) publishes it.  sched.nodirect is set
+ *                      with seq_cst fetch_or and read relaxed: a stale 0 lets one more
+ *                      direct switch run on its own P before schedule() sees gcwaiting or
+ *                      exiting (a hint, like Go's preemption request).
+ * The context switch itself is an opaque call: the compiler keeps nothing in registers
+ * across it that the ABI does not preserve, and mn_getm is noinline so a G that resumes
+ * on another M re-reads the thread pointer (TPIDR_EL0 / %fs).
  *
  * ==== Switches (struct mn_config; claim IDs they serve) ==================================
  *   gomaxprocs    number of Ps (T5.*, T5.resize via mn_gomaxprocs / procresize).
