@@ -1067,9 +1067,38 @@ def render_table(tdef, results, claims_by_id, run, go_run, go_reason, layout=Non
     if notes:
         out += ["Notes (the suite's reading of each claim; values are the document's):", ""]
         out += notes + [""]
+    ipo = render_ipo(run, [x for r in results for x in r["rows"]])
+    if ipo:
+        out += ipo
     if layout:
         out += layout
     return "\n".join(out)
+
+
+def render_ipo(run, patterns):
+    """Instructions per operation beside the time, for the rows whose counted events
+    include PAPI_TOT_INS (issue 16): instructions per iteration x (time per operation /
+    time per iteration).  Exact under QEMU's -icount; on hardware it is the figure a
+    noisy host does not move.  Empty when no row counted instructions (no PMU)."""
+    lines = []
+    for name in dict.fromkeys(n for p in patterns for n, _ in expand(run, p)):
+        s = run.series[name]
+        if s.error or not s.has("PAPI_TOT_INS") or not s.has("real_time"):
+            continue
+        keys = sorted({k for rep in s.iters for k in rep if k.startswith("ns_per_")})
+        unit = next((k for k in ("ns_per_switch", "ns_per_spawn", "ns_per_op") if k in keys),
+                    keys[0] if keys else None)
+        if unit is None:
+            continue
+        ins, rt, per = (s.stat(c).median for c in ("PAPI_TOT_INS", "real_time", unit))
+        if rt:
+            lines.append(f"| `{name}` | {unit} | {fmt_num(per)} | {fmt_num(ins * per / rt)} |")
+    if not lines:
+        return []
+    return ["Instructions per operation (PAPI_TOT_INS per iteration, scaled like the time "
+            "per operation; medians):", "",
+            "| Bench row | Operation | ns per op | Instructions per op |", "|---|---|---|---|"] \
+        + lines + [""]
 
 
 LAYOUT_COUNTERS = ["off_runqhead", "off_runqtail", "off_runq", "off_runnext", "runq_bytes",

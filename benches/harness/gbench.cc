@@ -325,6 +325,10 @@ void run_instance(benchmark::State &gs, const instance *inst, bool counting)
             if (impl.ctr[i] >= 0)
                 gs.counters[bench_ctr_name(i)] =
                     benchmark::Counter(impl.ctr[i], benchmark::Counter::kAvgIterations);
+    // The events were multiplexed (more than the PMU's counters): the share each ran, so
+    // a reader can tell scaled values from exact ones (issue 16, PMU path).
+    if (impl.started && impl.counting && !gs.error_occurred() && bench_ctr_running_share() < 1)
+        gs.counters["counters_running_share"] = bench_ctr_running_share();
 }
 
 void warm_cpus(int ms)

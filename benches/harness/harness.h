@@ -55,6 +55,12 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX]);
  * \u003b, so it can sit in a ';'-separated row label. */
 const char *bench_ctr_row_na_json(void);
 
+/* bench_ctr_running_share - for the last start/stop pair, the smallest share of its
+ * enabled time an event opened with perf_event_open held a counter (running/enabled,
+ * summed over threads); below 1 the kernel multiplexed the events and their values were
+ * scaled up by enabled/running.  1 when nothing was multiplexed. */
+double bench_ctr_running_share(void);
+
 /* ==== Host description (sysinfo.c) ==================================================== */
 
 /* bench_sysinfo - call add(key, value) for each host context key of FORMAT.md: host,

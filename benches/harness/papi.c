@@ -141,7 +141,10 @@ struct event {
     int papi_code;
     uint32_t perf_type;
     uint64_t perf_config;
+    int perf_mod; /* MOD_U / MOD_K: ":u" (user only) or ":k" (kernel only) */
 };
+
+enum { MOD_U = 1, MOD_K = 2 };
 
 static struct event events[BENCH_CTR_MAX];
 static int nevents;
@@ -165,6 +168,7 @@ static int open_fail[BENCH_CTR_MAX];      /* threads on which event i did not op
 static int open_ok[BENCH_CTR_MAX];        /* threads on which it did */
 static char open_why[BENCH_CTR_MAX][160]; /* first failure's reason */
 static int paranoid_level = 2;
+static double running_share = 1; /* min over perf fds of running/enabled, last stop */
 
 static const struct {
     const char *name;
@@ -179,7 +183,27 @@ static const struct {
     {"MAJOR-FAULTS", PERF_COUNT_SW_PAGE_FAULTS_MAJ},
 };
 
-static int perf_open(uint32_t type, uint64_t config, pid_t tid)
+/* The kernel's generic hardware events, opened here like the software ones (each name its
+ * own fd, so the kernel multiplexes them when they outnumber the PMU's counters and the
+ * reads are scaled by enabled/running, see bench_ctr_stop).  They also count where PAPI
+ * knows no PMU model (libpfm4 "no default PMU found", e.g. QEMU's -cpu max).  A ":u" or
+ * ":k" suffix counts user or kernel space only. */
+static const struct {
+    const char *name;
+    uint64_t config;
+} perf_hw[] = {
+    {"CYCLES", PERF_COUNT_HW_CPU_CYCLES},
+    {"CPU-CYCLES", PERF_COUNT_HW_CPU_CYCLES},
+    {"PERF_COUNT_HW_CPU_CYCLES", PERF_COUNT_HW_CPU_CYCLES},
+    {"INSTRUCTIONS", PERF_COUNT_HW_INSTRUCTIONS},
+    {"PERF_COUNT_HW_INSTRUCTIONS", PERF_COUNT_HW_INSTRUCTIONS},
+    {"BRANCH-INSTRUCTIONS", PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
+    {"BRANCH-MISSES", PERF_COUNT_HW_BRANCH_MISSES},
+    {"STALLED-CYCLES-FRONTEND", PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
+    {"STALLED-CYCLES-BACKEND", PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
+};
+
+static int perf_open(uint32_t type, uint64_t config, int mod, pid_t tid)
 {
     struct perf_event_attr a;
     memset(&a, 0, sizeof a);
@@ -188,7 +212,8 @@ static int perf_open(uint32_t type, uint64_t config, pid_t tid)
     a.config = config;
     a.disabled = 1;
     a.inherit = 1;
-    a.exclude_kernel = exclude_kernel;
+    a.exclude_kernel = exclude_kernel || (mod & MOD_U);
+    a.exclude_user = (mod & MOD_K) != 0;
     a.exclude_hv = 1;
     a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
     return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
@@ -305,6 +330,138 @@ static int perf_sw_index(const char *name)
     return -1;
 }
 
+/* perf_hw_index - index into perf_hw of perf::NAME[:u|:k], or -1; *mod gets the suffix. */
+static int perf_hw_index(const char *name, int *mod)
+{
+    char base[64];
+    *mod = 0;
+    if (strncmp(name, "perf::", 6) || strlen(name + 6) >= sizeof base)
+        return -1;
+    strcpy(base, name + 6);
+    char *c = strchr(base, ':');
+    if (c) {
+        if (!strcmp(c, ":u"))
+            *mod = MOD_U;
+        else if (!strcmp(c, ":k"))
+            *mod = MOD_K;
+        else
+            return -1;
+        *c = 0;
+    }
+    for (size_t k = 0; k < sizeof perf_hw / sizeof perf_hw[0]; k++)
+        if (!strcasecmp(base, perf_hw[k].name))
+            return (int)k;
+    return -1;
+}
+
+/* ==== ARM PMUv3: is a common event implemented? =========================================
+ * The common events (numbers 0x00-0x3f) a PMUv3 implements are those its PMCEID0/1
+ * registers advertise; Linux lists exactly those under
+ * /sys/bus/event_source/devices/armv8_<pmu>/events (armv8pmu_event_attr_is_visible) and
+ * refuses its generic hardware and cache events for the others.  Raw events bypass that
+ * check: an unimplemented one opens and reads 0 (QEMU's emulated PMU implements only
+ * CPU_CYCLES and INST_RETIRED; a cloud VM's PMU may hide events too).  PAPI presets are
+ * encoded as raw events, so each of their native events is checked here. */
+static int arm_ncodes = -1; /* -1: not read yet; 0: no armv8 PMU (cannot tell) */
+static unsigned arm_codes[256];
+static char arm_pmu[64];
+
+static void arm_read_events(void)
+{
+    arm_ncodes = 0;
+    DIR *d = opendir("/sys/bus/event_source/devices");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "armv8", 5))
+            continue;
+        char path[320];
+        snprintf(path, sizeof path, "/sys/bus/event_source/devices/%s/events", de->d_name);
+        DIR *e = opendir(path);
+        struct dirent *ee;
+        while (e && (ee = readdir(e))) {
+            char fp[640], buf[64];
+            snprintf(fp, sizeof fp, "%s/%s", path, ee->d_name);
+            FILE *f = ee->d_name[0] != '.' ? fopen(fp, "r") : NULL;
+            unsigned code;
+            if (f && fgets(buf, sizeof buf, f) && sscanf(buf, "event=%x", &code) == 1 &&
+                arm_ncodes < 256)
+                arm_codes[arm_ncodes++] = code;
+            if (f)
+                fclose(f);
+        }
+        if (e)
+            closedir(e);
+        snprintf(arm_pmu, sizeof arm_pmu, "%.63s", de->d_name);
+        break;
+    }
+    if (d)
+        closedir(d);
+}
+
+/* libpfm4's pfm_event_info_t, first (ABI0) layout (pfmlib.h is not installed). */
+struct pfm_event_info0 {
+    const char *name, *desc, *equiv;
+    size_t size;
+    uint64_t code;
+    int pmu, dtype, idx, nattrs, reserved;
+    unsigned int flags;
+};
+
+/* arm_unsupported - 1 when native event `name` (pmu::EVENT[:attrs]) is an ARM common event
+ * this PMU does not implement (its number is missing from the PMU's sysfs events), 0
+ * otherwise or when that cannot be told (no armv8 PMU, an IMPLEMENTATION DEFINED event). */
+static int arm_unsupported(const char *name)
+{
+    if (arm_ncodes < 0)
+        arm_read_events();
+    if (arm_ncodes == 0)
+        return 0;
+    void *h = dlopen("libpfm.so.4", RTLD_NOW);
+    int (*find)(const char *) = h ? (int (*)(const char *))dlsym(h, "pfm_find_event") : NULL;
+    int (*info)(int, int, struct pfm_event_info0 *) =
+        h ? (int (*)(int, int, struct pfm_event_info0 *))dlsym(h, "pfm_get_event_info") : NULL;
+    if (!find || !info)
+        return 0;
+    char base[128];
+    snprintf(base, sizeof base, "%s", name);
+    char *sep = strstr(base, "::");
+    char *attr = strchr(sep ? sep + 2 : base, ':');
+    if (attr)
+        *attr = 0;
+    int idx = find(base);
+    struct pfm_event_info0 ei;
+    memset(&ei, 0, sizeof ei);
+    ei.size = sizeof ei;
+    if (idx < 0 || info(idx, 0, &ei) != 0 || ei.code >= 0x40)
+        return 0;
+    for (int i = 0; i < arm_ncodes; i++)
+        if (arm_codes[i] == ei.code)
+            return 0;
+    return 1;
+}
+
+/* papi_arm_unsupported - the first native event of PAPI event `code` this ARM PMU does not
+ * implement (see above), copied to out; 0 when there is none. */
+static int papi_arm_unsupported(int code, char *out, size_t n)
+{
+    PAPI_event_info_t in;
+    if (PAPI_get_event_info(code, &in) != PAPI_OK)
+        return 0;
+    if (IS_PRESET(code)) {
+        for (unsigned k = 0; k < in.count && k < PAPI_MAX_INFO_TERMS; k++)
+            if (arm_unsupported(in.name[k])) {
+                snprintf(out, n, "%.127s", in.name[k]);
+                return 1;
+            }
+        return 0;
+    }
+    if (arm_unsupported(in.symbol)) {
+        snprintf(out, n, "%.127s", in.symbol);
+        return 1;
+    }
+    return 0;
+}
+
 /* Software events that happen only in the kernel: counted in user space they read 0. */
 static int kernel_side(uint64_t config)
 {
@@ -369,7 +526,7 @@ int bench_ctr_setup(const char *list)
                 na_add(tok, why);
                 continue;
             }
-            int fd = perf_open(PERF_TYPE_SOFTWARE, perf_sw[k].config, 0);
+            int fd = perf_open(PERF_TYPE_SOFTWARE, perf_sw[k].config, 0, 0);
             if (fd < 0) {
                 perf_open_why(why, sizeof why, errno);
                 na_add(tok, why);
@@ -383,10 +540,43 @@ int bench_ctr_setup(const char *list)
             nperf++;
             continue;
         }
+        int mod;
+        if ((k = perf_hw_index(tok, &mod)) >= 0) { /* generic hardware event: our fds */
+            int fd = perf_open(PERF_TYPE_HARDWARE, perf_hw[k].config, mod, 0);
+            if (fd < 0) {
+                int err = errno;
+                char pw[200];
+                perf_open_why(pw, sizeof pw, err);
+                snprintf(why, sizeof why, "%s (%s)",
+                         err == EACCES || err == EPERM ? "perf_event_paranoid"
+                         : !bench_pmu_present()        ? "no PMU"
+                                                       : "event not supported by this PMU",
+                         pw);
+                na_add(tok, why);
+                continue;
+            }
+            close(fd);
+            e->bk = BK_PERF;
+            e->perf_type = PERF_TYPE_HARDWARE;
+            e->perf_config = perf_hw[k].config;
+            e->perf_mod = mod;
+            nevents++;
+            nperf++;
+            continue;
+        }
         int code, rc = PAPI_ENOEVNT, named = 0;
+        char native[128];
         if (papi_ok && (rc = PAPI_event_name_to_code(tok, &code)) == PAPI_OK) {
             named = 1;
-            if ((rc = papi_try(code)) == PAPI_OK) {
+            if ((rc = papi_try(code)) == PAPI_OK && papi_arm_unsupported(code, native, sizeof native)) {
+                snprintf(why, sizeof why,
+                         "event not supported by this PMU (%s is not among the common events "
+                         "%s implements, PMCEID)",
+                         native, arm_pmu);
+                na_add(tok, why);
+                continue;
+            }
+            if (rc == PAPI_OK) {
                 e->bk = BK_PAPI;
                 e->papi_code = code;
                 nevents++;
@@ -402,10 +592,39 @@ int bench_ctr_setup(const char *list)
                      : papi_why[0]                ? papi_why
                      : named && rc == PAPI_ENOEVNT && !bench_pmu_present()
                          ? "no PMU (PAPI: Event does not exist)"
+                     : named && rc == PAPI_ENOEVNT
+                         ? "event not supported by this PMU (PAPI has no native event for it "
+                           "on this CPU model)"
                      : rc == PAPI_ECNFLCT         ? "conflict"
                      : !papi_ok                   ? "PAPI unusable"
                                                   : PAPI_strerror(rc));
         na_add(tok, why);
+    }
+    /* More hardware events than the PMU has counters: the kernel multiplexes them.  Our
+     * own fds are scaled by enabled/running (bench_ctr_stop).  PAPI reads the separate
+     * fds of an attached, inherited event set without scaling, and PAPI_set_multiplex
+     * does not change that for such a set (arm64 PMU guest, PAPI 7.0: PAPI_TOT_INS read
+     * 0.33 of the exact count), so its events are withheld rather than reported low. */
+    int nhw = npapi;
+    for (int i = 0; i < nevents; i++)
+        nhw += events[i].bk == BK_PERF && events[i].perf_type == PERF_TYPE_HARDWARE;
+    int ncnt = papi_ok ? PAPI_num_cmp_hwctrs(0) : 0;
+    if (npapi && ncnt > 0 && nhw > ncnt) {
+        int k = 0;
+        for (int i = 0; i < nevents; i++) {
+            if (events[i].bk != BK_PAPI) {
+                events[k++] = events[i];
+                continue;
+            }
+            snprintf(why, sizeof why,
+                     "would be multiplexed unscaled: %d hardware events for %d counters, and "
+                     "PAPI does not scale an attached, inherited event set; count fewer events "
+                     "or use perf::CYCLES / perf::INSTRUCTIONS",
+                     nhw, ncnt);
+            na_add(events[i].name, why);
+        }
+        nevents = k;
+        npapi = 0;
     }
     for (int i = 0; i < nevents; i++) {
         size_t len = strlen(names_csv);
@@ -442,6 +661,10 @@ const char *bench_ctr_backend(void)
 {
     return backend_line;
 }
+double bench_ctr_running_share(void)
+{
+    return running_share;
+}
 const char *bench_papi_version(void)
 {
     papi_init_once();
@@ -457,8 +680,9 @@ static int papi_open_task(pid_t tid, char *why, size_t n)
     if ((rc = PAPI_create_eventset(&es)) != PAPI_OK)
         goto fail;
     what = "PAPI_attach";
-    if ((rc = PAPI_assign_eventset_component(es, 0)) != PAPI_OK ||
-        (rc = PAPI_attach(es, (unsigned long)tid)) != PAPI_OK)
+    if ((rc = PAPI_assign_eventset_component(es, 0)) != PAPI_OK)
+        goto fail;
+    if ((rc = PAPI_attach(es, (unsigned long)tid)) != PAPI_OK)
         goto fail;
     PAPI_option_t opt;
     memset(&opt, 0, sizeof opt);
@@ -530,7 +754,8 @@ void bench_ctr_start(void)
                 open_ok[i]++;
             if (events[i].bk != BK_PERF)
                 continue;
-            task_fd[t][i] = perf_open(events[i].perf_type, events[i].perf_config, tid);
+            task_fd[t][i] =
+                perf_open(events[i].perf_type, events[i].perf_config, events[i].perf_mod, tid);
             if (task_fd[t][i] >= 0) {
                 open_ok[i]++;
             } else if (errno != ESRCH) { /* ESRCH: the thread exited, nothing to count */
@@ -557,6 +782,8 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
             if (task_fd[t][i] >= 0)
                 ioctl(task_fd[t][i], PERF_EVENT_IOC_DISABLE, 0);
     int papi_read[BENCH_CTR_MAX] = {0}, fd_read[BENCH_CTR_MAX] = {0};
+    double en[BENCH_CTR_MAX] = {0}, run[BENCH_CTR_MAX] = {0};
+    int unsched[BENCH_CTR_MAX] = {0}; /* threads where it was enabled but never ran */
     for (int t = 0; t < ntasks; t++) {
         if (task_es[t] != PAPI_NULL) {
             long long v[BENCH_CTR_MAX];
@@ -577,6 +804,9 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
             uint64_t r[3];
             if (read(fd, r, sizeof r) == (ssize_t)sizeof r) {
                 fd_read[i]++;
+                en[i] += (double)r[1];
+                run[i] += (double)r[2];
+                unsched[i] += r[1] > 0 && r[2] == 0;
                 if (r[2] > 0)
                     vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2]
                                            : (double)r[0];
@@ -584,6 +814,10 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
             close(fd);
         }
     }
+    running_share = 1;
+    for (int i = 0; i < nevents; i++)
+        if (en[i] > 0 && run[i] / en[i] < running_share)
+            running_share = run[i] / en[i];
     char why[320];
     for (int i = 0; i < nevents && ntasks; i++) {
         int opened = open_ok[i];
@@ -596,6 +830,11 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
         else if (open_fail[i])
             snprintf(why, sizeof why, "not opened on %d of %d threads (%.159s)", open_fail[i],
                      task_total, open_why[i]);
+        else if (unsched[i])
+            snprintf(why, sizeof why,
+                     "multiplexed out: never on a counter on %d of %d threads (more events "
+                     "than the PMU has counters; nothing to scale)",
+                     unsched[i], task_total);
         else if (got < opened)
             snprintf(why, sizeof why, "not read on %d of %d threads (%s failed)", opened - got,
                      task_total, events[i].bk == BK_PAPI ? "PAPI_stop" : "read");

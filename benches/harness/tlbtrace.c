@@ -456,7 +456,7 @@ int tlbtrace_counters(const struct tlbtrace *t, const struct tlbtrace_counts *c,
     PUT("tlb_flush", c->flush);
     for (int r = 0; r < TLBTRACE_MAX_REASONS; r++)
         if (tlbtrace_has_reason(t, r)) {
-            snprintf(nm, sizeof nm, "tlb_flush.%s", tlbtrace_reason_name(r));
+            snprintf(nm, sizeof nm, "tlb_flush.%.37s", tlbtrace_reason_name(r));
             PUT(nm, c->reason[r]);
         }
     PUT("tlb_flush.pages_full", c->pages_full);

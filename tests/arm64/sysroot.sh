@@ -4,15 +4,17 @@
 #
 # libnanomsg5 is not Multi-Arch: same, so `apt-get install libcriterion3:arm64` would
 # remove the host's libcriterion3 (and libcriterion-dev).  busybox-static:arm64 conflicts
-# with the host's busybox-static the same way.  Both are fetched with `apt-get download`
-# (no installation) and unpacked with dpkg-deb:
+# with the host's busybox-static the same way, and libst1:arm64 (State Threads, a bench
+# peer) with the host's libst1.  They are fetched with `apt-get download` (no
+# installation) and unpacked with dpkg-deb:
 #   DIR/usr/lib/aarch64-linux-gnu/libcriterion.so{.3,}  + libnanomsg.so.5   (unit tests)
-#   DIR/bin/busybox                                                       (PMU guest)
+#   DIR/usr/lib/aarch64-linux-gnu/libst.so{.1,}                            (bench)
+#   DIR/bin/busybox, DIR/usr/bin/papi_avail                               (PMU guest)
 # The Criterion headers are the host's (libcriterion-dev: same version, arch-independent).
 # Exit: 0 ready, 2 a package could not be fetched (the caller skips with that line).
 set -eu
 DIR=${1:?usage: sysroot.sh DIR}
-PKGS="libcriterion3:arm64 libnanomsg5:arm64 busybox-static:arm64"
+PKGS="libcriterion3:arm64 libnanomsg5:arm64 busybox-static:arm64 papi-tools:arm64 libst1:arm64"
 [ -f "$DIR/.done" ] && exit 0
 rm -rf "$DIR.tmp" && mkdir -p "$DIR.tmp/dl"
 # apt's sandbox user cannot write into a root-owned build folder: download in /tmp.
@@ -30,6 +32,8 @@ for d in "$DL"/*.deb; do dpkg-deb -x "$d" "$DIR.tmp"; done
 rm -rf "$DIR.tmp/dl"
 L=$DIR.tmp/usr/lib/aarch64-linux-gnu
 ln -sf libcriterion.so.3 "$L/libcriterion.so"
+# libst1 installs into /usr/lib (not multiarch): move it beside the others.
+mv "$DIR.tmp"/usr/lib/libst.so.* "$L/" && ln -sf libst.so.1 "$L/libst.so"
 
 touch "$DIR.tmp/.done"
 rm -rf "$DIR" && mv "$DIR.tmp" "$DIR"
