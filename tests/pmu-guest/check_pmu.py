@@ -76,7 +76,10 @@ def main():
         problems.append("PAPI does not report the PMU (papi_avail: no hardware counters)")
     if not re.search(r"^PMU-NODES 2$", log, re.M):
         problems.append("the guest does not have 2 NUMA nodes")
-    for what in ("test_sched", "test_numa", "bench1", "bench2"):
+    whats = ["test_sched", "test_numa", "bench1", "bench2"]
+    if re.search(r"^PMU-GUEST-RC test_fair ", log, re.M):
+        whats.append("test_fair")
+    for what in whats:
         rc = re.search(rf"^PMU-GUEST-RC {what} (\d+)$", log, re.M)
         if not rc or rc.group(1) != "0":
             problems.append(f"{what} in the guest: exit {rc.group(1) if rc else 'missing'}")
