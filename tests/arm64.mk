@@ -35,8 +35,11 @@ arm64-deps:
 arm64-bin: arm64-deps
 	@$(ARM64_MAKE) $(ARM64_BUILD)/libmn.a $(ARM64_BUILD)/squares \
 	  $(patsubst $(BUILD)/%,$(ARM64_BUILD)/%,$(RT_TESTS))
-	@$(ARM64_CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $(ARM64_BUILD)/qemu_exec.so \
-	  tests/arm64/qemu_exec.c -ldl
+	@$(MAKE) --no-print-directory $(ARM64_BUILD)/qemu_exec.so
+
+$(ARM64_BUILD)/qemu_exec.so: tests/arm64/qemu_exec.c
+	@mkdir -p $(dir $@)
+	$(ARM64_CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@.tmp $< -ldl && mv $@.tmp $@
 
 test-arm64: arm64-bin
 	@tests/arm64/run-user.sh $(ARM64_BUILD)

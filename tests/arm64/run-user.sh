@@ -7,8 +7,8 @@
 #
 # qemu-user cannot emulate a few things some tests need, so these run in the arm64 system
 # guest instead (tests/pmu-guest, a real arm64 kernel), not here:
-#   fatal/*, fair/long_hold_warning      fork() of a multi-threaded process (qemu 7.2's
-#                                        user mode asserts in cpu_exec after such a fork)
+#   fatal/*, fair/long_hold_warning,     fork() of a multi-threaded process (qemu 7.2's
+#   procs/half_cpu_quota_gives_one_p     user mode asserts in cpu_exec after such a fork)
 #   sched/init_run_fini_100_no_leaks     counts /proc/self/task: qemu adds its own threads
 #   numa/*                               qemu-user returns ENOSYS for get_mempolicy/mbind
 #                                        and EINVAL for seccomp filters
@@ -21,7 +21,7 @@ ROUNDS=${2:-1}
 QEMU=$(command -v qemu-aarch64)
 SR=$(cd "$B/sysroot/usr/lib/aarch64-linux-gnu" && pwd)
 SHIM=$(cd "$B" && pwd)/qemu_exec.so
-SKIP='fatal/*|fair/long_hold_warning|sched/init_run_fini_100_no_leaks|numa/*'
+SKIP='fatal/*|fair/long_hold_warning|procs/half_cpu_quota_gives_one_p|sched/init_run_fini_100_no_leaks|numa/*'
 export MN_QEMU_AARCH64="$QEMU" QEMU_SET_ENV="LD_PRELOAD=$SHIM" LD_LIBRARY_PATH="$SR"
 t0=$(date +%s)
 r=1

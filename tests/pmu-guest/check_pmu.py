@@ -77,8 +77,8 @@ def main():
     if not re.search(r"^PMU-NODES 2$", log, re.M):
         problems.append("the guest does not have 2 NUMA nodes")
     whats = ["test_sched", "test_numa", "bench1", "bench2"]
-    if re.search(r"^PMU-GUEST-RC test_fair ", log, re.M):
-        whats.append("test_fair")
+    whats += [t for t in ("test_fair", "test_procs")
+              if re.search(rf"^PMU-GUEST-RC {t} ", log, re.M)]
     for what in whats:
         rc = re.search(rf"^PMU-GUEST-RC {what} (\d+)$", log, re.M)
         if not rc or rc.group(1) != "0":

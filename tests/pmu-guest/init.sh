@@ -32,6 +32,10 @@ if [ -x /bin/test_sched ] && [ "${UNIT:-1}" = 1 ]; then
     # the tests tests/arm64/run-user.sh cannot run under qemu-user
     /bin/test_sched --jobs=1 --filter='@(fatal/*|sched/init_run_fini_100_no_leaks)' >/tmp/t.out 2>&1
     rc=$?; tail -3 /tmp/t.out; echo "PMU-GUEST-RC test_sched $rc"
+    if [ -x /bin/test_procs ]; then
+        /bin/test_procs --jobs=1 --filter='procs/half_cpu_quota_gives_one_p' >/tmp/t.out 2>&1
+        rc=$?; tail -3 /tmp/t.out; echo "PMU-GUEST-RC test_procs $rc"
+    fi
     if [ -x /bin/test_fair ]; then
         /bin/test_fair --jobs=1 --filter='fair/long_hold_warning' >/tmp/t.out 2>&1
         rc=$?; tail -3 /tmp/t.out; echo "PMU-GUEST-RC test_fair $rc"

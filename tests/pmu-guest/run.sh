@@ -65,7 +65,7 @@ for a in sh mount cat echo poweroff grep sed tail ls tr wc tee date; do ln -s bu
 copy_with_libs "$B/benches/bench" /bench/bench
 copy_with_libs "$SR/usr/bin/papi_avail" /usr/bin/papi_avail
 mkdir -p "$R/usr/share/papi/7.0" && cp /usr/share/papi/7.0/papi_events.csv "$R/usr/share/papi/7.0/"
-for t in test_sched test_numa test_fair; do
+for t in test_sched test_numa test_fair test_procs; do
     [ -x "$B/runtime/tests/$t" ] && copy_with_libs "$B/runtime/tests/$t" "/bin/$t"
 done
 cp tests/pmu-guest/init.sh "$R/init" && chmod +x "$R/init"
