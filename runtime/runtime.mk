@@ -7,7 +7,8 @@ RT_OBJS  := $(RT_SRCS:%.c=$(BUILD)/%.o) $(RT_ASMS:%.S=$(BUILD)/%.o)
 LIBMN    := $(BUILD)/libmn.a
 RT_TESTS := $(patsubst runtime/tests/%.c,$(BUILD)/runtime/tests/%,$(wildcard runtime/tests/test_*.c))
 
-SQUARES  ?= runtime/examples/squares
+# The squares example, built once per BUILD (the sanitizer builds get their own).
+SQUARES  ?= $(BUILD)/runtime/examples/squares
 
 all: $(LIBMN) $(SQUARES)
 
@@ -40,7 +41,7 @@ test-runtime: $(RT_TESTS) $(SQUARES)
 	@for p in 1 2; do out=$$(MN_GOMAXPROCS=$$p $(SQUARES)); \
 	  [ "$$out" = 332833500 ] || { echo "squares GOMAXPROCS=$$p printed '$$out'"; exit 1; }; done
 	@echo "squares: 332833500 on GOMAXPROCS 1 and 2"
-	@err=$$(MN_STACK_BYTES=20000 runtime/examples/squares 2>&1 >/dev/null); rc=$$?; \
+	@err=$$(MN_STACK_BYTES=20000 $(SQUARES) 2>&1 >/dev/null); rc=$$?; \
 	  [ $$rc = 1 ] && echo "$$err" | grep -q '^mn: MN_STACK_BYTES=20000: expected a multiple of the page size' \
 	  && echo "$$err" | grep -q '^squares: mn_init: Invalid argument' \
 	  || { echo "squares with MN_STACK_BYTES=20000: exit $$rc, stderr: $$err"; exit 1; }
@@ -53,11 +54,11 @@ TEST_TARGETS += test-runtime
 STRESS_N     ?= 50
 STRESS_PROCS ?= 1 2 3 4
 .PHONY: stress test-stress
-stress: $(RT_TESTS) $(BUILD)/runtime/examples/squares
-	@SQUARES=$(BUILD)/runtime/examples/squares nice -n 10 \
+stress: $(RT_TESTS) $(SQUARES)
+	@SQUARES=$(SQUARES) nice -n 10 \
 	  runtime/tests/stress.sh $(STRESS_N) "$(STRESS_PROCS)" $(RT_TESTS)
-test-stress: $(RT_TESTS) $(BUILD)/runtime/examples/squares
-	@SQUARES=$(BUILD)/runtime/examples/squares nice -n 10 \
+test-stress: $(RT_TESTS) $(SQUARES)
+	@SQUARES=$(SQUARES) nice -n 10 \
 	  runtime/tests/stress.sh 1 "$(STRESS_PROCS)" $(RT_TESTS)
 TEST_TARGETS += test-stress
 
@@ -71,9 +72,6 @@ SAN_TSAN     := -O1 -g -fsanitize=thread
 ASAN_OPTIONS_RT := detect_stack_use_after_return=1:detect_leaks=0:abort_on_error=0:halt_on_error=1
 TSAN_OPTIONS_RT := halt_on_error=1:second_deadlock_stack=1
 .PHONY: test-asan test-tsan san-check
-$(BUILD)/runtime/examples/squares: runtime/examples/squares.c $(LIBMN)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBMN) $(LDLIBS_RT)
 test-asan:
 	@for cc in $(SAN_CCS); do \
 	  $(MAKE) --no-print-directory san-check CC=$$cc BUILD=build/asan-$$cc SAN_NAME=asan \
@@ -82,12 +80,12 @@ test-tsan:
 	@for cc in $(SAN_CCS); do \
 	  $(MAKE) --no-print-directory san-check CC=$$cc BUILD=build/tsan-$$cc SAN_NAME=tsan \
 	    CFLAGS="$(SAN_TSAN)" TEST_INC=-Iruntime/tests/crshim TEST_CRITERION=-lm || exit 1; done
-san-check: $(RT_TESTS) $(BUILD)/runtime/examples/squares
+san-check: $(RT_TESTS) $(SQUARES)
 	@start=$$(date +%s); \
 	export ASAN_OPTIONS=$(ASAN_OPTIONS_RT) UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  TSAN_OPTIONS=$(TSAN_OPTIONS_RT); \
 	for t in $(RT_TESTS); do echo "== $(SAN_NAME) $(CC) $$t"; \
 	  setarch -R $$t --jobs=1 || exit 1; done; \
-	for p in 1 2; do out=$$(MN_GOMAXPROCS=$$p setarch -R $(BUILD)/runtime/examples/squares); \
+	for p in 1 2; do out=$$(MN_GOMAXPROCS=$$p setarch -R $(SQUARES)); \
 	  [ "$$out" = 332833500 ] || { echo "$(SAN_NAME) $(CC) squares GOMAXPROCS=$$p printed '$$out'"; exit 1; }; done; \
 	echo "$(SAN_NAME) $(CC): runtime tests and squares clean in $$(( $$(date +%s) - start )) s"

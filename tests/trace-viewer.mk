@@ -1,6 +1,6 @@
 # ==== tests/trace-viewer.mk: the MN_TRACE file in a real viewer's parser =================
 #
-#   make test-trace-viewer   run runtime/examples/squares (1000 Gs + the main G, GOMAXPROCS 2)
+#   make test-trace-viewer   run build/runtime/examples/squares (1000 Gs + the main G, GOMAXPROCS 2)
 #                            with MN_TRACE, then load the file with Chrome DevTools' own trace
 #                            parser (npm @paulirish/trace_engine, pinned by
 #                            tests/trace-viewer/package-lock.json) under node: it must parse,
@@ -27,10 +27,10 @@ $(TV_STAMP): tests/trace-viewer/package.json tests/trace-viewer/package-lock.jso
 	  || { echo "test-trace-viewer: npm ci failed in $(TV_DIR) (is the npm registry reachable?)" >&2; exit 1; }
 	@touch $@
 
-test-trace-viewer: $(TV_STAMP) runtime/examples/squares
+test-trace-viewer: $(TV_STAMP) $(SQUARES)
 	@echo "== test-trace-viewer: squares with MN_TRACE, loaded by Chrome DevTools' trace engine"
 	@cp tests/trace-viewer/check.mjs $(TV_DIR)/check.mjs
-	@out=$$(MN_GOMAXPROCS=2 MN_TRACE=$(TV_DIR)/squares.trace.json runtime/examples/squares); \
+	@out=$$(MN_GOMAXPROCS=2 MN_TRACE=$(TV_DIR)/squares.trace.json $(SQUARES)); \
 	  [ "$$out" = 332833500 ] || { echo "test-trace-viewer: squares printed '$$out'" >&2; exit 1; }
 	@node $(TV_DIR)/check.mjs $(TV_DIR)/squares.trace.json --gs 1001 --creates 1000
 TEST_TARGETS += test-trace-viewer

@@ -15,7 +15,7 @@ procs=${2:?usage: stress.sh N "PROCS..." TEST...}
 shift 2
 [ "$#" -gt 0 ] || { echo "stress.sh: no test binaries given" >&2; exit 2; }
 case $n in '' | *[!0-9]*) echo "stress.sh: N must be a positive integer, got '$n'" >&2; exit 2 ;; esac
-squares=${SQUARES:-runtime/examples/squares}
+squares=${SQUARES:-build/runtime/examples/squares}
 out=build/stress
 mkdir -p "$out"
 
