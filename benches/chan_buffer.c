@@ -72,14 +72,6 @@
 
 /* ==== Helpers ============================================================================ */
 
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Log-linear histogram: values < 32 have a bucket each; above, 32 buckets per power of
  * two (relative width 1/32).  Values >= 2^41 ns (36 min) land in the last bucket. */
 #define H_SUB 32
@@ -161,7 +153,7 @@ static void cb_consumer(void *p)
 
     if (a->latency) {
         while (mn_chan_recv(a->c, &v, &ok) == 0 && ok) {
-            uint64_t t = now_ns();
+            uint64_t t = bench_now_ns();
             h_add(a->h, t - v);
             n++;
         }
@@ -193,7 +185,7 @@ static int cb_main(void *p)
     bench_ignore(mn_stats_read(&s0));
     if (a->latency) {
         while (bench_keep_running(a->st)) {
-            v = now_ns();
+            v = bench_now_ns();
             if (mn_chan_send(a->c, &v) < 0)
                 a->err = -EPIPE;
         }
@@ -318,7 +310,7 @@ static void ol_consumer(void *p)
     bool ok;
 
     while (mn_chan_recv(a->c, &m, &ok) == 0 && ok) {
-        uint64_t t = now_ns();
+        uint64_t t = bench_now_ns();
         h_add(a->h, t - m.sent_ns);
         a->arrival_lat_sum += t - m.due_ns;
     }
@@ -356,11 +348,11 @@ static int ol_main(void *p)
     mn_gosched(); /* the consumer starts and parks on the empty channel */
     const double mean_gap = 1e9 / a->rate;
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ (uint64_t)a->cap;
-    double due = (double)now_ns();
+    double due = (double)bench_now_ns();
     while (bench_keep_running(a->st)) {
         due += ol_exp_gap(&seed, mean_gap);
         uint64_t t;
-        while ((double)(t = now_ns()) < due)
+        while ((double)(t = bench_now_ns()) < due)
             mn_gosched(); /* open loop: wait for the arrival, letting the consumer run */
         if ((double)t > due + OL_LATE_GAPS * mean_gap) {
             /* The producer's thread was descheduled (another tenant): do not send the

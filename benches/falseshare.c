@@ -72,13 +72,6 @@ struct fs_run {
     uint64_t partner_ops;
 };
 
-static double fs_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* fs_inc - one increment of a counter that only the calling thread writes. */
 static inline void fs_inc(uint64_t *c)
 {
@@ -93,7 +86,7 @@ static void *fs_partner(void *arg)
     atomic_store(&r->ready, 1);
     while (!atomic_load_explicit(&r->go, memory_order_acquire))
         ;
-    r->start_ns = fs_now_ns();
+    r->start_ns = (double)bench_now_ns();
     uint64_t n = 0;
     while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
         /* 64 increments per check of stop, so the stop flag's line is rarely read. */
@@ -101,7 +94,7 @@ static void *fs_partner(void *arg)
             fs_inc(r->theirs);
         n += 64;
     }
-    r->stop_ns = fs_now_ns();
+    r->stop_ns = (double)bench_now_ns();
     r->partner_ops = n;
     return NULL;
 }

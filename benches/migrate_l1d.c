@@ -111,13 +111,6 @@ struct mig_run {
     char why[160];
 };
 
-static double mig_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* mig_ws_bytes - half of the cache level's size, a multiple of the line; 0 if unknown. */
 static size_t mig_ws_bytes(int level)
 {
@@ -208,21 +201,21 @@ static int mig_main(void *arg)
     /* One harness iteration = one experiment of r->dur_ns: long enough for `rate` moves
      * to happen (mig_duration_ns), however short the preset's min_time is. */
     while (bench_keep_running(r->st)) {
-        double start = mig_now_ns(), now = start;
+        double start = (double)bench_now_ns(), now = start;
         double next = start + period;
         while (now - start < r->dur_ns) {
             for (size_t i = 0; i < words; i += stride)
                 buf[i]++;
             bench_do_not_optimize(buf);
             r->passes++;
-            now = mig_now_ns();
+            now = (double)bench_now_ns();
             if (period > 0 && now >= next) {
                 at ^= 1;
                 if ((rc = mig_pin(cpus[at])) < 0 && !r->err)
                     r->err = rc;
                 if (sched_getcpu() == cpus[at]) /* setaffinity on self moves first */
                     r->verified++;
-                double done = mig_now_ns();
+                double done = (double)bench_now_ns();
                 r->move_ns += done - now;
                 r->forced++;
                 next += period;

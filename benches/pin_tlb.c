@@ -683,13 +683,7 @@ BENCH_REGISTER(.name = "pin/shoot",
  * page-walk-cache hits as native events).  The row says which of the two applies. */
 static void bm_pin_walk(struct bench_state *st)
 {
-    static const char *const pmus[] = {"/sys/bus/event_source/devices/cpu",
-                                       "/sys/bus/event_source/devices/cpu_core",
-                                       "/sys/bus/event_source/devices/armv8_pmuv3_0"};
-    bool pmu = false;
-    for (size_t i = 0; i < sizeof pmus / sizeof pmus[0]; i++)
-        pmu = pmu || access(pmus[i], F_OK) == 0;
-    bench_skip(st, pmu ? "n/a: walk depth is no portable PMU event; count native walk "
+    bench_skip(st, bench_pmu_present() ? "n/a: walk depth is no portable PMU event; count native walk "
                          "events with --counters"
                        : "n/a: no PMU");
 }

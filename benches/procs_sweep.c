@@ -420,23 +420,16 @@ static void gq_task(void *p)
     mn_wg_done(&a->tasks);
 }
 
-static double gq_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* gq_calibrate - iterations of gq_work that take about GQ_WORK_NS on this thread now. */
 static void gq_calibrate(struct gq_arg *a)
 {
     long n = 1000;
     double ns = 0;
     for (int round = 0; round < 20; round++) {
-        double t0 = gq_now_ns();
+        double t0 = (double)bench_now_ns();
         uint64_t x = gq_work(n, 1);
         bench_do_not_optimize(&x);
-        ns = gq_now_ns() - t0;
+        ns = (double)bench_now_ns() - t0;
         if (ns > 2e6)
             break;
         n *= 2;
@@ -454,14 +447,14 @@ static int gq_main(void *p)
     a->sampler_ok = pthread_create(&a->smp.th, NULL, sampler_run, &a->smp) == 0;
     bench_ignore(mn_stats_read(&a->s0));
     const double gap = 1e9 / a->rate;
-    double due = gq_now_ns();
+    double due = (double)bench_now_ns();
     while (bench_keep_running(a->st)) {
         seed ^= seed >> 12;
         seed ^= seed << 25;
         seed ^= seed >> 27;
         double u = (double)((seed * 2685821657736338717ull) >> 11) / 9007199254740992.0;
         due += -gap * log1p(-u);
-        while (gq_now_ns() < due)
+        while ((double)bench_now_ns() < due)
             mn_gosched(); /* the source waits for the arrival; queued Gs run meanwhile */
         mn_wg_add(&a->tasks, 1);
         int rc = mn_go(gq_task, a);

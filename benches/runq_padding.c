@@ -227,13 +227,6 @@ static void *rq_thief_main(void *arg)
     return NULL;
 }
 
-static double rq_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static void bm_runq_op(struct bench_state *st)
 {
     int pad = (int)bench_arg(st, "pad");
@@ -286,7 +279,7 @@ static void bm_runq_op(struct bench_state *st)
     } else {
         struct mn_p *pp = r.pp;
         atomic_store_explicit(&r.go, 1, memory_order_release);
-        t0 = rq_now_ns();
+        t0 = (double)bench_now_ns();
         unsigned check = 0;
         while (bench_keep_running(st)) {
             /* The queue never fills: it holds at most RQ_TARGET + 1 < 256 here. */
@@ -301,7 +294,7 @@ static void bm_runq_op(struct bench_state *st)
                 }
             }
         }
-        t1 = rq_now_ns();
+        t1 = (double)bench_now_ns();
     }
     atomic_store(&r.stop, 1);
     atomic_store(&r.go, 1); /* in case the skip path never released them */

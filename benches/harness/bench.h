@@ -60,6 +60,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -266,6 +267,22 @@ static inline void bench_ignore(int rc)
 {
     (void)rc;
 }
+
+/* ==== Helpers every bench file may use =============================================== */
+
+/* bench_now_ns - CLOCK_MONOTONIC now, in ns: the one clock of the harness (the timed loop's)
+ * and of the benches' own windows and timestamps.  Exact in a double (< 2^53 ns of uptime). */
+static inline uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* bench_pmu_present - true when the kernel exposes a CPU PMU (/sys/bus/event_source/
+ * devices/cpu, cpu_core/cpu_atom, armv8_*, ...), false on e.g. a KVM guest without vPMU:
+ * the one "is there a PMU" check (the context key `pmu` says the same). */
+int bench_pmu_present(void);
 
 #ifdef __cplusplus
 }

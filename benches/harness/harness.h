@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "bench.h" /* bench_pmu_present, bench_now_ns */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -67,10 +69,6 @@ double bench_ctr_running_share(void);
  * cpu_model, cores, smt, numa_nodes, slit, kernel, governor, thp, perf_event_paranoid, pmu.
  * Values that cannot be read are "n/a: <reason>". */
 void bench_sysinfo(void (*add)(const char *key, const char *value));
-
-/* bench_pmu_present - true when the kernel exposes a CPU PMU (/sys/bus/event_source/
- * devices/cpu*, armv8_*, ...), false on e.g. a KVM guest without vPMU. */
-int bench_pmu_present(void);
 
 #ifdef __cplusplus
 }
