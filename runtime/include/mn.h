@@ -223,7 +223,8 @@ MN_WUR int mn_chan_recv(struct mn_chan *c, void *elem, bool *ok);
  * "all goroutines are asleep - deadlock!" check (Go's checkdead) is deferred while the
  * process has threads other than the runtime's Ms, sysmon and mn_run's caller; sysmon
  * repeats it every few milliseconds and aborts once no such thread is left (Go never
- * reports it in a c-archive build).  Errors: -EPIPE already closed. */
+ * reports it in a c-archive build).  Under ThreadSanitizer its helper threads count as
+ * such threads, so there a deadlock hangs instead.  Errors: -EPIPE already closed. */
 MN_WUR int mn_chan_close(struct mn_chan *c);
 
 /* mn_chan_len, mn_chan_cap - elements buffered now, and buffer capacity. */
