@@ -140,6 +140,7 @@ struct bench_def {
     bool quick_skip;          /* not under --preset=quick (full and smoke run it) */
     void (*context_fn)(void); /* called once before the runs when an instance of this
                                  bench is selected; may call bench_context */
+    const char *file;         /* the source file, set by BENCH_REGISTER; shown by --list */
 };
 
 /* bench_register - add def to the registry (called by BENCH_REGISTER's constructor).
@@ -148,9 +149,11 @@ void bench_register(const struct bench_def *def);
 
 #define BENCH_CAT_2(a, b) a##b
 #define BENCH_CAT_(a, b) BENCH_CAT_2(a, b)
-/* BENCH_REGISTER(.name = ..., .fn = ..., ...) - register a bench at program start. */
+/* BENCH_REGISTER(.name = ..., .fn = ..., ...) - register a bench at program start; the
+ * definition records the file it stands in (bench --list prints it). */
 #define BENCH_REGISTER(...)                                                                        \
-    static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {__VA_ARGS__};                \
+    static const struct bench_def BENCH_CAT_(bench_def_, __LINE__) = {.file = __FILE__,            \
+                                                                      __VA_ARGS__};                \
     __attribute__((constructor)) static void BENCH_CAT_(bench_reg_, __LINE__)(void)                \
     {                                                                                              \
         bench_register(&BENCH_CAT_(bench_def_, __LINE__));                                         \

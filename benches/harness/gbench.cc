@@ -3,7 +3,7 @@
 // Each registered struct bench_def becomes one Google Benchmark per combination of its
 // argument values under the chosen preset, named `<name>/<arg>:<val>...` (FORMAT.md).
 // Our flags are parsed and removed before Google Benchmark sees the rest:
-//   --list            print every instance: name, claim IDs, summary; run nothing
+//   --list            print every instance: name, claim IDs, summary, [source file]; run nothing
 //   --claims=GLOB     keep benches with a claim ID matching the glob (fnmatch), e.g. T1.*;
 //                     a glob that selects no bench exits 2 ("bench: no bench matches ...")
 //   --preset=NAME     quick (default), full or smoke: argument values, repetitions, min time
@@ -480,7 +480,8 @@ void usage()
     std::printf(
         "usage: bench [--list] [--claims=GLOB] [--preset=quick|full] [--counters=EV1,EV2|none]\n"
         "             [--progress] [--warm_ms=N] [Google Benchmark flags]\n"
-        "  --list          print every bench instance (name, claims, summary) and exit\n"
+        "  --list          print every bench instance (name, claims, summary, [source file])\n"
+        "                  and exit\n"
         "  --claims=GLOB   run only benches with a claim ID matching GLOB (e.g. 'T1.*');\n"
         "                  none matching is an error (exit 2)\n"
         "  --preset=NAME   quick (default: 9 timed repetitions, 0.05 s each, + 5 counted),\n"
@@ -833,9 +834,10 @@ int main(int argc, char **argv)
     if (list) {
         for (auto &in : insts)
             if (in.index)
-                std::printf("%-48s %-28s %s\n", in.name.c_str(),
+                std::printf("%-48s %-28s %s [%s]\n", in.name.c_str(),
                             in.def->claims ? in.def->claims : "",
-                            in.def->summary ? in.def->summary : "");
+                            in.def->summary ? in.def->summary : "",
+                            in.def->file ? in.def->file : "?");
         return 0;
     }
 

@@ -247,6 +247,9 @@ def main():
         fail(f"--claims=T1.switch.* selected {sel}")
     if "switch/g_yield/procs:1" not in sel:
         fail("--claims=T1.switch.* misses switch/g_yield/procs:1")
+    src = [l for l in r.stdout.splitlines() if l.startswith("switch/g_yield/procs:1 ")]
+    if not src or not src[0].endswith("[benches/switch_pingpong.c]"):
+        fail(f"--list does not name switch/g_yield's source file: {src}")
     for extra in ([], ["--list"]):
         r = run([binary, "--warm_ms=0", "--claims=ZZZ*"] + extra)
         if r.returncode != 2 or r.stderr.strip() != "bench: no bench matches --claims=ZZZ*" \

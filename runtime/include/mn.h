@@ -77,9 +77,11 @@ struct mn_config {
                             mask, capped by the cgroup CPU quota. MN_GOMAXPROCS */
     int pad_runq;        /* P layout: 0 = runqhead/runqtail adjacent (Go's layout),
                             64 or 128 = each on its own cache line of that many bytes
-                            (1 is read as 64).  Claims L2.1.headtail, T3.*. MN_PAD_RUNQ */
+                            (1 is read as 64).  Claims L2.1.runq, L2.1.headtail,
+                            L2.1.fourlines, T3.l1hit, T3.latency, N3.3.sched. MN_PAD_RUNQ */
     bool bind_p;         /* pin the M holding P i to the i-th CPU of the affinity mask
-                            (claims T4.*, T6.*). MN_BIND_P */
+                            (claims T4.flush, T4.mmap, T4.local, T4.tlbmiss, T4.walk).
+                            MN_BIND_P */
     bool reuse_g;        /* dead Gs and their stacks go to per-P free lists (Go's
                             gfput/gfget); off: every spawn maps a fresh stack and every
                             exit unmaps it (claim P4.1.pool). Default on. MN_REUSE_G */
@@ -98,7 +100,8 @@ struct mn_config {
                             stack.  Link with -Wl,-z,now when G code calls libc: lazy
                             binding's resolver needs ~2.7 KiB of stack on AVX-512 CPUs. */
     bool numa_local;     /* place each P's G stacks and per-P data on the NUMA node of
-                            its CPU; steal from same-node Ps first (claims N3.*).
+                            its CPU; steal from same-node Ps first (claims N3.2.latency,
+                            N3.2.remote, N3.3.foreign).
                             MN_NUMA_LOCAL */
     bool sched_latency;  /* record ready-to-run latency (runqput to G start) per P, read
                             by mn_latency_read (claims T3.latency, N3.3.sched).

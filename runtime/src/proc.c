@@ -169,25 +169,34 @@
  * across it that the ABI does not preserve, and mn_getm is noinline so a G that resumes
  * on another M re-reads the thread pointer (TPIDR_EL0 / %fs).
  *
- * ==== Switches (struct mn_config; claim IDs they serve) ==================================
- *   gomaxprocs    number of Ps (T5.*, T5.resize via mn_gomaxprocs / procresize).
+ * ==== Switches (struct mn_config; the exact claim IDs each serves) =========================
+ * Mechanisms under test: a bench turns one on and off inside one process and compares.
  *   pad_runq      layout of runqhead/runqtail: 0 = adjacent as in Go's runtime2.go, 64/128
- *                 = each on its own line (L2.1.headtail, L2.1.fourlines, T3.l1hit,
- *                 T3.latency).  All three layouts are compiled in; P holds pointers to the
- *                 fields of the one in use, so the code path is the same for all.
+ *                 = each on its own line (L2.1.runq, L2.1.headtail, L2.1.fourlines,
+ *                 T3.l1hit, T3.latency, N3.3.sched).  All three layouts are compiled in; P
+ *                 holds pointers to the fields of the one in use, so the code path is the
+ *                 same for all.
  *   bind_p        the M holding P i is pinned (sched_setaffinity) to the i-th allowed CPU
- *                 when it acquires the P (T4.*, T6.*).
- *   reuse_g       dead Gs and their stacks are kept on per-P free lists (P4.1.pool); off:
- *                 one mmap per spawn, one munmap per exit.
- *   stack_bytes, small_stacks  stack size / 2 KiB slab stacks (T1.stack.g, T1.max.g).
+ *                 when it acquires the P (T4.flush, T4.mmap, T4.local, T4.tlbmiss, T4.walk;
+ *                 on in T10.lat's 2-P rows and T10.remote; off in T6.l1d, T6.per, T6.reuse,
+ *                 whose G moves its own M).
  *   numa_local    P's node = its CPU's node; each P's struct and the stack arenas of Gs
  *                 it creates are bound to that node (mbind, MPOL_PREFERRED, before first
- *                 touch); stealing tries same-node victims first (N3.*).  Trade-off: a G
- *                 stolen by a P of another node keeps its stack on the creator's node, so
- *                 its stack accesses are remote; numa/bind reports the resulting share.
- *                 Off: no placement at all (first touch decides).
+ *                 touch); stealing tries same-node victims first (N3.2.latency,
+ *                 N3.2.remote, N3.3.foreign).  Trade-off: a G stolen by a P of another
+ *                 node keeps its stack on the creator's node, so its stack accesses are
+ *                 remote; numa/bind reports the resulting share.  Off: no placement at all
+ *                 (first touch decides).
+ *   reuse_g       dead Gs and their stacks are kept on per-P free lists (P4.1.pool); off:
+ *                 one mmap per spawn, one munmap per exit.
+ *   small_stacks  2 KiB slab stacks instead of stack_bytes mappings (T1.stack.g, T1.max.g).
+ * Parameters: gomaxprocs, the number of Ps (T5.idle, T5.grunq, T5.resize via
+ * mn_gomaxprocs / procresize); stack_bytes, the reserved size of a mapped stack.
+ * Instruments: they observe the scheduler and change no decision it takes.
  *   sched_latency record runqput-to-run latency per P (T3.latency, N3.3.sched).
- *   schedtrace_ms, trace_path  Go's schedtrace line and a Chrome trace (T5.*, P4.4.trace).
+ *   schedtrace_ms Go's schedtrace line on stderr (the figures T5.idle and T5.grunq read
+ *                 through mn_stats_read).
+ *   trace_path    a Chrome trace of P and G events (P4.4.trace).
  */
 #include <dirent.h>
 #include <errno.h>

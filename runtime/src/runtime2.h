@@ -231,7 +231,7 @@ struct mn_p {
         struct mn_runq_packed packed;
         struct mn_runq_pad64 pad64;
         struct mn_runq_pad128 pad128;
-    } rq;                         /* L2.1.*: the run queue in one of three layouts */
+    } rq; /* L2.1.runq, L2.1.headtail, L2.1.fourlines: the run queue in one of three layouts */
     alignas(64) struct mn_pstats st;
 };
 

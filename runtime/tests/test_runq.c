@@ -1,7 +1,8 @@
 /*
  * test_runq.c - P's local run queue (Go's runq tests in proc_test.go / export_test.go):
  * FIFO fill and drain of the 256 slots, runnext precedence, steal-half with every G seen
- * exactly once (also under a concurrent thief), and the layout facts of claims L2.1.*.
+ * exactly once (also under a concurrent thief), and the layout facts of claims L2.1.runq,
+ * L2.1.headtail and L2.1.fourlines.
  */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
 /*
- * test_trace.c - the P lifecycle trace (P4.4.trace), schedtrace (T5.*), the mutex
+ * test_trace.c - the P lifecycle trace (P4.4.trace), schedtrace (T5.idle, T5.grunq), the mutex
  * contention profile (P4.2.mutex) and GOMAXPROCS changes under load (T5.resize).
  *
  * suite trace_unit: trace.c alone, driven through mn_trace_event from plain threads; the file
