@@ -67,7 +67,8 @@ TEST_TARGETS += test-stress
 # the switch path tells the sanitizer about G stacks (runtime/src/san.h).  Suppressions:
 # none.  Durations on this 2-CPU host are in the README.
 SAN_CCS      ?= gcc clang
-SAN_ASAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_ASAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -DMN_DEBUG=1
 SAN_TSAN     := -O1 -g -fsanitize=thread
 ASAN_OPTIONS_RT := detect_stack_use_after_return=1:detect_leaks=0:abort_on_error=0:halt_on_error=1
 TSAN_OPTIONS_RT := halt_on_error=1:second_deadlock_stack=1

@@ -10,6 +10,17 @@
  * lock on g0 after the G's context is saved, so a waker never sees a half-parked G.
  * Wakers copy, set sudog.success and take sg->g under the lock, and call mn_goready only
  * after dropping it: from then on the sudog (on the woken G's stack) is not touched.
+ *
+ * Invariants, whenever c->lock is free (as chan.go states them; there is no select here,
+ * so its exception does not arise).  chan_check asserts them at every lock acquisition in
+ * builds with -DMN_DEBUG=1 (the sanitizer builds, make test-asan):
+ *   - at least one of c->sendq and c->recvq is empty;
+ *   - qcount <= cap, and for a buffered channel:
+ *       qcount > 0 implies recvq is empty (a receiver would have taken an element),
+ *       qcount < cap implies sendq is empty (a sender would have filled the slot);
+ *   - sendx and recvx are below cap (0 when unbuffered), and recvx + qcount == sendx
+ *     modulo cap;
+ *   - a closed channel has no waiting sender (close wakes them all with -EPIPE).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +40,24 @@ struct mn_chan {
     struct mn_sudog *sendq, *sendq_tail;
     char *buf;
 };
+
+#if MN_DEBUG
+static void chan_check(const struct mn_chan *c)
+{
+    mn_assert(!c->sendq || !c->recvq);
+    mn_assert(c->qcount <= c->cap);
+    mn_assert(c->cap == 0 || c->qcount == 0 || !c->recvq);
+    mn_assert(c->cap == 0 || c->qcount == c->cap || !c->sendq);
+    if (c->cap == 0)
+        mn_assert(c->sendx == 0 && c->recvx == 0);
+    else
+        mn_assert(c->sendx < c->cap && c->recvx < c->cap &&
+                  (c->recvx + c->qcount) % c->cap == c->sendx);
+    mn_assert(!c->closed || !c->sendq);
+}
+#else
+#define chan_check(c) ((void)0)
+#endif
 
 static void enqueue(struct mn_sudog **head, struct mn_sudog **tail, struct mn_sudog *sg)
 {
@@ -105,6 +134,7 @@ static inline void chan_lock(struct mn_chan *c)
 {
     if (mn_unlikely(__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE)))
         chan_lock_slow(c);
+    chan_check(c);
 }
 
 int mn_chan_send(struct mn_chan *c, const void *elem)
@@ -224,6 +254,7 @@ static int recv_slow(struct mn_chan *c, struct mn_g *gp, void *elem, bool *ok)
 int mn_chan_close(struct mn_chan *c)
 {
     mn_spin_lock(&c->lock);
+    chan_check(c);
     if (c->closed) {
         mn_spin_unlock(&c->lock);
         return -EPIPE;

@@ -49,7 +49,24 @@ struct mn_p;
 /* ==== G ============================================================================= */
 
 /* G status (Go's _G* constants).  Transitions go through mn_casgstatus, which throws on
- * an illegal one. */
+ * an illegal one (or st_rel where the G cannot be seen by anyone else yet).  Who may move
+ * a G into and out of each status:
+ *   IDLE      in: the stack allocator (stack.c ginit, a fresh or reused G).
+ *             out: its creator, mn_go (newg: -> RUNNABLE; or -> RUNNING when it switches
+ *             to the new G directly).
+ *   RUNNABLE  in: newg; the G's own M after mn_gosched (after_switch); a waker (goready,
+ *             checktimers) for a WAITING G; after_switch for a G back from a syscall that
+ *             found no P; mn_run for the main G.
+ *             out: only the M that took it off a run queue (execute, switch_to) -> RUNNING.
+ *   RUNNING   in: execute / switch_to on an M holding a P; mn_syscall_exit with a P back.
+ *             out: only the G itself, on its own M: park -> WAITING, gosched -> RUNNABLE,
+ *             mn_syscall_enter -> SYSCALL, goexit -> DEAD.
+ *   SYSCALL   in: the G itself (mn_syscall_enter).
+ *             out: the G's M in mn_syscall_exit: -> RUNNING with a P, else -> RUNNABLE.
+ *   WAITING   in: the G itself (mn_gopark, mn_gopark_spin), on the object's wait list.
+ *             out: only a waker (goready of the object, checktimers) -> RUNNABLE.
+ *   DEAD      in: the G itself (goexit0 on its M, or mn_go's failure path).
+ *             out: the stack allocator when it reuses the G (-> IDLE), or never (unmapped). */
 enum {
     MN_GIDLE = 0,  /* just allocated or on a free list; owned by the allocator */
     MN_GRUNNABLE,  /* on a run queue (local, runnext or global); not running; owner: queue */
@@ -138,7 +155,21 @@ struct mn_m {
 
 /* ==== P ============================================================================= */
 
-/* P status (Go's _P* constants). */
+/* P status (Go's _P* constants).  Who may move a P into and out of each status:
+ *   IDLE      in: the M that releases it (releasep, pidleput); sysmon's retake or the M
+ *             itself in mn_syscall_exit, by CAS from SYSCALL; procresize for surplus Ps.
+ *             out: the M that takes it off the idle list (acquirep -> RUNNING).
+ *   RUNNING   in: acquirep by the M that will own it; procresize for the caller's P.
+ *             out: only its owner M: releasep -> IDLE, mn_syscall_enter -> SYSCALL,
+ *             gcstopm / mn_gomaxprocs -> GCSTOP.
+ *   SYSCALL   in: the owner M in mn_syscall_enter.
+ *             out: by CAS, whoever wins: the M back from the syscall, sysmon's retake
+ *             (-> IDLE, handoffp), or a stop-the-world (-> GCSTOP).
+ *   GCSTOP    in: the stopping M (mn_gomaxprocs) for every P, or each P's owner
+ *             (gcstopm, handoffp) during a stop-the-world.
+ *             out: procresize, in the stopping M only (-> RUNNING / IDLE / DEAD).
+ *   DEAD      in: procresize, for Ps beyond the new GOMAXPROCS.
+ *             out: procresize, when GOMAXPROCS grows again. */
 enum {
     MN_PIDLE = 0,  /* on the idle list, or being handed over */
     MN_PRUNNING,   /* owned by an M running Gs or the scheduler */
@@ -203,7 +234,12 @@ struct mn_p {
     uint32_t *runqhead;           /* -> rq.<layout>.head */
     uint32_t *runqtail;           /* -> rq.<layout>.tail */
     struct mn_g **runq;           /* -> rq.<layout>.runq */
-    struct mn_g **runnext;        /* -> rq.<layout>.runnext; CAS by anyone */
+    struct mn_g **runnext;        /* -> rq.<layout>.runnext.  Go's runtime2.go: "runnext, if
+                                     non-nil, is a runnable G that was ready'd by the current
+                                     G and should be run next instead of what's in runq if
+                                     there's time remaining in the running G's time slice.
+                                     [...] Note that while other P's may atomically CAS this
+                                     to zero, only the owner P can CAS it to a valid G." */
     int32_t cpu;                  /* CPU for bind_p */
     int32_t node;                 /* NUMA node of cpu */
     /* owner-written */
