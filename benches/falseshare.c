@@ -64,9 +64,7 @@ struct fs_counters {
 struct fs_run {
     uint64_t *mine;           /* bench thread's counter */
     uint64_t *theirs;         /* partner's counter */
-    atomic_int ready;         /* partner pinned and waiting */
-    atomic_int go;            /* start incrementing */
-    atomic_int stop;          /* loop ended */
+    struct bench_gate gate;   /* partner pinned and waiting / start / loop ended */
     int pin_rc;               /* partner's bench_pin_self result */
     double start_ns, stop_ns; /* partner's own window (CLOCK_MONOTONIC) */
     uint64_t partner_ops;
@@ -83,12 +81,10 @@ static void *fs_partner(void *arg)
     struct fs_run *r = arg;
     prctl(PR_SET_NAME, "fs-partner", 0, 0, 0);
     r->pin_rc = bench_pin_self(1);
-    atomic_store(&r->ready, 1);
-    while (!atomic_load_explicit(&r->go, memory_order_acquire))
-        ;
+    bench_gate_arrive(&r->gate);
     r->start_ns = (double)bench_now_ns();
     uint64_t n = 0;
-    while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+    while (bench_gate_running(&r->gate)) {
         /* 64 increments per check of stop, so the stop flag's line is rarely read. */
         for (int i = 0; i < 64; i++)
             fs_inc(r->theirs);
@@ -106,7 +102,7 @@ static void fs_bench(struct bench_state *st, size_t partner_word)
         return;
     }
     cpu_set_t saved;
-    pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+    (void)bench_affinity_save(&saved);
     if (bench_pin_self(0) != 0) {
         bench_skip(st, "n/a: cannot pin to CPU 0");
         return;
@@ -123,24 +119,22 @@ static void fs_bench(struct bench_state *st, size_t partner_word)
         fprintf(stderr, "falseshare: pthread_create failed\n");
         abort();
     }
-    while (!atomic_load(&r.ready))
-        ;
+    bench_gate_wait_ready(&r.gate, 1);
     if (r.pin_rc != 0) {
-        atomic_store(&r.stop, 1);
-        atomic_store(&r.go, 1);
+        bench_gate_stop(&r.gate);
         pthread_join(t, NULL);
         free(c);
-        pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+        bench_affinity_restore(&saved);
         bench_skip(st, "n/a: cannot pin to CPU 1");
         return;
     }
-    atomic_store_explicit(&r.go, 1, memory_order_release);
+    bench_gate_open(&r.gate);
 
     uint64_t *mine = r.mine;
     while (bench_keep_running(st))
         fs_inc(mine);
 
-    atomic_store(&r.stop, 1);
+    bench_gate_stop(&r.gate);
     pthread_join(t, NULL);
     bench_set_per_op_ns(st, "ns_per_op", 1.0);
     double win = r.stop_ns - r.start_ns;
@@ -148,7 +142,7 @@ static void fs_bench(struct bench_state *st, size_t partner_word)
                       BENCH_C_PLAIN);
     bench_do_not_optimize(c);
     free(c);
-    pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+    bench_affinity_restore(&saved);
 }
 
 static void bm_falseshare_same_line(struct bench_state *st)

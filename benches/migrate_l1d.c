@@ -158,7 +158,7 @@ static int mig_main(void *arg)
 
     cpu_set_t orig;
     int cpus[2] = {-1, -1}, n = 0;
-    if (sched_getaffinity(0, sizeof orig, &orig) != 0) {
+    if (bench_affinity_save(&orig) != 0) {
         snprintf(r->why, sizeof r->why, "n/a: sched_getaffinity: %s", strerror(errno));
         bench_skip(r->st, r->why);
         return 0;
@@ -228,7 +228,7 @@ static int mig_main(void *arg)
     r->migrations = mig_counter_read(fd) - m0;
     if (fd >= 0)
         close(fd);
-    (void)sched_setaffinity(0, sizeof orig, &orig);
+    bench_affinity_restore(&orig);
     free(buf);
     return 0;
 }

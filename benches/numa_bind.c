@@ -256,7 +256,7 @@ static void bm_chan_numa(struct bench_state *st)
     CPU_ZERO(&two);
     CPU_SET(a, &two);
     CPU_SET(b, &two);
-    if (sched_getaffinity(0, sizeof old, &old) != 0 || sched_setaffinity(0, sizeof two, &two)) {
+    if (bench_affinity_save(&old) != 0 || sched_setaffinity(0, sizeof two, &two)) {
         bench_skip(st, "n/a: cannot narrow the affinity mask");
         return;
     }
@@ -286,7 +286,7 @@ out_chan:
     if (mn_chan_free(r.c) != 0)
         bench_skip(st, "n/a: channel still in use after the run (bench bug)");
 out:
-    sched_setaffinity(0, sizeof old, &old);
+    bench_affinity_restore(&old);
 }
 
 BENCH_REGISTER(.name = "chan/numa",

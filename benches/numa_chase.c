@@ -146,7 +146,7 @@ static bool prepare(struct bench_state *st, int cpu, int mem, cpu_set_t *old)
         bench_skip(st, why);
         return false;
     }
-    if (sched_getaffinity(0, sizeof *old, old) != 0 || mn_numa_run_on_node(cpu) != 0) {
+    if (bench_affinity_save(old) != 0 || mn_numa_run_on_node(cpu) != 0) {
         bench_skip(st, "n/a: cannot pin to the CPU node");
         return false;
     }
@@ -230,7 +230,7 @@ static void bm_numa_chase(struct bench_state *st)
     bench_set_per_op_ns(st, "ns_per_access", 16.0);
     report_placement(st, cpu, mem);
 out:
-    sched_setaffinity(0, sizeof old, &old);
+    bench_affinity_restore(&old);
 }
 
 static void bm_numa_bw(struct bench_state *st)
@@ -265,7 +265,7 @@ static void bm_numa_bw(struct bench_state *st)
                           BENCH_C_PLAIN);
     report_placement(st, cpu, mem);
 out:
-    sched_setaffinity(0, sizeof old, &old);
+    bench_affinity_restore(&old);
 }
 
 /* numa_topology context key: what the tables print beside the matrix. */

@@ -197,9 +197,7 @@ struct rq_thief {
 
 struct rq_run {
     struct mn_p *pp;  /* the owner's P */
-    atomic_int ready; /* thieves pinned and waiting */
-    atomic_int go;    /* start */
-    atomic_int stop;  /* the owner's loop has ended */
+    struct bench_gate gate; /* thieves pinned and waiting / start / the owner's loop ended */
 };
 
 static void *rq_thief_main(void *arg)
@@ -208,11 +206,9 @@ static void *rq_thief_main(void *arg)
     struct rq_run *r = th->r;
     prctl(PR_SET_NAME, "rq-thief", 0, 0, 0);
     th->pin_rc = bench_pin_self(th->cpu);
-    atomic_fetch_add(&r->ready, 1);
-    while (!atomic_load_explicit(&r->go, memory_order_acquire))
-        ;
+    bench_gate_arrive(&r->gate);
     uint64_t attempts = 0, steals = 0, stolen = 0;
-    while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+    while (bench_gate_running(&r->gate)) {
         attempts++;
         if (mn_x_runqsteal(th->mine, r->pp, false) != NULL) {
             steals++;
@@ -239,7 +235,7 @@ static void bm_runq_op(struct bench_state *st)
         return;
     }
     cpu_set_t saved;
-    pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved);
+    (void)bench_affinity_save(&saved);
     if (bench_pin_self(0) != 0) {
         bench_skip(st, "n/a: cannot pin to CPU 0");
         return;
@@ -266,8 +262,7 @@ static void bm_runq_op(struct bench_state *st)
             abort();
         }
     }
-    while (atomic_load(&r.ready) < nthieves)
-        ;
+    bench_gate_wait_ready(&r.gate, nthieves);
     int pin_fail = 0;
     for (int k = 0; k < nthieves; k++)
         pin_fail |= th[k].pin_rc != 0;
@@ -278,7 +273,7 @@ static void bm_runq_op(struct bench_state *st)
         bench_skip(st, "n/a: cannot pin a thief");
     } else {
         struct mn_p *pp = r.pp;
-        atomic_store_explicit(&r.go, 1, memory_order_release);
+        bench_gate_open(&r.gate);
         t0 = (double)bench_now_ns();
         unsigned check = 0;
         while (bench_keep_running(st)) {
@@ -296,8 +291,7 @@ static void bm_runq_op(struct bench_state *st)
         }
         t1 = (double)bench_now_ns();
     }
-    atomic_store(&r.stop, 1);
-    atomic_store(&r.go, 1); /* in case the skip path never released them */
+    bench_gate_stop(&r.gate); /* also opens the gate, in case the skip path never did */
     uint64_t attempts = 0, steals = 0, stolen = 0;
     for (int k = 0; k < nthieves; k++) {
         pthread_join(th[k].t, NULL);
@@ -324,7 +318,7 @@ static void bm_runq_op(struct bench_state *st)
     mn_x_p_free(r.pp);
     free(gs);
     free(th);
-    pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);
+    bench_affinity_restore(&saved);
 }
 
 BENCH_REGISTER(.name = "runq/op",

@@ -324,7 +324,7 @@ static void bm_thread_pingpong(struct bench_state *st, bool use_pipe)
         return;
     }
     cpu_set_t saved;
-    sched_getaffinity(0, sizeof saved, &saved);
+    (void)bench_affinity_save(&saved);
     (void)bench_pin_self(0);
     pthread_t t;
     if (pthread_create(&t, NULL, thr_partner, &a) != 0) {
@@ -368,7 +368,7 @@ static void bm_thread_pingpong(struct bench_state *st, bool use_pipe)
         bench_set_counter(st, "csw_per_roundtrip", (double)(csw1 - csw0) / (double)it,
                           BENCH_C_PLAIN);
 out:
-    sched_setaffinity(0, sizeof saved, &saved);
+    bench_affinity_restore(&saved);
     if (use_pipe)
         for (int i = 0; i < 2; i++) {
             close(a.p2c[i]);

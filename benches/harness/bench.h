@@ -57,6 +57,7 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -286,6 +287,60 @@ static inline uint64_t bench_now_ns(void)
  * devices/cpu, cpu_core/cpu_atom, armv8_*, ...), false on e.g. a KVM guest without vPMU:
  * the one "is there a PMU" check (the context key `pmu` says the same). */
 int bench_pmu_present(void);
+
+#ifndef __cplusplus /* C-only helpers (stdatomic.h): for the bench files */
+#include <sched.h>
+#include <stdatomic.h>
+
+/* bench_affinity_save / bench_affinity_restore - the calling thread's affinity mask, kept
+ * before a bench pins the thread (bench_pin_self, sched_setaffinity) and put back after it,
+ * on every exit path.  save returns 0 or a negative errno; restore ignores errors (the
+ * mask it puts back was valid when saved). */
+static inline int bench_affinity_save(cpu_set_t *saved)
+{
+    return sched_getaffinity(0, sizeof *saved, saved) == 0 ? 0 : -errno;
+}
+static inline void bench_affinity_restore(const cpu_set_t *saved)
+{
+    (void)sched_setaffinity(0, sizeof *saved, saved);
+}
+
+/* struct bench_gate - a ready/go gate between the bench thread and n helper threads that
+ * must all be in place (pinned, warmed) before the timed loop starts: each helper calls
+ * bench_gate_arrive and spins until the bench thread, after bench_gate_wait_ready(n),
+ * calls bench_gate_open; helpers then loop while bench_gate_running, until
+ * bench_gate_stop (which also opens the gate, for a skip path that never opened it).
+ * Zero-initialise it. */
+struct bench_gate {
+    atomic_int ready; /* helpers arrived */
+    atomic_int go;    /* opened */
+    atomic_int stop;  /* the bench thread's loop has ended */
+};
+static inline void bench_gate_arrive(struct bench_gate *g)
+{
+    atomic_fetch_add(&g->ready, 1);
+    while (!atomic_load_explicit(&g->go, memory_order_acquire))
+        ;
+}
+static inline void bench_gate_wait_ready(struct bench_gate *g, int n)
+{
+    while (atomic_load(&g->ready) < n)
+        ;
+}
+static inline void bench_gate_open(struct bench_gate *g)
+{
+    atomic_store_explicit(&g->go, 1, memory_order_release);
+}
+static inline bool bench_gate_running(struct bench_gate *g)
+{
+    return !atomic_load_explicit(&g->stop, memory_order_relaxed);
+}
+static inline void bench_gate_stop(struct bench_gate *g)
+{
+    atomic_store(&g->stop, 1);
+    atomic_store(&g->go, 1);
+}
+#endif
 
 #ifdef __cplusplus
 }
