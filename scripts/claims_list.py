@@ -147,8 +147,6 @@ def main(argv=None):
         atomicfile.write(a.out, text)
     except OSError as e:
         print(f"{PROG}: cannot write {a.out}: {e}", file=sys.stderr)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         return 2
     return 0
 

@@ -194,7 +194,7 @@ def check_realised(listed, rows, counted=None):
 
 
 def check_manipulations(rows):
-    """Counts the redone experiments (issue 14) must get right even in a 1 ms smoke run:
+    """Counts the redone experiments must get right even in a 1 ms smoke run:
     values fixed by construction, never timings."""
     def measured(name):
         b = rows.get(name)
