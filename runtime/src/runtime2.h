@@ -388,7 +388,7 @@ void mn_wakep(void);
 static inline void mn_goready_by(struct mn_g *self, struct mn_g *gp)
 {
     struct mn_sched *s = mn_sched;
-    if (mn_unlikely(s->nodirect)) {
+    if (mn_unlikely(ld_relaxed(&s->nodirect))) { /* set atomically by mn_gomaxprocs */
         mn_goready(gp);
         return;
     }
