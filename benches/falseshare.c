@@ -102,11 +102,8 @@ static void fs_bench(struct bench_state *st, size_t partner_word)
         return;
     }
     cpu_set_t saved;
-    (void)bench_affinity_save(&saved);
-    if (bench_pin_self(0) != 0) {
-        bench_skip(st, "n/a: cannot pin to CPU 0");
+    if (!bench_pin_saving(st, &saved, 0))
         return;
-    }
     struct fs_counters *c = aligned_alloc(256, sizeof(*c));
     if (!c) {
         fprintf(stderr, "falseshare: out of memory\n");

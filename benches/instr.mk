@@ -13,7 +13,7 @@ DEPS_INSTR   := valgrind libboost-fiber-dev libboost-context-dev libst-dev
 INSTR_LDLIBS := -lboost_fiber -lboost_context -lst -lnuma -pthread -Wl,-z,now
 
 .PHONY: bench-instructions test-instr
-$(BUILD)/benches/instr/instr.o: benches/instr/instr.c runtime/include/mn.h
+$(BUILD)/benches/instr/instr.o: benches/instr/instr.c runtime/include/mn.h benches/harness/fcontext.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

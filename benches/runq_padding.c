@@ -235,11 +235,8 @@ static void bm_runq_op(struct bench_state *st)
         return;
     }
     cpu_set_t saved;
-    (void)bench_affinity_save(&saved);
-    if (bench_pin_self(0) != 0) {
-        bench_skip(st, "n/a: cannot pin to CPU 0");
+    if (!bench_pin_saving(st, &saved, 0))
         return;
-    }
 
     struct rq_run r = {.pp = mn_x_p_new(pad)};
     struct mn_g *gs = mn_x_fake_gs(RQ_POOL);

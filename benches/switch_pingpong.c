@@ -53,6 +53,7 @@
  * `n/a: needs 2 CPUs`.  The G rows skip with the reason when the runtime cannot start.
  */
 #include "bench.h"
+#include "fcontext.h"
 #include "mn.h"
 
 #include <errno.h>
@@ -431,16 +432,7 @@ BENCH_REGISTER(.name = "switch/ucontext",
                .summary = "glibc swapcontext between two contexts on one thread (peer)",
                .claims = "T1.switch.g", .fn = bm_switch_ucontext, .real_time = true);
 
-/* Boost.Context's C-callable core (boost/context/detail/fcontext.hpp, declared there
- * extern "C" inside a namespace, so the symbols are plain C names); linked from
- * libboost_context.  transfer_t is two pointers, returned in rax:rdx in C and C++ alike. */
-typedef void *fcontext_t;
-typedef struct {
-    fcontext_t fctx;
-    void *data;
-} transfer_t;
-extern transfer_t jump_fcontext(fcontext_t const to, void *vp);
-extern fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
+/* Boost.Context's C-callable core: harness/fcontext.h. */
 
 static void fc_body(transfer_t t)
 {

@@ -291,6 +291,7 @@ int bench_pmu_present(void);
 #ifndef __cplusplus /* C-only helpers (stdatomic.h): for the bench files */
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 /* bench_affinity_save / bench_affinity_restore - the calling thread's affinity mask, kept
  * before a bench pins the thread (bench_pin_self, sched_setaffinity) and put back after it,
@@ -303,6 +304,20 @@ static inline int bench_affinity_save(cpu_set_t *saved)
 static inline void bench_affinity_restore(const cpu_set_t *saved)
 {
     (void)sched_setaffinity(0, sizeof *saved, saved);
+}
+
+/* bench_pin_saving - bench_affinity_save(saved), then pin the calling thread to the cpu-th
+ * CPU (bench_pin_self).  When the pin fails the row is skipped ("n/a: cannot pin to CPU
+ * <cpu>"), the mask is unchanged, and false is returned. */
+static inline bool bench_pin_saving(struct bench_state *st, cpu_set_t *saved, int cpu)
+{
+    (void)bench_affinity_save(saved);
+    if (bench_pin_self(cpu) == 0)
+        return true;
+    char why[48];
+    snprintf(why, sizeof why, "n/a: cannot pin to CPU %d", cpu);
+    bench_skip(st, why);
+    return false;
 }
 
 /* struct bench_gate - a ready/go gate between the bench thread and n helper threads that

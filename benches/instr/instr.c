@@ -31,6 +31,7 @@
 
 #include <st.h>
 
+#include "../harness/fcontext.h"
 #include "mn.h"
 
 static long n_ops;
@@ -222,13 +223,6 @@ static int mutex_contend_main(void *p)
 
 /* ==== peers: Boost.Context fcontext (one op = one jump) ================================= */
 
-typedef void *fcontext_t;
-typedef struct {
-    fcontext_t fctx;
-    void *data;
-} transfer_t;
-extern transfer_t jump_fcontext(fcontext_t const to, void *vp);
-extern fcontext_t make_fcontext(void *sp, size_t size, void (*fn)(transfer_t));
 
 static void fctx_partner(transfer_t t)
 {
