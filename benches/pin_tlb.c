@@ -119,18 +119,26 @@ static void pin_pass(void *arg)
     mn_wg_done(&t->r->wg);
 }
 
-/* pin_iter - spawn one G per buffer and wait for all.  0 or a negative errno. */
-static int pin_iter(struct pin_run *r, struct pin_task *tasks)
+/* go_all - one G per task, fn(&tasks[i]) for i < n (each calls mn_wg_done(wg)), and wait
+ * for all: one iteration of pin/touch and pin/shoot.  0 or a negative errno (a failed
+ * mn_go takes its and the later Gs' counts back from wg). */
+static int go_all(struct mn_wg *wg, int n, void (*fn)(void *), void *tasks, size_t task_bytes)
 {
-    mn_wg_add(&r->wg, r->np);
-    for (int i = 0; i < r->np; i++) {
-        int rc = mn_go(pin_pass, &tasks[i]);
+    mn_wg_add(wg, n);
+    for (int i = 0; i < n; i++) {
+        int rc = mn_go(fn, (char *)tasks + (size_t)i * task_bytes);
         if (rc < 0) {
-            mn_wg_add(&r->wg, -(r->np - i));
+            mn_wg_add(wg, -(n - i));
             return rc;
         }
     }
-    return mn_wg_wait(&r->wg);
+    return mn_wg_wait(wg);
+}
+
+/* pin_iter - spawn one G per buffer and wait for all.  0 or a negative errno. */
+static int pin_iter(struct pin_run *r, struct pin_task *tasks)
+{
+    return go_all(&r->wg, r->np, pin_pass, tasks, sizeof *tasks);
 }
 
 static int pin_main(void *arg)
@@ -428,15 +436,7 @@ static void shoot_pass(void *arg)
 
 static int shoot_iter(struct shoot_run *r, struct shoot_task *tasks)
 {
-    mn_wg_add(&r->wg, r->ng);
-    for (int i = 0; i < r->ng; i++) {
-        int rc = mn_go(shoot_pass, &tasks[i]);
-        if (rc < 0) {
-            mn_wg_add(&r->wg, -(r->ng - i));
-            return rc;
-        }
-    }
-    return mn_wg_wait(&r->wg);
+    return go_all(&r->wg, r->ng, shoot_pass, tasks, sizeof *tasks);
 }
 
 /* shoot_nr_migrations - se.nr_migrations of thread tid of this process (from
