@@ -31,6 +31,7 @@ import argparse
 import datetime
 import json
 import math
+import statistics
 import os
 import re
 import socket
@@ -113,26 +114,18 @@ def _check_run(obj, no):
             raise GoParseError(f"line {no}: {obj['name']}: counter {k!r} is not a finite number")
 
 
-def _median(xs):
-    s = sorted(xs)
-    n = len(s)
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-
-
 def _stddev(xs):
-    if len(xs) < 2:
-        return 0.0
-    m = sum(xs) / len(xs)
-    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+    """Sample standard deviation (n - 1), 0 for fewer than two values (libbenchmark's)."""
+    return statistics.stdev(xs) if len(xs) > 1 else 0.0
 
 
 # The four statistics libbenchmark 1.7.1 reports (statistics.cc), with their unit.
 STATS = (
-    ("mean", "time", lambda xs: sum(xs) / len(xs)),
-    ("median", "time", _median),
+    ("mean", "time", statistics.fmean),
+    ("median", "time", statistics.median),
     ("stddev", "time", _stddev),
     ("cv", "percentage",
-     lambda xs: _stddev(xs) / (sum(xs) / len(xs)) if len(xs) > 1 and sum(xs) else 0.0),
+     lambda xs: _stddev(xs) / statistics.fmean(xs) if len(xs) > 1 and sum(xs) else 0.0),
 )
 
 

@@ -694,12 +694,10 @@ class Evaluator:
                     recs.append(self.record(claim, "point", label, name, "miss_rate", st))
                 if len(pts) < 2:
                     raise NA("n/a: fewer than two sweep points")
-                mx = statistics.fmean(p[0] for p in pts)
-                my = statistics.fmean(p[1] for p in pts)
-                sxx = sum((p[0] - mx) ** 2 for p in pts)
-                if not sxx:
+                if len({p[0] for p in pts}) < 2:
                     raise NA("n/a: sweep has one x value")
-                slope = sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx
+                slope = statistics.linear_regression([p[0] for p in pts],
+                                                     [p[1] for p in pts]).slope
                 n = min(len(v) for v in vals)
                 lo, hi = slope_ci([p[0] for p in pts], vals) if n >= 3 else (None, None)
                 verdict = interval_verdict(check, target, slope, lo, hi, n, "slope")
