@@ -228,18 +228,13 @@ static void bm_chan(struct bench_state *st, bool latency)
     if (rc == 0) {
         cfg.gomaxprocs = procs;
         cfg.bind_p = procs > 1;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         goto out;
     }
-    rc = mn_run(cb_main, &a);
-    bench_ignore(mn_fini());
-    if (rc < 0) {
-        bench_skip_errno(st, "mn_run", rc);
+    if (bench_run_runtime(st, &cfg, cb_main, &a) < 0)
         goto out;
-    }
     if (a.err) {
         bench_skip_errno(st, a.err_what, a.err);
         goto out;
@@ -397,18 +392,13 @@ static void bm_chan_openloop(struct bench_state *st)
     if (rc == 0) {
         cfg.gomaxprocs = procs;
         cfg.bind_p = procs > 1;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         goto out;
     }
-    rc = mn_run(ol_main, &a);
-    bench_ignore(mn_fini());
-    if (rc < 0) {
-        bench_skip_errno(st, "mn_run", rc);
+    if (bench_run_runtime(st, &cfg, ol_main, &a) < 0)
         goto out;
-    }
     if (a.err) {
         bench_skip_errno(st, a.err_what, a.err);
         goto out;

@@ -269,22 +269,19 @@ static void bm_migrate_hot(struct bench_state *st, int level)
         return;
     }
     struct mn_config cfg;
-    char why[160];
     int rc = mn_config_init(&cfg);
     if (rc == 0) {
         cfg.gomaxprocs = 1;
         cfg.bind_p = false; /* the G moves its own M; binding would fight it */
-        rc = mn_init(&cfg);
     }
     if (rc != 0) {
-        snprintf(why, sizeof why, "n/a: mn_init: %s", strerror(-rc));
-        bench_skip(st, why);
+        bench_skip_errno(st, "mn_config_init", rc);
         return;
     }
-    rc = mn_run(mig_main, &r);
-    (void)mn_fini();
-    if (rc < 0 || r.err < 0) {
-        fprintf(stderr, "migrate/hot: %s\n", strerror(-(rc < 0 ? rc : r.err)));
+    if (bench_run_runtime(st, &cfg, mig_main, &r) < 0)
+        return;
+    if (r.err < 0) {
+        fprintf(stderr, "migrate/hot: %s\n", strerror(-r.err));
         abort();
     }
     int64_t it = bench_iterations(st);

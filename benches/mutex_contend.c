@@ -170,16 +170,15 @@ static void bm_mutex_contend(struct bench_state *st)
     rc = mn_config_init(&cfg);
     if (rc == 0) {
         cfg.gomaxprocs = bench_ncpus() < MN_MAX_PROCS ? bench_ncpus() : MN_MAX_PROCS;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         goto out;
     }
-    rc = mn_run(mc_main, a);
-    bench_ignore(mn_fini());
-    if (rc < 0 || a->err) {
-        bench_skip_errno(st, rc < 0 ? "mn_run" : a->err_what, rc < 0 ? rc : a->err);
+    if (bench_run_runtime(st, &cfg, mc_main, a) < 0)
+        goto out;
+    if (a->err) {
+        bench_skip_errno(st, a->err_what, a->err);
         goto out;
     }
 

@@ -155,17 +155,11 @@ static void bm_numa_bind(struct bench_state *st)
     memset(&r, 0, sizeof r);
     r.st = st;
     mn_wg_init(&r.wg);
-    int rc = mn_init(&cfg);
-    if (rc) {
-        bench_skip_errno(st, "mn_init", rc);
+    int rc = bench_run_runtime(st, &cfg, bind_main, &r);
+    if (rc > 0)
+        bench_skip_errno(st, "mn_run", -EIO); /* bind_main's own failure */
+    if (rc != 0)
         return;
-    }
-    rc = mn_run(bind_main, &r);
-    (void)mn_fini();
-    if (rc != 0) {
-        bench_skip_errno(st, "mn_run", rc < 0 ? rc : -EIO);
-        return;
-    }
     bench_set_per_op_ns(st, "ns_per_access",
                         (double)NB_GS * NB_PASSES * (NB_DATA / sizeof(uint64_t)));
     if (r.snap_rc == 0)
@@ -268,17 +262,11 @@ static void bm_chan_numa(struct bench_state *st)
         bench_skip_errno(st, "mn_chan_make", rc);
         goto out;
     }
-    rc = mn_init(&cfg);
-    if (rc) {
-        bench_skip_errno(st, "mn_init", rc);
+    rc = bench_run_runtime(st, &cfg, chan_main, &r);
+    if (rc > 0)
+        bench_skip_errno(st, "mn_run", -EIO); /* chan_main's own failure */
+    if (rc != 0)
         goto out_chan;
-    }
-    rc = mn_run(chan_main, &r);
-    (void)mn_fini();
-    if (rc != 0) {
-        bench_skip_errno(st, "mn_run", rc < 0 ? rc : -EIO);
-        goto out_chan;
-    }
     bench_set_per_op_ns(st, "ns_per_msg", 1.0);
     if (r.snap_rc == 0)
         report_numastat(st, &r.before, &r.after);

@@ -224,21 +224,21 @@ static void bm_pin_touch(struct bench_state *st)
     if (rc == 0) {
         cfg.gomaxprocs = 0;
         cfg.bind_p = r.bind != 0;
-        rc = mn_init(&cfg);
     }
     if (rc != 0) {
-        snprintf(why, sizeof why, "n/a: mn_init: %s", strerror(-rc));
-        bench_skip(st, why);
+        bench_skip_errno(st, "mn_config_init", rc);
         tlbtrace_close(r.tt);
         return;
     }
-    rc = mn_run(pin_main, &r);
-    (void)mn_fini();
+    if (bench_run_runtime(st, &cfg, pin_main, &r) < 0) {
+        tlbtrace_close(r.tt);
+        return;
+    }
     struct tlbtrace_counts whole;
     bool whole_ok = r.tt && tlbtrace_has_syscalls(r.tt) && tlbtrace_read(r.tt, &whole) == 0;
-    if (rc < 0 || r.err < 0) {
+    if (r.err < 0) {
         /* A runtime failure inside the loop is a bug in the bench or the runtime. */
-        fprintf(stderr, "pin/touch: %s\n", strerror(-(rc < 0 ? rc : r.err)));
+        fprintf(stderr, "pin/touch: %s\n", strerror(-r.err));
         abort();
     }
 
@@ -604,16 +604,15 @@ static void bm_pin_shoot(struct bench_state *st)
     if (rc == 0) {
         cfg.gomaxprocs = 0;
         cfg.bind_p = bind != 0;
-        rc = mn_init(&cfg);
     }
     if (rc != 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         goto done;
     }
-    rc = mn_run(shoot_main, &r);
-    (void)mn_fini();
-    if (rc < 0 || r.err < 0) {
-        fprintf(stderr, "pin/shoot: %s\n", strerror(-(rc < 0 ? rc : r.err)));
+    if (bench_run_runtime(st, &cfg, shoot_main, &r) < 0)
+        goto done;
+    if (r.err < 0) {
+        fprintf(stderr, "pin/shoot: %s\n", strerror(-r.err));
         abort();
     }
 

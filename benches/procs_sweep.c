@@ -276,17 +276,14 @@ static void sw_run(struct bench_state *st, int procs, bool resize, int maxprocs)
     rc = mn_config_init(&cfg);
     if (rc == 0) {
         cfg.gomaxprocs = procs;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         goto out;
     }
-    rc = mn_run(sw_main, a);
-    bench_ignore(mn_fini());
-    if (rc < 0)
-        bench_skip_errno(st, "mn_run", rc);
-    else if (a->err)
+    if (bench_run_runtime(st, &cfg, sw_main, a) < 0)
+        goto out; /* skipped with the reason */
+    if (a->err)
         bench_skip_errno(st, a->err_what, a->err);
     else
         sw_report(st, a);
@@ -492,17 +489,15 @@ static void gq_run(struct bench_state *st, int procs)
     int rc = mn_config_init(&cfg);
     if (rc == 0) {
         cfg.gomaxprocs = procs;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         free(a);
         return;
     }
-    rc = mn_run(gq_main, a);
-    bench_ignore(mn_fini());
-    if (rc < 0 || a->err < 0) {
-        bench_skip_errno(st, rc < 0 ? "mn_run" : "mn_go", rc < 0 ? rc : a->err);
+    if (bench_run_runtime(st, &cfg, gq_main, a) < 0 || a->err < 0) {
+        if (a->err < 0)
+            bench_skip_errno(st, "mn_go", a->err);
         free(a);
         return;
     }

@@ -257,7 +257,6 @@ static int sl_main(void *arg)
 static void sl_bench(struct bench_state *st, enum sl_kind kind)
 {
     struct mn_config cfg;
-    char why[96];
     int rc = mn_config_init(&cfg);
     if (rc != 0) {
         bench_skip(st, "n/a: an MN_* environment variable does not parse");
@@ -268,22 +267,16 @@ static void sl_bench(struct bench_state *st, enum sl_kind kind)
     cfg.sched_latency = true;
     cfg.schedtrace_ms = 0;
     cfg.trace_path = NULL;
-    if ((rc = mn_init(&cfg)) != 0) {
-        snprintf(why, sizeof(why), "n/a: mn_init: %s", strerror(-rc));
-        bench_skip(st, why);
-        return;
-    }
     static struct sl_run r;
     memset(&r, 0, sizeof(r));
     r.st = st;
     r.kind = kind;
     r.round = kind == SL_STEAL ? SL_STEAL_ROUND : SL_ROUND;
     sl_cur = &r;
-    if ((rc = mn_run(sl_main, &r)) != 0)
-        sl_die("mn_run", rc);
-    if ((rc = mn_fini()) != 0)
-        sl_die("mn_fini", rc);
+    rc = bench_run_runtime(st, &cfg, sl_main, &r);
     sl_cur = NULL;
+    if (rc < 0)
+        return;
     if (r.iters == 0)
         return;
 

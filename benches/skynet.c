@@ -143,18 +143,13 @@ static void bm_skynet_g(struct bench_state *st)
         cfg.gomaxprocs = procs == BENCH_ALL ? bench_ncpus() : (int)procs;
         if (cfg.gomaxprocs > MN_MAX_PROCS)
             cfg.gomaxprocs = MN_MAX_PROCS;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         return;
     }
-    rc = mn_run(sky_main, &a);
-    bench_ignore(mn_fini());
-    if (rc < 0) {
-        bench_skip_errno(st, "mn_run", rc);
+    if (bench_run_runtime(st, &cfg, sky_main, &a) < 0)
         return;
-    }
     if (a.bad) {
         bench_skip(st, "n/a: skynet sum wrong (runtime bug)");
         return;

@@ -87,18 +87,13 @@ static void bm_spawn_g(struct bench_state *st)
     if (rc == 0) {
         cfg.gomaxprocs = procs == BENCH_ALL ? bench_ncpus() : (int)procs;
         cfg.reuse_g = bench_arg(st, "reuse") != 0;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         return;
     }
     struct spawn_arg a = {.st = st};
-    rc = mn_run(spawn_main, &a);
-    if (rc < 0)
-        bench_skip_errno(st, "mn_run", rc);
-    if (mn_fini() < 0)
-        abort();
+    (void)bench_run_runtime(st, &cfg, spawn_main, &a);
     bench_set_per_op_ns(st, "ns_per_spawn", SPAWN_BATCH);
     bench_set_counter(st, "batch", SPAWN_BATCH, BENCH_C_PLAIN);
 }

@@ -208,23 +208,16 @@ static int run_gpark(struct bench_state *st, struct gpark *a, bool small, size_t
     if (rc == 0) {
         cfg.gomaxprocs = 1;
         cfg.small_stacks = small;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         return rc;
     }
-    struct mn_config got;
-    *stack_bytes = mn_config_get(&got) == 0 ? (small ? MN_SMALL_STACK_BYTES : got.stack_bytes) : 0;
+    /* mn_init takes stack_bytes as given (it only checks it) */
+    *stack_bytes = small ? MN_SMALL_STACK_BYTES : cfg.stack_bytes;
     a->st = st;
-    rc = mn_run(gpark_main, a);
-    if (mn_fini() < 0)
-        abort();
-    if (rc < 0) {
-        bench_skip_errno(st, "mn_run", rc);
-        return rc;
-    }
-    return 0;
+    rc = bench_run_runtime(st, &cfg, gpark_main, a);
+    return rc < 0 ? rc : 0;
 }
 
 static void bm_stack_g_parked(struct bench_state *st)

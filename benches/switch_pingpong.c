@@ -88,16 +88,12 @@ static void run_g(struct bench_state *st, int procs, bool bind, int (*main_fn)(v
     if (rc == 0) {
         cfg.gomaxprocs = procs;
         cfg.bind_p = bind;
-        rc = mn_init(&cfg);
     }
     if (rc < 0) {
-        bench_skip_errno(st, "mn_init", rc);
+        bench_skip_errno(st, "mn_config_init", rc);
         return;
     }
-    rc = mn_run(main_fn, arg);
-    if (rc < 0)
-        bench_skip_errno(st, "mn_run", rc);
-    (void)mn_fini();
+    (void)bench_run_runtime(st, &cfg, main_fn, arg);
     report_rt(st);
 }
 

@@ -254,6 +254,16 @@ void bench_context(const char *key, const char *value);
  * once before the first bench; benches that idle long between runs may call it again. */
 void bench_warm_cpus(int ms);
 
+/* bench_run_runtime - the harness owns the runtime's start and stop (lmbench's benchmp
+ * init/bench/cleanup): mn_init(cfg) (cfg NULL: mn_config_init's defaults), mn_run(main_fn,
+ * arg) with main_fn as the main G, mn_fini().  One failure policy for every bench: the
+ * first of the three calls that fails skips the row with bench_skip_errno ("n/a: mn_init
+ * failed: <strerror>", likewise mn_run, mn_fini) and its negative errno is returned; the
+ * runtime is stopped on every path that started it.  Returns main_fn's result (>= 0). */
+struct mn_config;
+int bench_run_runtime(struct bench_state *st, const struct mn_config *cfg,
+                      int (*main_fn)(void *), void *arg);
+
 /* bench_pin_self - pin the calling thread to the cpu-th CPU (0-based index into the
  * affinity mask the process started with).  Returns 0 or a negative errno. */
 int bench_pin_self(int cpu);
