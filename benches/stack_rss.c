@@ -60,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -335,16 +336,50 @@ static void *tpark_body(void *p)
     return NULL;
 }
 
-/* tpark_run - create up to n parked threads with the given stack size (0 = default);
- * returns how many were created, *limit = why it stopped early (NULL when n reached). */
+static size_t default_stack_bytes(void)
+{
+    pthread_attr_t attr;
+    size_t s = 0;
+    if (pthread_getattr_default_np(&attr) == 0) {
+        pthread_attr_getstacksize(&attr, &s);
+        pthread_attr_destroy(&attr);
+    }
+    return s;
+}
+
+/* tpark_stack - a fresh stack of `bytes` for one parked thread, its lowest page a guard (as
+ * glibc's).  Mapped here rather than left to glibc, whose cache of joined threads' stacks
+ * (up to 40 MiB) hands a row that runs twice (its timed and its counted repetition, in
+ * either order) stacks that are already resident, so the second run read 0 bytes of RSS
+ * per thread.  Returns the lowest address, or NULL with errno set. */
+static void *tpark_stack(size_t bytes)
+{
+    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (s == MAP_FAILED)
+        return NULL;
+    if (mprotect(s, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE) != 0) {
+        int e = errno;
+        munmap(s, bytes);
+        errno = e;
+        return NULL;
+    }
+    return s;
+}
+
+/* tpark_run - create up to n parked threads with the given stack size (0 = default), each
+ * on a fresh stack (tpark_stack); returns how many were created, *limit = why it stopped
+ * early (NULL when n reached). */
 static long tpark_run(struct tpark *t, pthread_t *tids, long n, size_t stack, long long mem_cap,
                       long long *rss0, long long *rss1, double *ns, struct bench_state *st,
                       const char **limit)
 {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    if (stack)
-        pthread_attr_setstacksize(&attr, stack);
+    size_t bytes = stack ? stack : default_stack_bytes();
+    void **stacks = calloc((size_t)n, sizeof *stacks);
+    if (!stacks) {
+        *limit = "ENOMEM";
+        return 0;
+    }
     *rss0 = rss_bytes();
     *limit = NULL;
     long i;
@@ -353,7 +388,19 @@ static long tpark_run(struct tpark *t, pthread_t *tids, long n, size_t stack, lo
             *limit = "memory cap";
             break;
         }
-        int rc = pthread_create(&tids[i], &attr, tpark_body, t);
+        int rc = ENOMEM;
+        stacks[i] = tpark_stack(bytes);
+        if (stacks[i]) {
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            pthread_attr_setstack(&attr, stacks[i], bytes);
+            rc = pthread_create(&tids[i], &attr, tpark_body, t);
+            pthread_attr_destroy(&attr);
+            if (rc != 0) {
+                munmap(stacks[i], bytes);
+                stacks[i] = NULL;
+            }
+        }
         if (rc != 0) {
             struct rlimit rl;
             long tmax = read_long("/proc/sys/kernel/threads-max");
@@ -388,21 +435,12 @@ static long tpark_run(struct tpark *t, pthread_t *tids, long n, size_t stack, lo
     *rss1 = rss_bytes();
     atomic_store(&t->go, 1);
     syscall(SYS_futex, (int *)&t->go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-    for (long k = 0; k < i; k++)
+    for (long k = 0; k < i; k++) {
         pthread_join(tids[k], NULL);
-    pthread_attr_destroy(&attr);
-    return i;
-}
-
-static size_t default_stack_bytes(void)
-{
-    pthread_attr_t attr;
-    size_t s = 0;
-    if (pthread_getattr_default_np(&attr) == 0) {
-        pthread_attr_getstacksize(&attr, &s);
-        pthread_attr_destroy(&attr);
+        munmap(stacks[k], bytes);
     }
-    return s;
+    free(stacks);
+    return i;
 }
 
 /* struct tpark_res - the last iteration of tpark_bench: as tpark_run's outputs. */
