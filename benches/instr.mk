@@ -3,7 +3,7 @@
 #   make bench-instructions   build the driver optimised, run every headline operation of
 #                             ours and the peers (Boost.Context fcontext, Boost.Fiber, State
 #                             Threads) under valgrind --tool=callgrind with collection only
-#                             around the loop, write results/<host>/instr/<utc>-<sha>.instr.json
+#                             around the loop, write results/<host-id>/instr/<utc>-<sha>.instr.json
 #                             (rows instr/<op>, counter instructions_per_op) and print them
 #   make test-instr           run every operation 1e5 times outside valgrind (the
 #                             driver works; ~3 s) - part of make test
@@ -36,7 +36,7 @@ test-instr: $(INSTR_BIN)
 TEST_TARGETS += test-instr
 
 # ==== README speed table (scripts/speed_table.py) ==========================================
-#   make speed-table RUN=results/<host>/<stem>.json [INSTR=results/<host>/instr/<stem>.instr.json]
+#   make speed-table RUN=results/<host>/<stem>.json [INSTR=results/<host-id>/instr/<stem>.instr.json]
 #                  rewrite the README's <!-- speed-table --> block from that run (and its
 #                  .go.json) and the instructions file
 #   make test-speed-table   its unit tests (~20 s; part of make test)
