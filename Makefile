@@ -31,9 +31,9 @@ ENSURE    = scripts/ensure-deps
 # Debian packages a build and test run needs; bench adds its own.
 DEPS_BUILD = build-essential libnuma-dev libcriterion-dev libbenchmark-dev libpapi-dev \
              libboost-context-dev libboost-fiber-dev libst-dev python3 python3-matplotlib \
-             python3-scipy clang
+             python3-scipy clang-format pyflakes3 clang
 
-.PHONY: all help test bench tables plots deps clean format format-check
+.PHONY: all help test bench tables plots deps clean format format-check pyflakes
 all:
 
 # Every "#   make TARGET  what" comment block of this file and the fragments, in order.
@@ -63,8 +63,24 @@ test: deps
 clean:
 	rm -rf $(BUILD)
 
+# ==== Checks that keep the tree as STYLE.md has it (part of make test, ~5 s together) ======
+#   make format        rewrite every tracked C/C++ file as .clang-format says
+#   make format-check  fail on any C/C++ file that make format would change
+#   make pyflakes      pyflakes3 over every tracked Python file and Python script
+C_SOURCES  = $$(git ls-files '*.c' '*.h' '*.cc')
+PY_SOURCES = $$(git ls-files '*.py') $$(git grep -l '^\#!.*python' -- scripts benches tests \
+             ':!*.py')
+
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+	clang-format -i $(C_SOURCES)
 
 format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' '*.cc')
+	@clang-format --dry-run --Werror $(C_SOURCES) || \
+	  { echo "format-check: run 'make format'" >&2; exit 1; }
+	@echo "format-check: every C/C++ file as .clang-format says"
+
+pyflakes:
+	@pyflakes3 $(PY_SOURCES)
+	@echo "pyflakes: scripts and tests clean"
+
+TEST_TARGETS += format-check pyflakes

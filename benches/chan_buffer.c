@@ -293,7 +293,7 @@ struct ol_arg {
     uint64_t arrival_lat_sum; /* receive - due */
     uint64_t lag_sum;         /* sent - due */
     uint64_t sent;
-    uint64_t resets;          /* arrivals dropped because the producer was descheduled */
+    uint64_t resets; /* arrivals dropped because the producer was descheduled */
     int err;
     const char *err_what;
 };
@@ -407,16 +407,14 @@ static void bm_chan_openloop(struct bench_state *st)
     bench_set_counter(st, "offered_rate_hz", a.rate, BENCH_C_PLAIN);
     if (el > 0) {
         bench_set_counter(st, "achieved_rate_hz", (double)a.sent * 1e9 / el, BENCH_C_PLAIN);
-        bench_set_counter(st, "achieved_share", (double)a.sent * 1e9 / el / a.rate,
-                          BENCH_C_PLAIN);
+        bench_set_counter(st, "achieved_share", (double)a.sent * 1e9 / el / a.rate, BENCH_C_PLAIN);
     }
     if (a.h->n > 0) {
         double n = (double)a.h->n;
         bench_set_counter(st, "lat_mean_ns", (double)a.h->sum / n, BENCH_C_PLAIN);
         bench_set_counter(st, "lat_p50_ns", h_quantile(a.h, 0.50), BENCH_C_PLAIN);
         bench_set_counter(st, "lat_p99_ns", h_quantile(a.h, 0.99), BENCH_C_PLAIN);
-        bench_set_counter(st, "arrival_lat_mean_ns", (double)a.arrival_lat_sum / n,
-                          BENCH_C_PLAIN);
+        bench_set_counter(st, "arrival_lat_mean_ns", (double)a.arrival_lat_sum / n, BENCH_C_PLAIN);
         bench_set_counter(st, "send_lag_mean_ns", (double)a.lag_sum / (double)a.sent,
                           BENCH_C_PLAIN);
         bench_set_counter(st, "late_resets", (double)a.resets, BENCH_C_PLAIN);
@@ -428,7 +426,6 @@ out:
 BENCH_REGISTER(.name = "chan/openloop",
                .summary = "send-to-receive latency at a fixed offered rate (Poisson) vs capacity",
                .claims = "T10.lat", .fn = bm_chan_openloop,
-               .args = {BENCH_ARG("cap", BENCH_V(1, 256, 1024)),
-                        BENCH_ARG("procs", BENCH_V(1, 2)),
+               .args = {BENCH_ARG("cap", BENCH_V(1, 256, 1024)), BENCH_ARG("procs", BENCH_V(1, 2)),
                         BENCH_ARG_QF("rate", BENCH_V(100000), BENCH_V(10000, 100000, 1000000))},
                .real_time = true);

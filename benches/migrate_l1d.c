@@ -103,9 +103,9 @@ struct mig_run {
     uint64_t migrations;
     bool have_migrations; /* perf counter opened */
     long forced;
-    long verified;   /* forced moves after which sched_getcpu() was the target CPU */
-    long passes;     /* passes over the working set in the timed loop */
-    double dur_ns;   /* length of one experiment (one harness iteration) */
+    long verified; /* forced moves after which sched_getcpu() was the target CPU */
+    long passes;   /* passes over the working set in the timed loop */
+    double dur_ns; /* length of one experiment (one harness iteration) */
     double move_ns;
     int err;
     char why[160];
@@ -180,8 +180,7 @@ static int mig_main(void *arg)
 
     int rc = mig_pin(cpus[0]);
     if (rc < 0) {
-        snprintf(r->why, sizeof r->why, "n/a: cannot pin to CPU %d: %s", cpus[0],
-                 strerror(-rc));
+        snprintf(r->why, sizeof r->why, "n/a: cannot pin to CPU %d: %s", cpus[0], strerror(-rc));
         bench_skip(r->st, r->why);
         free(buf);
         return 0;
@@ -332,19 +331,15 @@ static void bm_migrate_hot_l2(struct bench_state *st)
 
 BENCH_REGISTER(.name = "migrate/hot/ws:l1",
                .summary = "L1-sized hot set, its G's M moved between 2 CPUs at rate/s",
-               .claims = "T6.l1d,T6.per",
-               .fn = bm_migrate_hot_l1,
+               .claims = "T6.l1d,T6.per", .fn = bm_migrate_hot_l1,
                .args = {BENCH_ARG_QF("rate", BENCH_V(0, 5, 20), BENCH_V(0, 5, 20, 100, 1000))},
-               .iterations = 1,
-               .real_time = true);
+               .iterations = 1, .real_time = true);
 
 BENCH_REGISTER(.name = "migrate/hot/ws:l2",
                .summary = "L2-sized hot set, its G's M moved between 2 CPUs at rate/s",
-               .claims = "T6.l1d,T6.per",
-               .fn = bm_migrate_hot_l2,
+               .claims = "T6.l1d,T6.per", .fn = bm_migrate_hot_l2,
                .args = {BENCH_ARG_QF("rate", BENCH_V(0, 5, 20), BENCH_V(0, 5, 20, 100, 1000))},
-               .iterations = 1,
-               .real_time = true);
+               .iterations = 1, .real_time = true);
 
 /* migrate/reuse - T6.reuse: see the header. */
 static void bm_migrate_reuse(struct bench_state *st)
@@ -356,7 +351,4 @@ static void bm_migrate_reuse(struct bench_state *st)
 
 BENCH_REGISTER(.name = "migrate/reuse",
                .summary = "cache-line reuse distance vs migrations (not measurable: why)",
-               .claims = "T6.reuse",
-               .fn = bm_migrate_reuse,
-               .iterations = 1,
-               .repetitions = 1);
+               .claims = "T6.reuse", .fn = bm_migrate_reuse, .iterations = 1, .repetitions = 1);

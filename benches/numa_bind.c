@@ -53,8 +53,8 @@
  * Confounders and host conditions
  *   Needs >= 2 NUMA nodes with memory and working mbind (else "n/a: 1 NUMA node" or the
  *   probe's reason) and a runtime that starts (else "n/a: mn_init failed: ...").
- *   chan/numa needs two nodes with CPUs.  In an emulated guest latency shows no NUMA effect.  numastat is
- *   host-wide: other processes' allocations land in the deltas.
+ *   chan/numa needs two nodes with CPUs.  In an emulated guest latency shows no NUMA effect.
+ * numastat is host-wide: other processes' allocations land in the deltas.
  */
 #include "bench.h"
 #include "mn.h"

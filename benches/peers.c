@@ -64,7 +64,8 @@ static void bm_fiber_spawn(struct bench_state *st)
     peer_fiber_spawn(st, PEER_BATCH);
     bench_set_per_op_ns(st, "ns_per_spawn", PEER_BATCH);
 }
-BENCH_REGISTER(.name = "spawn/fiber", .summary = "Boost.Fiber: create+run+join, batches of 1000 (peer)",
+BENCH_REGISTER(.name = "spawn/fiber",
+               .summary = "Boost.Fiber: create+run+join, batches of 1000 (peer)",
                .claims = "T1.create.g", .fn = bm_fiber_spawn,
                .args = {BENCH_ARG("batch", BENCH_V(PEER_BATCH))}, .real_time = true);
 
@@ -151,6 +152,7 @@ static void bm_st_spawn(struct bench_state *st)
     }
     bench_set_per_op_ns(st, "ns_per_spawn", PEER_BATCH);
 }
-BENCH_REGISTER(.name = "spawn/st", .summary = "State Threads: create+run+join, batches of 1000 (peer)",
+BENCH_REGISTER(.name = "spawn/st",
+               .summary = "State Threads: create+run+join, batches of 1000 (peer)",
                .claims = "T1.create.g", .fn = bm_st_spawn,
                .args = {BENCH_ARG("batch", BENCH_V(PEER_BATCH))}, .real_time = true);

@@ -75,14 +75,14 @@
 
 struct pin_buf {
     unsigned char *p;
-    int last_cpu;  /* CPU of the previous pass, -1 before the first */
-    long moves;    /* passes on another CPU than the previous one (timed loop only) */
+    int last_cpu; /* CPU of the previous pass, -1 before the first */
+    long moves;   /* passes on another CPU than the previous one (timed loop only) */
     long passes;
 };
 
 struct pin_run {
     struct bench_state *st;
-    size_t ws;                 /* bytes per buffer */
+    size_t ws; /* bytes per buffer */
     int bind;
     struct tlbtrace *tt;       /* NULL when not available */
     struct tlbtrace_counts tl; /* delta over the timed loop */
@@ -90,8 +90,8 @@ struct pin_run {
     int np;
     struct pin_buf *bufs;
     struct mn_wg wg;
-    int timed;                 /* count moves only in the timed loop */
-    int err;                   /* negative errno from the G side */
+    int timed; /* count moves only in the timed loop */
+    int err;   /* negative errno from the G side */
     char why[160];
 };
 
@@ -266,8 +266,7 @@ static void bm_pin_touch(struct bench_state *st)
             passes += r.bufs[i].passes;
         }
         if (passes > 0)
-            bench_set_counter(st, "ws_cpu_moves", (double)moves / (double)passes,
-                              BENCH_C_PLAIN);
+            bench_set_counter(st, "ws_cpu_moves", (double)moves / (double)passes, BENCH_C_PLAIN);
         bench_set_counter(st, "procs", r.np, BENCH_C_PLAIN);
         if (whole_ok) {
             bench_set_counter(st, "mmaps_run", (double)whole.mmaps, BENCH_C_PLAIN);
@@ -282,8 +281,7 @@ static void bm_pin_touch(struct bench_state *st)
 
 BENCH_REGISTER(.name = "pin/touch",
                .summary = "G passes over per-P working sets, Ps bound to CPUs or not",
-               .claims = "T4.tlbmiss",
-               .fn = bm_pin_touch,
+               .claims = "T4.tlbmiss", .fn = bm_pin_touch,
                .args = {BENCH_ARG("ws_kib", BENCH_V(64, 1024, 16384, 65536)),
                         BENCH_ARG("bind", BENCH_V(0, 1))},
                .real_time = true);
@@ -352,10 +350,10 @@ BENCH_REGISTER(.name = "pin/touch",
 #endif
 #define SHOOT_PAGE 4096
 
-struct shoot_m {            /* what the G passes saw of one M (by thread id) */
+struct shoot_m { /* what the G passes saw of one M (by thread id) */
     pid_t tid;
     int last_cpu;
-    int64_t mig0;           /* se.nr_migrations when the timed loop started; -1 unknown */
+    int64_t mig0; /* se.nr_migrations when the timed loop started; -1 unknown */
 };
 
 #define SHOOT_MAX_MS 64
@@ -363,18 +361,18 @@ struct shoot_m {            /* what the G passes saw of one M (by thread id) */
 struct shoot_run {
     struct bench_state *st;
     int unmap;
-    struct tlbtrace *tt;      /* this process's threads, NULL when not available */
-    struct tlbtrace *sys;     /* every CPU, NULL when not available */
+    struct tlbtrace *tt;           /* this process's threads, NULL when not available */
+    struct tlbtrace *sys;          /* every CPU, NULL when not available */
     struct tlbtrace_counts tl, sl; /* deltas over the timed loop */
-    int mig_fd;               /* perf software CPU_MIGRATIONS, inherit; -1 when absent */
-    uint64_t migrations_all;  /* its delta over the timed loop: every thread */
-    int64_t migrations;       /* delta of the workload Ms' se.nr_migrations; -1 unknown */
+    int mig_fd;                    /* perf software CPU_MIGRATIONS, inherit; -1 when absent */
+    uint64_t migrations_all;       /* its delta over the timed loop: every thread */
+    int64_t migrations;            /* delta of the workload Ms' se.nr_migrations; -1 unknown */
     int np, ng;
-    unsigned char **chunks;   /* unmap:0: one fixed chunk per G */
+    unsigned char **chunks; /* unmap:0: one fixed chunk per G */
     struct mn_wg wg;
     int timed;
     atomic_long moves, passes;
-    pthread_mutex_t mu;       /* guards ms[] (taken once per pass, off the flush path) */
+    pthread_mutex_t mu; /* guards ms[] (taken once per pass, off the flush path) */
     struct shoot_m ms[SHOOT_MAX_MS];
     int nms;
     int err;
@@ -487,8 +485,8 @@ static int shoot_main(void *arg)
     if (!r->unmap) {
         r->chunks = calloc((size_t)r->ng, sizeof *r->chunks);
         for (int i = 0; r->chunks && i < r->ng; i++) {
-            void *p = mmap(NULL, SHOOT_CHUNK, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            void *p =
+                mmap(NULL, SHOOT_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED) {
                 snprintf(r->why, sizeof r->why, "n/a: mmap: %s", strerror(errno));
                 bench_skip(r->st, r->why);
@@ -636,8 +634,7 @@ static void bm_pin_shoot(struct bench_state *st)
             bench_set_counter(st, "shootdown_events", events / (double)it, BENCH_C_PLAIN);
             if (started > 0)
                 bench_set_counter(st, "local_share",
-                                  started > remote ? 1.0 - remote / started : 0.0,
-                                  BENCH_C_PLAIN);
+                                  started > remote ? 1.0 - remote / started : 0.0, BENCH_C_PLAIN);
         }
         if (r.sys)
             bench_set_counter(st, "sys_remote_shootdown", (double)r.sl.reason[1] / (double)it,
@@ -670,8 +667,7 @@ done:
 
 BENCH_REGISTER(.name = "pin/shoot",
                .summary = "Gs map, touch and unmap chunks (TLB shootdowns), Ps bound or not",
-               .claims = "T4.flush,T4.local,T4.mmap",
-               .fn = bm_pin_shoot,
+               .claims = "T4.flush,T4.local,T4.mmap", .fn = bm_pin_shoot,
                .args = {BENCH_ARG("unmap", BENCH_V(0, 1)), BENCH_ARG("bind", BENCH_V(0, 1))},
                /* Linux moves two busy Ms on two CPUs about twice a second here: a
                 * repetition must be long enough for the unpinned arm to show it */
@@ -682,15 +678,12 @@ BENCH_REGISTER(.name = "pin/shoot",
  * page-walk-cache hits as native events).  The row says which of the two applies. */
 static void bm_pin_walk(struct bench_state *st)
 {
-    bench_skip(st, bench_pmu_present() ? "n/a: walk depth is no portable PMU event; count native walk "
+    bench_skip(st, bench_pmu_present()
+                       ? "n/a: walk depth is no portable PMU event; count native walk "
                          "events with --counters"
                        : "n/a: no PMU");
 }
 
-BENCH_REGISTER(.name = "pin/walk",
-               .summary = "page-table walk depth, pinned vs not (PMU only)",
-               .claims = "T4.walk",
-               .fn = bm_pin_walk,
-               .args = {BENCH_ARG("bind", BENCH_V(0, 1))},
-               .iterations = 1,
-               .repetitions = 1);
+BENCH_REGISTER(.name = "pin/walk", .summary = "page-table walk depth, pinned vs not (PMU only)",
+               .claims = "T4.walk", .fn = bm_pin_walk, .args = {BENCH_ARG("bind", BENCH_V(0, 1))},
+               .iterations = 1, .repetitions = 1);

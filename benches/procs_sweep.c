@@ -389,9 +389,9 @@ BENCH_REGISTER(.name = "procs/sweep/resize",
 
 struct gq_arg {
     struct bench_state *st;
-    double rate;       /* arrivals per second */
-    long work_iters;   /* multiply-adds per task */
-    double work_ns;    /* their measured cost */
+    double rate;     /* arrivals per second */
+    long work_iters; /* multiply-adds per task */
+    double work_ns;  /* their measured cost */
     struct mn_wg tasks;
     atomic_long done;
     long spawned;
@@ -551,8 +551,8 @@ static void bm_procs_over(struct bench_state *st)
 
 BENCH_REGISTER(.name = "procs/over",
                .summary = "open-loop load of 0.75 CPUs per CPU at GOMAXPROCS = x times the CPUs",
-               .claims = "T5.idle", .fn = bm_procs_over,
-               .args = {BENCH_ARG("x", BENCH_V(1, 2))}, .real_time = true);
+               .claims = "T5.idle", .fn = bm_procs_over, .args = {BENCH_ARG("x", BENCH_V(1, 2))},
+               .real_time = true);
 
 BENCH_REGISTER(.name = "procs/grunq",
                .summary = "open-loop arrivals (1.5x demand at 1 P) feeding the global run queue",

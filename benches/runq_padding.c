@@ -196,7 +196,7 @@ struct rq_thief {
 };
 
 struct rq_run {
-    struct mn_p *pp;  /* the owner's P */
+    struct mn_p *pp;        /* the owner's P */
     struct bench_gate gate; /* thieves pinned and waiting / start / the owner's loop ended */
 };
 

@@ -85,7 +85,7 @@
 enum sl_kind { SL_SPAWN, SL_PINGPONG, SL_STEAL };
 
 #define SL_STEAL_ROUND 16 /* Gs readied per sched/steal iteration */
-#define SL_STEAL_WORK 300  /* dependent multiply-adds per sched/steal G (~1 us) */
+#define SL_STEAL_WORK 300 /* dependent multiply-adds per sched/steal G (~1 us) */
 
 /* One run's state, shared by the main G and the Gs it starts (one runtime at a time). */
 struct sl_run {
@@ -314,11 +314,12 @@ BENCH_REGISTER(.name = "sched/spawn",
                .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))},
                .real_time = true);
 
-BENCH_REGISTER(.name = "sched/steal",
-               .summary = "rounds of 16 Gs (~1 us each) readied on one P while the other Ps' Ms steal; latency",
-               .claims = "T3.latency", .fn = bm_sched_steal,
-               .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))},
-               .real_time = true);
+BENCH_REGISTER(
+        .name = "sched/steal",
+        .summary =
+            "rounds of 16 Gs (~1 us each) readied on one P while the other Ps' Ms steal; latency",
+        .claims = "T3.latency", .fn = bm_sched_steal,
+        .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))}, .real_time = true);
 
 BENCH_REGISTER(.name = "sched/pingpong",
                .summary = "two Gs bounce over unbuffered channels on all Ps; latency histogram",

@@ -163,7 +163,9 @@ static void bm_skynet_g(struct bench_state *st)
     }
 }
 
-BENCH_REGISTER(.name = "skynet/g", .summary = "skynet tree of 100k and 1M leaves (10-way fan-out, unbuffered channels), ours",
+BENCH_REGISTER(.name = "skynet/g",
+               .summary =
+                   "skynet tree of 100k and 1M leaves (10-way fan-out, unbuffered channels), ours",
                .claims = "T5.idle", .fn = bm_skynet_g,
                .args = {BENCH_ARG_QFS("leaves", BENCH_V(100000, 1000000), BENCH_V(100000, 1000000),
                                       BENCH_V(1000)),
@@ -189,7 +191,8 @@ static void bm_skynet_fiber(struct bench_state *st)
     report(st, leaves, cpu, bench_elapsed_ns(st));
 }
 
-BENCH_REGISTER(.name = "skynet/fiber", .summary = "skynet tree of 100k leaves, Boost.Fiber on one thread (peer)",
+BENCH_REGISTER(.name = "skynet/fiber",
+               .summary = "skynet tree of 100k leaves, Boost.Fiber on one thread (peer)",
                .claims = "T5.idle", .fn = bm_skynet_fiber,
                .args = {BENCH_ARG_QFS("leaves", BENCH_V(100000), BENCH_V(100000), BENCH_V(1000))},
                .real_time = true, .iterations = 1);

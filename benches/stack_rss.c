@@ -268,9 +268,8 @@ BENCH_REGISTER(.name = "stack/g_parked",
 static void max_label(char *buf, size_t len, const char *limit, long cap)
 {
     if (limit)
-        snprintf(buf, len, "limit=%s", strcmp(limit, "memory cap") == 0
-                                           ? "memory (50% of MemAvailable)"
-                                           : limit);
+        snprintf(buf, len, "limit=%s",
+                 strcmp(limit, "memory cap") == 0 ? "memory (50% of MemAvailable)" : limit);
     else
         snprintf(buf, len, "limit=cap %ld;bound=lower", cap);
 }

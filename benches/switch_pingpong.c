@@ -266,8 +266,7 @@ static double futex_transport_ns(long n)
             futex(&w, FUTEX_WAIT_PRIVATE, k + 1); /* value differs: EAGAIN */
         }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
-           (double)n;
+    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / (double)n;
 }
 
 /* The pipe work of one round trip without the switch (lmbench lat_ctx's overhead): two
@@ -288,8 +287,7 @@ static double pipe_transport_ns(long n)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     close(fd[0]);
     close(fd[1]);
-    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
-           (double)n;
+    return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / (double)n;
 }
 
 #define TRANSPORT_N 20000 /* round trips per transport measurement (~10 ms here) */

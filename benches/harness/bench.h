@@ -261,8 +261,8 @@ void bench_warm_cpus(int ms);
  * failed: <strerror>", likewise mn_run, mn_fini) and its negative errno is returned; the
  * runtime is stopped on every path that started it.  Returns main_fn's result (>= 0). */
 struct mn_config;
-int bench_run_runtime(struct bench_state *st, const struct mn_config *cfg,
-                      int (*main_fn)(void *), void *arg);
+int bench_run_runtime(struct bench_state *st, const struct mn_config *cfg, int (*main_fn)(void *),
+                      void *arg);
 
 /* bench_pin_self - pin the calling thread to the cpu-th CPU (0-based index into the
  * affinity mask the process started with).  Returns 0 or a negative errno. */

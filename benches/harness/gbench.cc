@@ -90,10 +90,10 @@ namespace
 // ==== Presets (data) ======================================================================
 struct preset {
     const char *name;
-    int repetitions;   // timed repetitions per instance, for median, spread and CI
-    double min_time_s; // per repetition
-    int counted_reps;  // repetitions of the separate counted pass (5: the fewest for which
-                       // a two-sided Mann-Whitney U test can reach p < 0.05, 2/252)
+    int repetitions;           // timed repetitions per instance, for median, spread and CI
+    double min_time_s;         // per repetition
+    int counted_reps;          // repetitions of the separate counted pass (5: the fewest for which
+                               // a two-sided Mann-Whitney U test can reach p < 0.05, 2/252)
     double counted_min_time_s; // per counted repetition (events per iteration need no long
                                // loop; keeps make bench's quick preset short)
 };
@@ -834,10 +834,9 @@ int main(int argc, char **argv)
     if (list) {
         for (auto &in : insts)
             if (in.index)
-                std::printf("%-48s %-28s %s [%s]\n", in.name.c_str(),
-                            in.def->claims ? in.def->claims : "",
-                            in.def->summary ? in.def->summary : "",
-                            in.def->file ? in.def->file : "?");
+                std::printf(
+                    "%-48s %-28s %s [%s]\n", in.name.c_str(), in.def->claims ? in.def->claims : "",
+                    in.def->summary ? in.def->summary : "", in.def->file ? in.def->file : "?");
         return 0;
     }
 

@@ -151,8 +151,8 @@ static int nevents;
 static int papi_ok;        /* PAPI_library_init succeeded */
 static char papi_why[256]; /* why PAPI cannot count hardware events */
 static char papi_ver[64] = "n/a: not initialised";
-static struct jbuf na_run;    /* {"EVENT": "reason"} of events dropped at setup */
-static struct jbuf na_row;    /* the same for the last start/stop pair */
+static struct jbuf na_run; /* {"EVENT": "reason"} of events dropped at setup */
+static struct jbuf na_row; /* the same for the last start/stop pair */
 static char names_csv[BENCH_CTR_MAX * 66];
 static char backend_line[256];
 static int exclude_kernel; /* perf_event_paranoid forbids kernel counting */
@@ -568,7 +568,8 @@ int bench_ctr_setup(const char *list)
         char native[128];
         if (papi_ok && (rc = PAPI_event_name_to_code(tok, &code)) == PAPI_OK) {
             named = 1;
-            if ((rc = papi_try(code)) == PAPI_OK && papi_arm_unsupported(code, native, sizeof native)) {
+            if ((rc = papi_try(code)) == PAPI_OK &&
+                papi_arm_unsupported(code, native, sizeof native)) {
                 snprintf(why, sizeof why,
                          "event not supported by this PMU (%s is not among the common events "
                          "%s implements, PMCEID)",
@@ -595,9 +596,9 @@ int bench_ctr_setup(const char *list)
                      : named && rc == PAPI_ENOEVNT
                          ? "event not supported by this PMU (PAPI has no native event for it "
                            "on this CPU model)"
-                     : rc == PAPI_ECNFLCT         ? "conflict"
-                     : !papi_ok                   ? "PAPI unusable"
-                                                  : PAPI_strerror(rc));
+                     : rc == PAPI_ECNFLCT ? "conflict"
+                     : !papi_ok           ? "PAPI unusable"
+                                          : PAPI_strerror(rc));
         na_add(tok, why);
     }
     /* More hardware events than the PMU has counters: the kernel multiplexes them.  Our
@@ -808,8 +809,8 @@ void bench_ctr_stop(double vals[BENCH_CTR_MAX])
                 run[i] += (double)r[2];
                 unsched[i] += r[1] > 0 && r[2] == 0;
                 if (r[2] > 0)
-                    vals[i] += r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2]
-                                           : (double)r[0];
+                    vals[i] +=
+                        r[2] < r[1] ? (double)r[0] * (double)r[1] / (double)r[2] : (double)r[0];
             }
             close(fd);
         }

@@ -6,8 +6,8 @@
 #include "bench.h"
 #include "mn.h"
 
-int bench_run_runtime(struct bench_state *st, const struct mn_config *cfg,
-                      int (*main_fn)(void *), void *arg)
+int bench_run_runtime(struct bench_state *st, const struct mn_config *cfg, int (*main_fn)(void *),
+                      void *arg)
 {
     int rc = mn_init(cfg);
     if (rc < 0) {

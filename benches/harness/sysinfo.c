@@ -111,8 +111,9 @@ static void boost(char *out, size_t n)
     else if (read_line("/sys/devices/system/cpu/amd_pstate/status", v, sizeof v) == 0)
         snprintf(out, n, "unknown: amd_pstate %s without a boost file", v);
     else
-        snprintf(out, n, "unknown: no boost control in /sys/devices/system/cpu (no cpufreq "
-                         "driver: a guest's clock is the host's business)");
+        snprintf(out, n,
+                 "unknown: no boost control in /sys/devices/system/cpu (no cpufreq "
+                 "driver: a guest's clock is the host's business)");
 }
 
 void bench_sysinfo(void (*add)(const char *key, const char *value))

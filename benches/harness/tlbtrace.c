@@ -23,10 +23,10 @@
 enum ev_kind { EV_FLUSH, EV_REASON, EV_FULL, EV_RANGED, EV_ZERO, EV_MMAP, EV_MUNMAP, EV_MPROT };
 
 struct evdef {
-    int kind;          /* enum ev_kind */
-    int reason;        /* for EV_REASON */
-    uint64_t id;       /* tracepoint id */
-    char filter[96];   /* "" = none */
+    int kind;        /* enum ev_kind */
+    int reason;      /* for EV_REASON */
+    uint64_t id;     /* tracepoint id */
+    char filter[96]; /* "" = none */
 };
 
 #define MAX_EVS (TLBTRACE_MAX_COUNTERS)
@@ -35,8 +35,8 @@ struct tlbtrace {
     int scope;
     int nev;
     struct evdef ev[MAX_EVS];
-    int ntargets;      /* threads or CPUs */
-    int *fd;           /* ntargets * nev, -1 where not opened */
+    int ntargets; /* threads or CPUs */
+    int *fd;      /* ntargets * nev, -1 where not opened */
     bool reason_ok[TLBTRACE_MAX_REASONS];
     char reason_desc[TLBTRACE_MAX_REASONS][48];
     bool has_sys;
@@ -134,8 +134,8 @@ static int find_tracefs(char *dir, size_t len, char *why, size_t why_len)
     if (stat(cand[0], &sb) == 0 && S_ISDIR(sb.st_mode) && stat(path, &sb) != 0) {
         if (mount("nodev", cand[0], "tracefs", 0, NULL) != 0) {
             int e = errno;
-            set_why(why, why_len, "n/a: tracefs not mounted and mount at %s failed: %s",
-                    cand[0], strerror(e));
+            set_why(why, why_len, "n/a: tracefs not mounted and mount at %s failed: %s", cand[0],
+                    strerror(e));
             return -e;
         }
         snprintf(dir, len, "%s", cand[0]);
@@ -231,8 +231,7 @@ static void add_ev(struct tlbtrace *t, int kind, int reason, uint64_t id, const 
     snprintf(e->filter, sizeof e->filter, "%s", filter ? filter : "");
 }
 
-int tlbtrace_open(struct tlbtrace **out, const char *tracefs, int scope, char *why,
-                  size_t why_len)
+int tlbtrace_open(struct tlbtrace **out, const char *tracefs, int scope, char *why, size_t why_len)
 {
     char dir[256], f[96];
     int rc;
@@ -293,8 +292,7 @@ int tlbtrace_open(struct tlbtrace **out, const char *tracefs, int scope, char *w
     if (scope == TLBTRACE_THREADS) {
         ntargets = list_tids(&tids);
         if (ntargets < 0) {
-            set_why(why, why_len, "n/a: cannot list /proc/self/task: %s", strerror(-ntargets),
-                    "");
+            set_why(why, why_len, "n/a: cannot list /proc/self/task: %s", strerror(-ntargets), "");
             rc = ntargets;
             goto fail;
         }
@@ -373,14 +371,30 @@ int tlbtrace_read(struct tlbtrace *t, struct tlbtrace_counts *out)
                 return errno ? -errno : -EIO;
             const struct evdef *d = &t->ev[e];
             switch (d->kind) {
-            case EV_FLUSH: out->flush += v; break;
-            case EV_REASON: out->reason[d->reason] += v; break;
-            case EV_FULL: out->pages_full += v; break;
-            case EV_RANGED: out->pages_ranged += v; break;
-            case EV_ZERO: out->pages_zero += v; break;
-            case EV_MMAP: out->mmaps += v; break;
-            case EV_MUNMAP: out->munmaps += v; break;
-            case EV_MPROT: out->mprotects += v; break;
+            case EV_FLUSH:
+                out->flush += v;
+                break;
+            case EV_REASON:
+                out->reason[d->reason] += v;
+                break;
+            case EV_FULL:
+                out->pages_full += v;
+                break;
+            case EV_RANGED:
+                out->pages_ranged += v;
+                break;
+            case EV_ZERO:
+                out->pages_zero += v;
+                break;
+            case EV_MMAP:
+                out->mmaps += v;
+                break;
+            case EV_MUNMAP:
+                out->munmaps += v;
+                break;
+            case EV_MPROT:
+                out->mprotects += v;
+                break;
             }
         }
     }
@@ -444,13 +458,13 @@ int tlbtrace_counters(const struct tlbtrace *t, const struct tlbtrace_counts *c,
     int k = 0;
     if (per <= 0)
         per = 1;
-#define PUT(nm, v)                                                                         \
-    do {                                                                                   \
-        if (k < n) {                                                                       \
-            snprintf(out[k].name, sizeof out[k].name, "%s", nm);                           \
-            out[k].value = (double)(v) / per;                                              \
-        }                                                                                  \
-        k++;                                                                               \
+#define PUT(nm, v)                                                                                 \
+    do {                                                                                           \
+        if (k < n) {                                                                               \
+            snprintf(out[k].name, sizeof out[k].name, "%s", nm);                                   \
+            out[k].value = (double)(v) / per;                                                      \
+        }                                                                                          \
+        k++;                                                                                       \
     } while (0)
     char nm[48];
     PUT("tlb_flush", c->flush);

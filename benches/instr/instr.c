@@ -223,7 +223,6 @@ static int mutex_contend_main(void *p)
 
 /* ==== peers: Boost.Context fcontext (one op = one jump) ================================= */
 
-
 static void fctx_partner(transfer_t t)
 {
     for (;;)
@@ -352,8 +351,8 @@ static void op_mn(void)
 }
 
 struct op {
-    const char *name;  /* the results row is instr/<name> */
-    const char *unit;  /* what one op is */
+    const char *name; /* the results row is instr/<name> */
+    const char *unit; /* what one op is */
     int (*mn_main)(void *);
     void (*peer)(void);
     long batch;

@@ -79,9 +79,9 @@ static void sky(boost::fibers::unbuffered_channel<long> &out, long num, long siz
     // Go's and our runnext do; with the default post, the round-robin queue walks the tree
     // breadth-first and holds all 1.1M fibers (and stacks) alive at once
     for (int i = 0; i < 10; i++)
-        boost::fibers::fiber(boost::fibers::launch::dispatch,
-                             [&c, num, i, sub] { sky(c, num + i * sub, sub); })
-            .detach();
+        boost::fibers::fiber(boost::fibers::launch::dispatch, [&c, num, i, sub] {
+            sky(c, num + i * sub, sub);
+        }).detach();
     for (int i = 0; i < 10; i++) {
         c.pop(v);
         sum += v;

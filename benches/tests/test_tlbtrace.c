@@ -65,8 +65,8 @@ static void *churn(void *arg)
     int *failed = arg;
     long pg = sysconf(_SC_PAGESIZE);
     for (int i = 0; i < ROUNDS; i++) {
-        char *p = mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        char *p =
+            mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             *failed = errno;
             return NULL;
@@ -105,16 +105,16 @@ Test(tlbtrace, churn_raises_counts_and_classes_add_up)
     if (tlbtrace_has_syscalls(t)) {
         cr_expect(d.mmaps >= ROUNDS && d.mmaps <= ROUNDS + SLACK, "mmaps %lu for %d calls",
                   (unsigned long)d.mmaps, ROUNDS);
-        cr_expect(d.munmaps >= ROUNDS && d.munmaps <= ROUNDS + SLACK,
-                  "munmaps %lu for %d calls", (unsigned long)d.munmaps, ROUNDS);
+        cr_expect(d.munmaps >= ROUNDS && d.munmaps <= ROUNDS + SLACK, "munmaps %lu for %d calls",
+                  (unsigned long)d.munmaps, ROUNDS);
         cr_expect(d.mprotects >= ROUNDS && d.mprotects <= ROUNDS + SLACK,
                   "mprotects %lu for %d calls", (unsigned long)d.mprotects, ROUNDS);
     }
     /* Each mprotect and munmap of present pages flushes the range on the calling CPU. */
     cr_expect(d.reason[3] >= ROUNDS, "local_mm_shootdown %lu < %d", (unsigned long)d.reason[3],
               ROUNDS);
-    cr_expect(d.pages_ranged >= ROUNDS, "ranged flushes %lu < %d",
-              (unsigned long)d.pages_ranged, ROUNDS);
+    cr_expect(d.pages_ranged >= ROUNDS, "ranged flushes %lu < %d", (unsigned long)d.pages_ranged,
+              ROUNDS);
     cr_expect(d.flush >= ROUNDS);
 
     uint64_t by_reason = 0;
@@ -122,8 +122,8 @@ Test(tlbtrace, churn_raises_counts_and_classes_add_up)
         by_reason += d.reason[r];
     uint64_t by_pages = d.pages_full + d.pages_ranged + d.pages_zero;
     /* Counters are read one after another: allow a few events landing between reads. */
-    cr_expect(by_reason + 4 >= d.flush && by_reason <= d.flush + 4,
-              "reasons sum %lu vs total %lu", (unsigned long)by_reason, (unsigned long)d.flush);
+    cr_expect(by_reason + 4 >= d.flush && by_reason <= d.flush + 4, "reasons sum %lu vs total %lu",
+              (unsigned long)by_reason, (unsigned long)d.flush);
     cr_expect(by_pages + 4 >= d.flush && by_pages <= d.flush + 4,
               "pages classes sum %lu vs total %lu", (unsigned long)by_pages,
               (unsigned long)d.flush);
@@ -313,7 +313,6 @@ Test(tlbtrace, cpu_scope_counts_churn)
     cr_expect(d.reason[3] >= ROUNDS, "local_mm_shootdown %lu < %d", (unsigned long)d.reason[3],
               ROUNDS);
     if (tlbtrace_has_syscalls(t))
-        cr_expect(d.mmaps >= ROUNDS, "system-wide mmaps %lu < %d", (unsigned long)d.mmaps,
-                  ROUNDS);
+        cr_expect(d.mmaps >= ROUNDS, "system-wide mmaps %lu < %d", (unsigned long)d.mmaps, ROUNDS);
     tlbtrace_close(t);
 }

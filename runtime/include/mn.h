@@ -73,58 +73,58 @@ extern "C" {
  * so that a bench can compare a mechanism on and off inside one process.
  */
 struct mn_config {
-    int gomaxprocs;      /* number of Ps; 0 = mn_default_gomaxprocs(): CPUs in the affinity
-                            mask, capped by the cgroup CPU quota. MN_GOMAXPROCS */
-    int pad_runq;        /* P layout: 0 = runqhead/runqtail adjacent (Go's layout),
-                            64 or 128 = each on its own cache line of that many bytes
-                            (1 is read as 64).  Claims L2.1.runq, L2.1.headtail,
-                            L2.1.fourlines, T3.l1hit, T3.latency, N3.3.sched. MN_PAD_RUNQ */
-    bool bind_p;         /* pin the M holding P i to the i-th CPU of the affinity mask
-                            (claims T4.flush, T4.mmap, T4.local, T4.tlbmiss, T4.walk).
-                            MN_BIND_P */
-    bool reuse_g;        /* dead Gs and their stacks go to per-P free lists (Go's
-                            gfput/gfget); off: every spawn maps a fresh stack and every
-                            exit unmaps it (claim P4.1.pool). Default on. MN_REUSE_G */
-    size_t stack_bytes;  /* reserved bytes per G stack, guard page included; committed
-                            lazily by the kernel.  Default 64 KiB. MN_STACK_BYTES.
-                            Stacks do not grow: an overflow prints "fatal: G <id> stack
-                            overflow (<n> bytes)" and exits 2.  Build code that runs on
-                            Gs with -fstack-clash-protection (the runtime is), or a frame
-                            larger than the 4 KiB guard page may jump it. */
-    bool small_stacks;   /* 2 KiB stacks from a slab, no guard page, canary checked at
-                            every switch and exit, Gs kept apart from the stacks so an
-                            overflow cannot corrupt a G; a frame that skips the canary and
-                            returns before a switch goes unseen (runtime2.h lists exactly
-                            what is caught) (claim T1.stack.g). MN_SMALL_STACKS.  G code must
-                            stay shallow; the runtime runs its own deep paths on the M's
-                            stack.  Link with -Wl,-z,now when G code calls libc: lazy
-                            binding's resolver needs ~2.7 KiB of stack on AVX-512 CPUs. */
-    bool numa_local;     /* place each P's G stacks and per-P data on the NUMA node of
-                            its CPU; steal from same-node Ps first (claims N3.2.latency,
-                            N3.2.remote, N3.3.foreign).
-                            MN_NUMA_LOCAL */
-    bool sched_latency;  /* record ready-to-run latency (runqput to G start) per P, read
-                            by mn_latency_read (claims T3.latency, N3.3.sched).
-                            MN_SCHED_LATENCY */
-    int schedtrace_ms;   /* print Go's schedtrace line to stderr every this many ms;
-                            0 = off. MN_SCHEDTRACE */
+    int gomaxprocs;         /* number of Ps; 0 = mn_default_gomaxprocs(): CPUs in the affinity
+                               mask, capped by the cgroup CPU quota. MN_GOMAXPROCS */
+    int pad_runq;           /* P layout: 0 = runqhead/runqtail adjacent (Go's layout),
+                               64 or 128 = each on its own cache line of that many bytes
+                               (1 is read as 64).  Claims L2.1.runq, L2.1.headtail,
+                               L2.1.fourlines, T3.l1hit, T3.latency, N3.3.sched. MN_PAD_RUNQ */
+    bool bind_p;            /* pin the M holding P i to the i-th CPU of the affinity mask
+                               (claims T4.flush, T4.mmap, T4.local, T4.tlbmiss, T4.walk).
+                               MN_BIND_P */
+    bool reuse_g;           /* dead Gs and their stacks go to per-P free lists (Go's
+                               gfput/gfget); off: every spawn maps a fresh stack and every
+                               exit unmaps it (claim P4.1.pool). Default on. MN_REUSE_G */
+    size_t stack_bytes;     /* reserved bytes per G stack, guard page included; committed
+                               lazily by the kernel.  Default 64 KiB. MN_STACK_BYTES.
+                               Stacks do not grow: an overflow prints "fatal: G <id> stack
+                               overflow (<n> bytes)" and exits 2.  Build code that runs on
+                               Gs with -fstack-clash-protection (the runtime is), or a frame
+                               larger than the 4 KiB guard page may jump it. */
+    bool small_stacks;      /* 2 KiB stacks from a slab, no guard page, canary checked at
+                               every switch and exit, Gs kept apart from the stacks so an
+                               overflow cannot corrupt a G; a frame that skips the canary and
+                               returns before a switch goes unseen (runtime2.h lists exactly
+                               what is caught) (claim T1.stack.g). MN_SMALL_STACKS.  G code must
+                               stay shallow; the runtime runs its own deep paths on the M's
+                               stack.  Link with -Wl,-z,now when G code calls libc: lazy
+                               binding's resolver needs ~2.7 KiB of stack on AVX-512 CPUs. */
+    bool numa_local;        /* place each P's G stacks and per-P data on the NUMA node of
+                               its CPU; steal from same-node Ps first (claims N3.2.latency,
+                               N3.2.remote, N3.3.foreign).
+                               MN_NUMA_LOCAL */
+    bool sched_latency;     /* record ready-to-run latency (runqput to G start) per P, read
+                               by mn_latency_read (claims T3.latency, N3.3.sched).
+                               MN_SCHED_LATENCY */
+    int schedtrace_ms;      /* print Go's schedtrace line to stderr every this many ms;
+                               0 = off. MN_SCHEDTRACE */
     const char *trace_path; /* write a Chrome trace-event JSON file of P and G events;
                                NULL = off (claim P4.4.trace). MN_TRACE */
-    int hold_warn_ms;    /* sysmon prints "mn: warning: G <id> has held P <n> for <t> ms
-                            without a switch (no preemption)" once per hold longer than this;
-                            0 = off (the hold is still counted in mn_stats.long_holds).
-                            MN_HOLD_WARN_MS */
+    int hold_warn_ms;       /* sysmon prints "mn: warning: G <id> has held P <n> for <t> ms
+                               without a switch (no preemption)" once per hold longer than this;
+                               0 = off (the hold is still counted in mn_stats.long_holds).
+                               MN_HOLD_WARN_MS */
 };
 
 /* struct mn_procs_default - what the default GOMAXPROCS is made of (for the results'
  * context: a bench records cpus, quota and gomaxprocs with its rows). */
 struct mn_procs_default {
-    int cpus;          /* CPUs in the calling thread's affinity mask (sched_getaffinity) */
-    double quota;      /* cgroup CPU limit in CPUs: quota / period of cgroup v2 cpu.max or v1
-                          cpu.cfs_quota_us / cpu.cfs_period_us, the smallest from the
-                          process's cgroup up to the root; 0 = no limit */
-    int gomaxprocs;    /* the default: cpus, or ceil(quota) when that is smaller (at least 1),
-                          at most MN_MAX_PROCS */
+    int cpus;       /* CPUs in the calling thread's affinity mask (sched_getaffinity) */
+    double quota;   /* cgroup CPU limit in CPUs: quota / period of cgroup v2 cpu.max or v1
+                       cpu.cfs_quota_us / cpu.cfs_period_us, the smallest from the
+                       process's cgroup up to the root; 0 = no limit */
+    int gomaxprocs; /* the default: cpus, or ceil(quota) when that is smaller (at least 1),
+                       at most MN_MAX_PROCS */
 };
 
 /* mn_default_gomaxprocs - the GOMAXPROCS mn_init uses when cfg.gomaxprocs is 0.
@@ -242,9 +242,9 @@ MN_WUR int mn_chan_free(struct mn_chan *c);
 /* struct mn_wg - Go's sync.WaitGroup.  Fields are private; zero-initialise or use
  * mn_wg_init.  Usable from Gs only (Add/Done from any G, Wait parks the G). */
 struct mn_wg {
-    int64_t n;        /* private: counter */
-    uint32_t lock;    /* private: spin lock word */
-    void *waiters;    /* private: parked Gs */
+    int64_t n;     /* private: counter */
+    uint32_t lock; /* private: spin lock word */
+    void *waiters; /* private: parked Gs */
 };
 void mn_wg_init(struct mn_wg *wg);
 void mn_wg_add(struct mn_wg *wg, int64_t delta);
@@ -260,13 +260,13 @@ MN_WUR int mn_wg_wait(struct mn_wg *wg);
  * private; zero-initialise or use mn_mutex_init.  Contention is recorded in the mutex
  * profile under the mutex's name (claim P4.2.mutex). */
 struct mn_mutex {
-    uint32_t state;      /* private: locked, woken, starving bits; waiter count */
-    uint32_t lock;       /* private: spin lock of the wait queue and sema */
-    uint32_t sema;       /* private: wake-ups not yet taken by a waiter */
-    void *waiters;       /* private: FIFO head */
-    void *wtail;         /* private: FIFO tail */
-    void *prof;          /* private: profile record */
-    const char *name;    /* private */
+    uint32_t state;   /* private: locked, woken, starving bits; waiter count */
+    uint32_t lock;    /* private: spin lock of the wait queue and sema */
+    uint32_t sema;    /* private: wake-ups not yet taken by a waiter */
+    void *waiters;    /* private: FIFO head */
+    void *wtail;      /* private: FIFO tail */
+    void *prof;       /* private: profile record */
+    const char *name; /* private */
 };
 void mn_mutex_init(struct mn_mutex *mu, const char *name);
 void mn_mutex_lock(struct mn_mutex *mu);
@@ -275,9 +275,9 @@ void mn_mutex_unlock(struct mn_mutex *mu);
 /* One row of the mutex contention profile (Go's mutex profile: contentions and delay). */
 struct mn_mutex_prof {
     char name[48];
-    uint64_t acquisitions;  /* lock calls */
-    uint64_t contentions;   /* lock calls that found it held */
-    uint64_t wait_ns;       /* total time waited by contended calls */
+    uint64_t acquisitions; /* lock calls */
+    uint64_t contentions;  /* lock calls that found it held */
+    uint64_t wait_ns;      /* total time waited by contended calls */
 };
 /* mn_mutex_profile - copy up to n rows into out; returns the number of rows that exist
  * (may exceed n).  The scheduler's own global-run-queue lock reports as "sched.lock". */
@@ -287,32 +287,32 @@ int mn_mutex_profile(struct mn_mutex_prof *out, int n);
 
 /* struct mn_stats - counters since mn_init (monotonic) and gauges (now). */
 struct mn_stats {
-    uint64_t spawns;          /* Gs created by mn_go */
-    uint64_t g_allocs;        /* Gs whose G and stack were freshly allocated */
-    uint64_t g_reuses;        /* Gs taken from a free list (gfget) */
-    uint64_t steals;          /* successful runqsteal calls */
-    uint64_t stolen_gs;       /* Gs moved by them */
-    uint64_t globrunq_takes;  /* Gs taken from the global run queue */
-    uint64_t handoffs;        /* Ps handed off from an M in a syscall (handoffp) */
-    uint64_t parks;           /* gopark calls */
-    uint64_t schedticks;      /* schedule() picks */
-    uint64_t idle_ns;         /* summed time Ps spent idle */
-    uint64_t stack_mmaps;     /* mmap calls made for stacks (claim T4.mmap) */
-    uint64_t stack_munmaps;   /* munmap calls made for stacks */
-    uint64_t stw;             /* stop-the-world pauses (GOMAXPROCS changes) */
-    uint64_t slice_ends;      /* inherited time slices ended by the fairness bound */
-    uint64_t preempt_reqs;    /* of those, slices sysmon ended after MN_SLICE_NS */
-    uint64_t long_holds;      /* Gs seen by sysmon holding their P without a switch for
-                                 more than MN_HOLD_NS (cooperative: never preempted) */
-    uint64_t uptime_ns;       /* since mn_init */
-    int32_t gomaxprocs;       /* Ps now */
-    int32_t idle_ps;          /* Ps on the idle list */
-    int32_t ms;               /* Ms (threads) created and alive */
-    int32_t idle_ms;          /* Ms parked on the idle list */
-    int32_t spinning_ms;      /* Ms spinning in findrunnable */
-    int32_t syscall_ms;       /* Ms inside mn_syscall_enter/exit */
-    int64_t globrunq_len;     /* Gs on the global run queue */
-    int64_t goroutines;       /* Gs that exist */
+    uint64_t spawns;                 /* Gs created by mn_go */
+    uint64_t g_allocs;               /* Gs whose G and stack were freshly allocated */
+    uint64_t g_reuses;               /* Gs taken from a free list (gfget) */
+    uint64_t steals;                 /* successful runqsteal calls */
+    uint64_t stolen_gs;              /* Gs moved by them */
+    uint64_t globrunq_takes;         /* Gs taken from the global run queue */
+    uint64_t handoffs;               /* Ps handed off from an M in a syscall (handoffp) */
+    uint64_t parks;                  /* gopark calls */
+    uint64_t schedticks;             /* schedule() picks */
+    uint64_t idle_ns;                /* summed time Ps spent idle */
+    uint64_t stack_mmaps;            /* mmap calls made for stacks (claim T4.mmap) */
+    uint64_t stack_munmaps;          /* munmap calls made for stacks */
+    uint64_t stw;                    /* stop-the-world pauses (GOMAXPROCS changes) */
+    uint64_t slice_ends;             /* inherited time slices ended by the fairness bound */
+    uint64_t preempt_reqs;           /* of those, slices sysmon ended after MN_SLICE_NS */
+    uint64_t long_holds;             /* Gs seen by sysmon holding their P without a switch for
+                                        more than MN_HOLD_NS (cooperative: never preempted) */
+    uint64_t uptime_ns;              /* since mn_init */
+    int32_t gomaxprocs;              /* Ps now */
+    int32_t idle_ps;                 /* Ps on the idle list */
+    int32_t ms;                      /* Ms (threads) created and alive */
+    int32_t idle_ms;                 /* Ms parked on the idle list */
+    int32_t spinning_ms;             /* Ms spinning in findrunnable */
+    int32_t syscall_ms;              /* Ms inside mn_syscall_enter/exit */
+    int64_t globrunq_len;            /* Gs on the global run queue */
+    int64_t goroutines;              /* Gs that exist */
     uint32_t runq_len[MN_MAX_PROCS]; /* local run queue length of P i (runnext counts) */
 };
 

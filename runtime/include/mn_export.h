@@ -18,28 +18,28 @@ struct mn_g;
  * (claims L2.1.runq, L2.1.headtail, L2.1.fourlines).  Offsets in bytes from the start of
  * struct mn_p; lines are offset / 64 (x86-64 cache line). */
 struct mn_x_layout {
-    int pad;                  /* 0, 64 or 128 */
-    size_t p_bytes;           /* sizeof(struct mn_p) */
-    size_t off_status;        /* the field before the run queue block (P status word) */
-    size_t off_schedtick;     /* a field the owner writes on every schedule() */
+    int pad;              /* 0, 64 or 128 */
+    size_t p_bytes;       /* sizeof(struct mn_p) */
+    size_t off_status;    /* the field before the run queue block (P status word) */
+    size_t off_schedtick; /* a field the owner writes on every schedule() */
     size_t off_runqhead;
     size_t off_runqtail;
-    size_t off_runq;          /* first slot */
+    size_t off_runq; /* first slot */
     size_t off_runnext;
-    size_t runq_slots;        /* MN_RUNQ_SLOTS */
-    size_t runq_slot_bytes;   /* sizeof(struct mn_g *) */
-    size_t runq_bytes;        /* slots * slot bytes */
-    size_t runq_lines;        /* distinct 64-byte lines the runq array spans */
-    bool headtail_same_line;  /* runqhead and runqtail share a 64-byte line */
+    size_t runq_slots;       /* MN_RUNQ_SLOTS */
+    size_t runq_slot_bytes;  /* sizeof(struct mn_g *) */
+    size_t runq_bytes;       /* slots * slot bytes */
+    size_t runq_lines;       /* distinct 64-byte lines the runq array spans */
+    bool headtail_same_line; /* runqhead and runqtail share a 64-byte line */
 };
 /* mn_x_p_layout - fill *out for pad (0, 64, 128).  -EINVAL for another pad. */
 MN_WUR int mn_x_p_layout(int pad, struct mn_x_layout *out);
 
 /* Standalone Ps and fake Gs, for run-queue tests and the run-queue microbench.  A
  * standalone P belongs to no runtime; its queue cannot spill to a global queue. */
-struct mn_p *mn_x_p_new(int pad);              /* NULL on ENOMEM or bad pad */
+struct mn_p *mn_x_p_new(int pad); /* NULL on ENOMEM or bad pad */
 void mn_x_p_free(struct mn_p *pp);
-struct mn_g *mn_x_fake_gs(size_t n);           /* n Gs with IDs 1..n; free() the result */
+struct mn_g *mn_x_fake_gs(size_t n);                   /* n Gs with IDs 1..n; free() the result */
 struct mn_g *mn_x_fake_g(struct mn_g *base, size_t i); /* &base[i] */
 uint64_t mn_x_g_id(const struct mn_g *gp);
 
@@ -51,7 +51,7 @@ uint64_t mn_x_g_id(const struct mn_g *gp);
 bool mn_x_runqput(struct mn_p *pp, struct mn_g *gp, bool next);
 struct mn_g *mn_x_runqget(struct mn_p *pp);
 struct mn_g *mn_x_runqsteal(struct mn_p *dst, struct mn_p *src, bool stealnext);
-uint32_t mn_x_runqlen(struct mn_p *pp);       /* queued Gs, runnext not counted */
+uint32_t mn_x_runqlen(struct mn_p *pp); /* queued Gs, runnext not counted */
 
 /* mn_x_stack_guard_mode - how stacks are guarded in this process: "madv_guard" (Linux 6.13+
  * guard regions, no VMA split), "mprotect" (guard page per stack, splits the mapping),

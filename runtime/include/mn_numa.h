@@ -1,6 +1,7 @@
 /*
  * mn_numa.h - NUMA topology, placement and counters for benches and tests (claims
- * N3.1.detect, N3.2.latency, N3.2.remote, N3.3.penalty, N3.3.foreign, T10.remote).  Implemented in runtime/src/numa.c on top of libnuma; link with -lnuma.
+ * N3.1.detect, N3.2.latency, N3.2.remote, N3.3.penalty, N3.3.foreign, T10.remote).  Implemented in
+ * runtime/src/numa.c on top of libnuma; link with -lnuma.
  *
  * What real hosts do, and what this interface does about it:
  *   - node IDs have gaps (nodes 0 and 2 only): nodes are listed by index 0..nnodes-1,

@@ -102,7 +102,6 @@ static inline void elemcopy(void *dst, const void *src, size_t n)
     }
 }
 
-
 int mn_chan_make(struct mn_chan **out, size_t elem_bytes, size_t cap)
 {
     if (!out || elem_bytes == 0 || elem_bytes > 65536 || cap > ((size_t)1 << 32))

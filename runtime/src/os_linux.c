@@ -151,7 +151,7 @@ void mn_lock(struct mn_lock *l)
 got:
     if (l->prof) {
         owner_inc(&l->prof->acquisitions, 1); /* lock held; read unlocked */
-        owner_inc(&l->prof->contentions, 1); /* lock held; read unlocked */
+        owner_inc(&l->prof->contentions, 1);  /* lock held; read unlocked */
         owner_inc(&l->prof->wait_ns, mn_nanotime() - t0);
     }
 }

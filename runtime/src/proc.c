@@ -73,8 +73,9 @@
  * (canary-checked) stacks, tracing and latency stamps keep the g0 path.
  * Measured with callgrind (make bench-instructions): yield switch 206.5 -> 117.5
  * instructions, fcontext's bare swap 32.5; unbuffered channel round trip on 1 P 715 -> 435
- * (State Threads' single-threaded hand-off: 266); spawn+run+exit 446 -> 343.  Channel wakes use mn_goready_by (inline: the
- * waker's runnext, no TLS read), and 4/8-byte elements are copied inline.
+ * (State Threads' single-threaded hand-off: 266); spawn+run+exit 446 -> 343.  Channel wakes use
+ * mn_goready_by (inline: the waker's runnext, no TLS read), and 4/8-byte elements are copied
+ * inline.
  *
  * ==== G mutex (sync.c), Go's sync.Mutex ==================================================
  * The first mutex handed the lock FIFO to the first waiter on every contended unlock and
@@ -355,7 +356,8 @@ static MN_NOINLINE bool runqput_full(struct mn_p *pp, struct mn_g *gp)
 /* runqput - put gp on pp's local queue; next: into runnext, kicking the previous runnext
  * to the tail.  A full queue spills half to the global queue.  Owner of pp only.
  * Returns false only for a standalone P (no runtime) whose queue is full. */
-static inline __attribute__((always_inline)) bool runqput(struct mn_p *pp, struct mn_g *gp, bool next)
+static inline __attribute__((always_inline)) bool runqput(struct mn_p *pp, struct mn_g *gp,
+                                                          bool next)
 {
     if (next) {
         /* Go loops on a CAS; an exchange does the same in one step (a thief that CASes
@@ -419,7 +421,8 @@ static uint32_t runqgrab(struct mn_p *pp, struct mn_g **batch, uint32_t batchhea
                      * ping-pong case) keeps it rather than losing it to a thief; we wait
                      * at most RUNNEXT_WAIT_ROUNDS and stop as soon as the owner took it. */
                     if (ld_relaxed(&pp->status) == MN_PRUNNING)
-                        for (int i = 0; i < RUNNEXT_WAIT_ROUNDS && ld_relaxed(pp->runnext) == next; i++)
+                        for (int i = 0; i < RUNNEXT_WAIT_ROUNDS && ld_relaxed(pp->runnext) == next;
+                             i++)
                             mn_procyield(10);
                     if (!cas_sc(pp->runnext, next, NULL))
                         continue;
@@ -946,7 +949,8 @@ static struct mn_g *stealwork(struct mn_m *mp, struct mn_p *pp)
                 if (gp) {
                     owner_inc(&pp->st.steals, 1);
                     owner_inc(&pp->st.stolen_gs, 1 + (*pp->runqtail - ld_relaxed(pp->runqhead)));
-                    MN_TRACE(MN_EV_P_STEAL, pp->id, 1 + (*pp->runqtail - ld_relaxed(pp->runqhead)), p2->id);
+                    MN_TRACE(MN_EV_P_STEAL, pp->id, 1 + (*pp->runqtail - ld_relaxed(pp->runqhead)),
+                             p2->id);
                     return gp;
                 }
             }
@@ -1052,8 +1056,7 @@ top:;
 /* the sanitizer half of san_swap: nothing instrumented between the TSan switch and the
  * stack switch (no_sanitize(thread)), as __tsan_switch_to_fiber requires */
 static MN_NOTSAN struct mn_m *san_swap_slow(void **save, void *to_sp, struct mn_m *mp,
-                                            struct mn_g *from_g, struct mn_g *to_g,
-                                            bool dying)
+                                            struct mn_g *from_g, struct mn_g *to_g, bool dying)
 {
 #ifdef MN_ASAN
     void **fake = from_g ? (dying ? NULL : &from_g->san_fake) : &mp->san_fake;
@@ -1079,9 +1082,10 @@ static MN_NOTSAN struct mn_m *san_swap_slow(void **save, void *to_sp, struct mn_
  * to_g (NULL: mp's g0) at to_sp.  dying: from_g never runs again (ASan frees its fake
  * stack; its TSan fiber is destroyed by whoever frees the G).  Returns what mn_ctx_swap
  * returns: the M that resumed us.  Without a sanitizer, exactly mn_ctx_swap. */
-static inline __attribute__((always_inline)) struct mn_m *
-san_swap(void **save, void *to_sp, struct mn_m *mp, struct mn_g *from_g, struct mn_g *to_g,
-         bool dying)
+static inline __attribute__((always_inline)) struct mn_m *san_swap(void **save, void *to_sp,
+                                                                   struct mn_m *mp,
+                                                                   struct mn_g *from_g,
+                                                                   struct mn_g *to_g, bool dying)
 {
 #ifdef MN_SAN
     return san_swap_slow(save, to_sp, mp, from_g, to_g, dying);
@@ -1251,7 +1255,8 @@ static inline void finish_switch(struct mn_m *mp)
 /* switch_to - leave gp (already moved to its new status, with mp->dfr_op saying what is
  * left to do for it) and run next, taken from mp's P's runq, on this M: execute()'s work
  * without g0.  Returns when gp is resumed (maybe on another M). */
-static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, struct mn_g *gp, struct mn_g *next, bool inherit)
+static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, struct mn_g *gp,
+                                                            struct mn_g *next, bool inherit)
 {
     struct mn_p *pp = mp->p;
     /* next came off our own runq, so it is RUNNABLE by construction: the store needs no
@@ -1373,8 +1378,7 @@ void mn_goexit(void)
     struct mn_g *next;
     bool inherit;
     if (!gp->is_main && gp->stack_kind != MN_STK_PRIVATE && !gp->canary_check &&
-        direct_ok(mn_sched, pp) &&
-        (next = runqget(pp, &inherit)) != NULL) {
+        direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
         /* goexit0 without g0: the next G frees gp once gp's stack is left.  gp is the
          * running G: RUNNING by construction. */
         st_rel(&gp->status, MN_GDEAD);
@@ -1933,8 +1937,7 @@ static void schedtrace(uint64_t now)
                      "SCHED %llums: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
                      "idlethreads=%d runqueue=%lld [",
                      (unsigned long long)((now - mn_sched->start_ns) / 1000000), st.gomaxprocs,
-                     st.idle_ps, st.ms + 1, st.spinning_ms, st.idle_ms,
-                     (long long)st.globrunq_len);
+                     st.idle_ps, st.ms + 1, st.spinning_ms, st.idle_ms, (long long)st.globrunq_len);
     for (int i = 0; i < st.gomaxprocs && n < (int)sizeof buf - 16; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, i ? " %u" : "%u", st.runq_len[i]);
     n += snprintf(buf + n, sizeof buf - (size_t)n, "]\n");
@@ -2007,8 +2010,8 @@ static struct mn_p *palloc(int id, int pad)
     int n = allowed_cpus(cpus, MN_MAX_PROCS);
     int cpu = cpus[id % n];
     int node = mn_numa_node_of_cpu(cpu);
-    void *mem = mmap(NULL, sizeof(struct mn_p), PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *mem =
+        mmap(NULL, sizeof(struct mn_p), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         return NULL;
     if (mn_sched->cfg.numa_local)
@@ -2176,10 +2179,10 @@ int mn_config_init(struct mn_config *cfg)
     cfg->stack_bytes = 64 * 1024;
     long v;
     int rc;
-#define ENV(name, lo, hi, field)                                                           \
-    if ((rc = env_long(name, lo, hi, &v)) < 0)                                             \
-        return rc;                                                                         \
-    if (rc)                                                                                \
+#define ENV(name, lo, hi, field)                                                                   \
+    if ((rc = env_long(name, lo, hi, &v)) < 0)                                                     \
+        return rc;                                                                                 \
+    if (rc)                                                                                        \
         cfg->field = v;
     ENV("MN_GOMAXPROCS", 0, MN_MAX_PROCS, gomaxprocs);
     ENV("MN_PAD_RUNQ", 0, 128, pad_runq);
@@ -2253,8 +2256,7 @@ int mn_init(const struct mn_config *cfg_in)
     }
     cfg.pad_runq = pad_norm(cfg.pad_runq);
     long page = sysconf(_SC_PAGESIZE);
-    if (cfg.gomaxprocs < 0 || cfg.gomaxprocs > MN_MAX_PROCS ||
-        cfg.pad_runq < 0 ||
+    if (cfg.gomaxprocs < 0 || cfg.gomaxprocs > MN_MAX_PROCS || cfg.pad_runq < 0 ||
         (!cfg.small_stacks && (cfg.stack_bytes < 16384 || cfg.stack_bytes % (size_t)page)) ||
         cfg.schedtrace_ms < 0 || cfg.hold_warn_ms < 0)
         return -EINVAL;

@@ -68,13 +68,13 @@ struct mn_p;
  *   DEAD      in: the G itself (goexit0 on its M, or mn_go's failure path).
  *             out: the stack allocator when it reuses the G (-> IDLE), or never (unmapped). */
 enum {
-    MN_GIDLE = 0,  /* just allocated or on a free list; owned by the allocator */
-    MN_GRUNNABLE,  /* on a run queue (local, runnext or global); not running; owner: queue */
-    MN_GRUNNING,   /* running on M gp->m, which holds a P; owner: that M */
-    MN_GSYSCALL,   /* inside mn_syscall_enter/exit; has an M, its P may be retaken */
-    MN_GWAITING,   /* parked (gopark) on a channel, wait group, mutex or timer; on that
-                      object's wait list; only goready moves it out */
-    MN_GDEAD,      /* exited; on a free list or unmapped */
+    MN_GIDLE = 0, /* just allocated or on a free list; owned by the allocator */
+    MN_GRUNNABLE, /* on a run queue (local, runnext or global); not running; owner: queue */
+    MN_GRUNNING,  /* running on M gp->m, which holds a P; owner: that M */
+    MN_GSYSCALL,  /* inside mn_syscall_enter/exit; has an M, its P may be retaken */
+    MN_GWAITING,  /* parked (gopark) on a channel, wait group, mutex or timer; on that
+                     object's wait list; only goready moves it out */
+    MN_GDEAD,     /* exited; on a free list or unmapped */
 };
 
 /* How a G's stack block was obtained. */
@@ -83,28 +83,28 @@ enum { MN_STK_ARENA, MN_STK_PRIVATE, MN_STK_SMALL };
 #define MN_CANARY 0x6d6e5f63616e6172ULL /* "mn_canar" */
 
 struct mn_g {
-    void *sp;                  /* saved stack pointer while not running */
-    struct mn_m *m;            /* M running it (valid while RUNNING/SYSCALL) */
-    struct mn_g *schedlink;    /* link on a run queue, free list or wait list */
-    uint32_t status;           /* MN_G*; atomic */
-    uint8_t stack_kind;        /* MN_STK_* */
-    uint8_t canary_check;      /* 1: check the canary at stack_lo at every switch */
-    uint8_t is_main;           /* the main G of mn_run */
-    uint8_t node;              /* NUMA node its block was bound to */
-    uint64_t goid;             /* G id, 1 = main */
-    void (*fn)(void *);        /* entry */
+    void *sp;               /* saved stack pointer while not running */
+    struct mn_m *m;         /* M running it (valid while RUNNING/SYSCALL) */
+    struct mn_g *schedlink; /* link on a run queue, free list or wait list */
+    uint32_t status;        /* MN_G*; atomic */
+    uint8_t stack_kind;     /* MN_STK_* */
+    uint8_t canary_check;   /* 1: check the canary at stack_lo at every switch */
+    uint8_t is_main;        /* the main G of mn_run */
+    uint8_t node;           /* NUMA node its block was bound to */
+    uint64_t goid;          /* G id, 1 = main */
+    void (*fn)(void *);     /* entry */
     void *arg;
-    char *stack_lo;            /* lowest usable byte (above the guard / at the canary) */
-    char *stack_hi;            /* top of stack (this struct starts here) */
-    char *block;               /* start of the block (guard included) */
-    size_t block_bytes;        /* bytes of the block */
-    uint64_t ready_ns;         /* when made runnable (cfg.sched_latency) */
-    uintptr_t param;           /* value passed by the waker (sudog success) */
-    struct mn_g *allnext;      /* MN_STK_PRIVATE Gs: list of live private blocks */
+    char *stack_lo;       /* lowest usable byte (above the guard / at the canary) */
+    char *stack_hi;       /* top of stack (this struct starts here) */
+    char *block;          /* start of the block (guard included) */
+    size_t block_bytes;   /* bytes of the block */
+    uint64_t ready_ns;    /* when made runnable (cfg.sched_latency) */
+    uintptr_t param;      /* value passed by the waker (sudog success) */
+    struct mn_g *allnext; /* MN_STK_PRIVATE Gs: list of live private blocks */
     struct mn_g *allprev;
 #ifdef MN_SAN
-    void *san_fake;            /* ASan: this G's fake stack while switched out */
-    void *san_fiber;           /* TSan: this G's fiber */
+    void *san_fake;  /* ASan: this G's fake stack while switched out */
+    void *san_fiber; /* TSan: this G's fiber */
 #endif
 };
 
@@ -112,8 +112,8 @@ struct mn_g {
 struct mn_sudog {
     struct mn_g *g;
     struct mn_sudog *next;
-    void *elem;          /* data to send or where to receive */
-    bool success;        /* true: the operation completed; false: woken by close */
+    void *elem;   /* data to send or where to receive */
+    bool success; /* true: the operation completed; false: woken by close */
     uint64_t t0;
 };
 
@@ -126,30 +126,30 @@ enum { MN_OP_NONE, MN_OP_PARK, MN_OP_GOSCHED, MN_OP_GOEXIT, MN_OP_EXITSYSCALL };
 enum { MN_DFR_NONE, MN_DFR_RUNQPUT, MN_DFR_UNLOCK, MN_DFR_UNLOCK_SPIN, MN_DFR_GFREE };
 
 struct mn_m {
-    void *g0_sp;                /* the M's own (thread) stack context while a G runs */
-    struct mn_g *curg;          /* G running on this M, or NULL on g0 */
-    struct mn_p *p;             /* attached P, or NULL */
-    struct mn_p *nextp;         /* P handed over by startm; taken on wake */
-    struct mn_p *oldp;          /* P before mn_syscall_enter */
+    void *g0_sp;        /* the M's own (thread) stack context while a G runs */
+    struct mn_g *curg;  /* G running on this M, or NULL on g0 */
+    struct mn_p *p;     /* attached P, or NULL */
+    struct mn_p *nextp; /* P handed over by startm; taken on wake */
+    struct mn_p *oldp;  /* P before mn_syscall_enter */
     int32_t id;
-    bool spinning;              /* looking for work; counted in sched.nmspinning */
-    int op;                     /* MN_OP_* for the g0 loop */
-    void (*unlockf)(void *);    /* MN_OP_PARK / MN_DFR_UNLOCK: called once the G is parked */
+    bool spinning;           /* looking for work; counted in sched.nmspinning */
+    int op;                  /* MN_OP_* for the g0 loop */
+    void (*unlockf)(void *); /* MN_OP_PARK / MN_DFR_UNLOCK: called once the G is parked */
     void *unlockarg;
-    int dfr_op;                 /* MN_DFR_*: what the G switched to directly must finish
-                                   for dfr_g once dfr_g's context is saved (proc.c) */
+    int dfr_op; /* MN_DFR_*: what the G switched to directly must finish
+                   for dfr_g once dfr_g's context is saved (proc.c) */
     struct mn_g *dfr_g;
-    struct mn_note park;        /* sleep while on the idle list */
-    struct mn_m *schedlink;     /* idle list link (under sched.lock) */
-    struct mn_m *alllink;       /* all Ms (for mn_fini) */
+    struct mn_note park;    /* sleep while on the idle list */
+    struct mn_m *schedlink; /* idle list link (under sched.lock) */
+    struct mn_m *alllink;   /* all Ms (for mn_fini) */
     pthread_t thread;
     uint64_t fastrand;
-    int bound_cpu;              /* CPU this thread is pinned to, or -1 */
-    void *altstack;             /* signal stack, for the stack-overflow message */
-    void *g0stack;              /* the thread's own stack (mmap, unmapped by mn_fini) */
+    int bound_cpu;  /* CPU this thread is pinned to, or -1 */
+    void *altstack; /* signal stack, for the stack-overflow message */
+    void *g0stack;  /* the thread's own stack (mmap, unmapped by mn_fini) */
 #ifdef MN_SAN
-    void *san_fake;             /* ASan: g0's fake stack while a G runs */
-    void *san_fiber;            /* TSan: the thread's own fiber (g0) */
+    void *san_fake;  /* ASan: g0's fake stack while a G runs */
+    void *san_fiber; /* TSan: the thread's own fiber (g0) */
 #endif
 };
 
@@ -171,11 +171,11 @@ struct mn_m {
  *   DEAD      in: procresize, for Ps beyond the new GOMAXPROCS.
  *             out: procresize, when GOMAXPROCS grows again. */
 enum {
-    MN_PIDLE = 0,  /* on the idle list, or being handed over */
-    MN_PRUNNING,   /* owned by an M running Gs or the scheduler */
-    MN_PSYSCALL,   /* its M is in a syscall; sysmon may CAS it to IDLE and hand it off */
-    MN_PGCSTOP,    /* stopped for a stop-the-world (GOMAXPROCS change) */
-    MN_PDEAD,      /* beyond GOMAXPROCS */
+    MN_PIDLE = 0, /* on the idle list, or being handed over */
+    MN_PRUNNING,  /* owned by an M running Gs or the scheduler */
+    MN_PSYSCALL,  /* its M is in a syscall; sysmon may CAS it to IDLE and hand it off */
+    MN_PGCSTOP,   /* stopped for a stop-the-world (GOMAXPROCS change) */
+    MN_PDEAD,     /* beyond GOMAXPROCS */
 };
 
 /*
@@ -189,10 +189,10 @@ enum {
  * Claim L2.1.fourlines: 256 slots of 8 bytes are 2048 bytes = 32 lines, not 4.
  */
 struct mn_runq_packed {
-    uint32_t head;                       /* L2.1.headtail: next slot to take; thieves CAS */
-    uint32_t tail;                       /* next slot to fill; written by owner only */
-    struct mn_g *runq[MN_RUNQ_SLOTS];    /* ring */
-    struct mn_g *runnext;                /* next G to run, ahead of runq */
+    uint32_t head;                    /* L2.1.headtail: next slot to take; thieves CAS */
+    uint32_t tail;                    /* next slot to fill; written by owner only */
+    struct mn_g *runq[MN_RUNQ_SLOTS]; /* ring */
+    struct mn_g *runnext;             /* next G to run, ahead of runq */
 };
 struct mn_runq_pad64 {
     alignas(64) uint32_t head;
@@ -208,11 +208,14 @@ struct mn_runq_pad128 {
 };
 MN_STATIC_ASSERT(offsetof(struct mn_runq_packed, tail) - offsetof(struct mn_runq_packed, head) == 4,
                  "packed: runqtail right after runqhead, as in Go");
-MN_STATIC_ASSERT(offsetof(struct mn_runq_pad64, tail) / 64 != offsetof(struct mn_runq_pad64, head) / 64,
+MN_STATIC_ASSERT(offsetof(struct mn_runq_pad64, tail) / 64 !=
+                     offsetof(struct mn_runq_pad64, head) / 64,
                  "pad64: head and tail on different 64-byte lines");
-MN_STATIC_ASSERT(offsetof(struct mn_runq_pad64, runq) / 64 != offsetof(struct mn_runq_pad64, tail) / 64,
+MN_STATIC_ASSERT(offsetof(struct mn_runq_pad64, runq) / 64 !=
+                     offsetof(struct mn_runq_pad64, tail) / 64,
                  "pad64: runq starts on its own line");
-MN_STATIC_ASSERT(offsetof(struct mn_runq_pad128, tail) - offsetof(struct mn_runq_pad128, head) >= 128,
+MN_STATIC_ASSERT(offsetof(struct mn_runq_pad128, tail) - offsetof(struct mn_runq_pad128, head) >=
+                     128,
                  "pad128: head and tail 128 bytes apart");
 MN_STATIC_ASSERT(sizeof(((struct mn_runq_packed *)0)->runq) == 2048,
                  "L2.1.runq: 256 slots of 8 bytes = 2048 bytes = 32 lines");
@@ -221,7 +224,7 @@ MN_STATIC_ASSERT(sizeof(((struct mn_runq_packed *)0)->runq) == 2048,
 struct mn_pstats {
     uint64_t spawns, g_allocs, g_reuses, g_exits;
     uint64_t steals, stolen_gs, globrunq_takes, parks, schedticks;
-    uint64_t slice_ends;          /* inherited slices ended by the bound (schedule) */
+    uint64_t slice_ends; /* inherited slices ended by the bound (schedule) */
     uint64_t idle_ns;
     uint64_t lat_bins[MN_LAT_BINS];
     uint64_t lat_sum_ns;
@@ -230,38 +233,38 @@ struct mn_pstats {
 struct mn_p {
     /* read-mostly line: set at init */
     int32_t id;
-    int32_t pad;                  /* 0, 64, 128: which runq layout is in use */
-    uint32_t *runqhead;           /* -> rq.<layout>.head */
-    uint32_t *runqtail;           /* -> rq.<layout>.tail */
-    struct mn_g **runq;           /* -> rq.<layout>.runq */
-    struct mn_g **runnext;        /* -> rq.<layout>.runnext.  Go's runtime2.go: "runnext, if
-                                     non-nil, is a runnable G that was ready'd by the current
-                                     G and should be run next instead of what's in runq if
-                                     there's time remaining in the running G's time slice.
-                                     [...] Note that while other P's may atomically CAS this
-                                     to zero, only the owner P can CAS it to a valid G." */
-    int32_t cpu;                  /* CPU for bind_p */
-    int32_t node;                 /* NUMA node of cpu */
+    int32_t pad;           /* 0, 64, 128: which runq layout is in use */
+    uint32_t *runqhead;    /* -> rq.<layout>.head */
+    uint32_t *runqtail;    /* -> rq.<layout>.tail */
+    struct mn_g **runq;    /* -> rq.<layout>.runq */
+    struct mn_g **runnext; /* -> rq.<layout>.runnext.  Go's runtime2.go: "runnext, if
+                              non-nil, is a runnable G that was ready'd by the current
+                              G and should be run next instead of what's in runq if
+                              there's time remaining in the running G's time slice.
+                              [...] Note that while other P's may atomically CAS this
+                              to zero, only the owner P can CAS it to a valid G." */
+    int32_t cpu;           /* CPU for bind_p */
+    int32_t node;          /* NUMA node of cpu */
     /* owner-written */
-    uint32_t status;              /* MN_P*; atomic */
-    uint32_t schedtick;           /* time slices started: incremented on every pick that
-                                     does not inherit the slice (Go's schedtick) */
-    uint32_t inherits;            /* picks that inherited the current slice (runnext) */
-    uint32_t preempt;             /* atomic: sysmon ended this slice (Go's preempt) */
-    uint64_t curgoid;             /* id of the G running now, 0 none (for sysmon's warning) */
-    uint32_t syscalltick;         /* incremented on every mn_syscall_enter */
-    uint32_t sysmontick;          /* sysmon's last seen syscalltick */
-    uint64_t sysmonwhen;          /* when sysmon first saw that syscalltick */
-    uint32_t sysmon_schedtick;    /* sysmon's last seen schedtick (slice) */
-    uint64_t sysmon_slicewhen;    /* when sysmon first saw it */
-    uint64_t sysmon_picks;        /* sysmon's last seen st.schedticks (any pick) */
-    uint64_t sysmon_pickwhen;     /* when sysmon first saw it */
-    uint32_t sysmon_held;         /* this hold was counted (1) and warned about (2) */
-    struct mn_p *link;            /* idle list (sched.lock) */
-    struct mn_m *m;               /* M holding it */
+    uint32_t status;                  /* MN_P*; atomic */
+    uint32_t schedtick;               /* time slices started: incremented on every pick that
+                                         does not inherit the slice (Go's schedtick) */
+    uint32_t inherits;                /* picks that inherited the current slice (runnext) */
+    uint32_t preempt;                 /* atomic: sysmon ended this slice (Go's preempt) */
+    uint64_t curgoid;                 /* id of the G running now, 0 none (for sysmon's warning) */
+    uint32_t syscalltick;             /* incremented on every mn_syscall_enter */
+    uint32_t sysmontick;              /* sysmon's last seen syscalltick */
+    uint64_t sysmonwhen;              /* when sysmon first saw that syscalltick */
+    uint32_t sysmon_schedtick;        /* sysmon's last seen schedtick (slice) */
+    uint64_t sysmon_slicewhen;        /* when sysmon first saw it */
+    uint64_t sysmon_picks;            /* sysmon's last seen st.schedticks (any pick) */
+    uint64_t sysmon_pickwhen;         /* when sysmon first saw it */
+    uint32_t sysmon_held;             /* this hold was counted (1) and warned about (2) */
+    struct mn_p *link;                /* idle list (sched.lock) */
+    struct mn_m *m;                   /* M holding it */
     uint64_t goidcache, goidcacheend; /* batch of G ids (Go: 16 at a time) */
-    uint64_t idle_since;          /* nanotime when put on the idle list */
-    struct mn_g *gfree;           /* dead Gs with stacks (gfput/gfget) */
+    uint64_t idle_since;              /* nanotime when put on the idle list */
+    struct mn_g *gfree;               /* dead Gs with stacks (gfput/gfget) */
     int32_t gfree_n;
     union {
         struct mn_runq_packed packed;
@@ -279,82 +282,84 @@ struct mn_timer {
 };
 
 struct mn_sched {
-    struct mn_lock lock;          /* "sched.lock": idle lists, global runq, STW */
+    struct mn_lock lock; /* "sched.lock": idle lists, global runq, STW */
     struct mn_config cfg;
-    int32_t gomaxprocs;           /* atomic read */
+    int32_t gomaxprocs; /* atomic read */
     struct mn_p *allp[MN_MAX_PROCS];
-    int32_t nallp;                /* Ps ever allocated */
+    int32_t nallp; /* Ps ever allocated */
 
-    struct mn_m *midle;           /* idle Ms */
+    struct mn_m *midle; /* idle Ms */
     int32_t nmidle;
-    int32_t mcount;               /* Ms created and not exited */
-    int32_t mcreating;            /* newm calls between registering and pthread_create */
-    int32_t mnext;                /* next M id */
+    int32_t mcount;    /* Ms created and not exited */
+    int32_t mcreating; /* newm calls between registering and pthread_create */
+    int32_t mnext;     /* next M id */
     struct mn_m *allm;
-    int32_t nmsys;                /* Ms in a syscall (atomic) */
-    int32_t nmspinning;           /* atomic */
+    int32_t nmsys;      /* Ms in a syscall (atomic) */
+    int32_t nmspinning; /* atomic */
 
-    struct mn_p *pidle;           /* idle Ps */
-    int32_t npidle;               /* atomic */
+    struct mn_p *pidle; /* idle Ps */
+    int32_t npidle;     /* atomic */
 
-    struct mn_g *runqhead;        /* global run queue */
+    struct mn_g *runqhead; /* global run queue */
     struct mn_g *runqtail;
-    int64_t runqsize;             /* atomic read */
+    int64_t runqsize; /* atomic read */
 
-    struct mn_lock gflock;        /* global G free list */
+    struct mn_lock gflock; /* global G free list */
     struct mn_g *gfree;
     int32_t ngfree;
 
-    struct mn_lock stklock;       /* stack arenas */
-    void *arenas;                 /* list of arena mappings (first word links) */
-    char *arena_cur[64];          /* per node: next free block */
+    struct mn_lock stklock; /* stack arenas */
+    void *arenas;           /* list of arena mappings (first word links) */
+    char *arena_cur[64];    /* per node: next free block */
     char *arena_end[64];
-    char *gslab_cur, *gslab_end;  /* small stacks: slab of their Gs (kept apart) */
-    bool small_guard;             /* private small stacks get a MADV_GUARD_INSTALL page */
-    long guard_budget;            /* mprotect guards still allowed */
-    int guard_mode;               /* 0 madv_guard, 1 mprotect, 2 canary only */
-    struct mn_lock privlock;      /* MN_STK_PRIVATE live list */
+    char *gslab_cur, *gslab_end; /* small stacks: slab of their Gs (kept apart) */
+    bool small_guard;            /* private small stacks get a MADV_GUARD_INSTALL page */
+    long guard_budget;           /* mprotect guards still allowed */
+    int guard_mode;              /* 0 madv_guard, 1 mprotect, 2 canary only */
+    struct mn_lock privlock;     /* MN_STK_PRIVATE live list */
     struct mn_g *privg;
 
     struct mn_lock timerlock;
-    struct mn_timer *timers;      /* min-heap by when */
+    struct mn_timer *timers; /* min-heap by when */
     int32_t ntimers, timercap;
-    uint64_t timer_next;          /* atomic: earliest when, UINT64_MAX none */
-    int32_t timers_pending;       /* sleeping Gs not yet readied (atomic) */
+    uint64_t timer_next;    /* atomic: earliest when, UINT64_MAX none */
+    int32_t timers_pending; /* sleeping Gs not yet readied (atomic) */
 
-    uint32_t gcwaiting;           /* atomic: stop-the-world requested */
-    uint32_t nodirect;            /* atomic: reasons every switch must pass through
-                                     schedule() (proc.c direct_ok): MN_NODIRECT_* bits */
-    int32_t stopwait;             /* Ps still to stop (sched.lock) */
+    uint32_t gcwaiting; /* atomic: stop-the-world requested */
+    uint32_t nodirect;  /* atomic: reasons every switch must pass through
+                           schedule() (proc.c direct_ok): MN_NODIRECT_* bits */
+    int32_t stopwait;   /* Ps still to stop (sched.lock) */
     struct mn_note stopnote;
-    struct mn_mutex worldsema;    /* one stop-the-world at a time */
+    struct mn_mutex worldsema; /* one stop-the-world at a time */
 
-    int exiting;                  /* main G returned / mn_fini (sched.lock, atomic read) */
-    uint32_t deadcheck;           /* atomic: checkdead deferred while plain threads exist */
-    int ran;                      /* mn_run called */
+    int exiting;        /* main G returned / mn_fini (sched.lock, atomic read) */
+    uint32_t deadcheck; /* atomic: checkdead deferred while plain threads exist */
+    int ran;            /* mn_run called */
     int main_status;
     struct mn_note main_done;
 
     pthread_t sysmon;
     int sysmon_started;
     struct mn_note sysmon_note;
-    uint32_t sysmon_sleeping;     /* atomic: sysmon in a long sleep */
+    uint32_t sysmon_sleeping; /* atomic: sysmon in a long sleep */
 
-    uint64_t goidgen;             /* atomic: G id batches */
+    uint64_t goidgen; /* atomic: G id batches */
     uint64_t start_ns;
-    uint64_t handoffs, stw;       /* atomic */
-    uint64_t long_holds;          /* atomic: Gs seen holding their P > MN_HOLD_NS (sysmon) */
-    uint64_t preempt_reqs;        /* atomic: slices sysmon ended (> MN_SLICE_NS) */
+    uint64_t handoffs, stw;              /* atomic */
+    uint64_t long_holds;                 /* atomic: Gs seen holding their P > MN_HOLD_NS (sysmon) */
+    uint64_t preempt_reqs;               /* atomic: slices sysmon ended (> MN_SLICE_NS) */
     uint64_t stack_mmaps, stack_munmaps; /* atomic */
-    uint32_t mxcsr_fpucw[2];      /* FP control words new Gs start with (mn_fpcw_save) */
+    uint32_t mxcsr_fpucw[2];             /* FP control words new Gs start with (mn_fpcw_save) */
 };
 
-extern struct mn_sched *mn_sched;  /* NULL when no runtime exists */
+extern struct mn_sched *mn_sched; /* NULL when no runtime exists */
 
 /* sched.nodirect bits: one load tells the switch fast path that schedule() has work. */
-enum { MN_NODIRECT_STATIC = 1, /* tracing or latency stamps on (set at init) */
-       MN_NODIRECT_STW = 2,    /* gcwaiting: a stop-the-world is pending */
-       MN_NODIRECT_EXIT = 4 }; /* exiting */
+enum {
+    MN_NODIRECT_STATIC = 1, /* tracing or latency stamps on (set at init) */
+    MN_NODIRECT_STW = 2,    /* gcwaiting: a stop-the-world is pending */
+    MN_NODIRECT_EXIT = 4
+}; /* exiting */
 
 /* ==== Cross-file functions (mn_ + Go's name) ========================================== */
 

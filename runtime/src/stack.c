@@ -103,7 +103,8 @@ static bool guard(char *block)
     struct mn_sched *s = mn_sched;
     if (s->guard_mode == GUARD_MADV)
         return madvise(block, pagesz, MADV_GUARD_INSTALL) == 0;
-    if (s->guard_mode == GUARD_MPROTECT && __atomic_sub_fetch(&s->guard_budget, 1, __ATOMIC_RELAXED) > 0)
+    if (s->guard_mode == GUARD_MPROTECT &&
+        __atomic_sub_fetch(&s->guard_budget, 1, __ATOMIC_RELAXED) > 0)
         return mprotect(block, pagesz, PROT_NONE) == 0;
     return false;
 }
@@ -114,8 +115,8 @@ static void *map_stack(size_t bytes, int node)
         mn_x_fail_n[MN_X_FAIL_STACK]--;
         return NULL;
     }
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     xadd(&mn_sched->stack_mmaps, 1);
@@ -262,8 +263,8 @@ int mn_galloc_main(struct mn_g **out)
     if (!block)
         return -ENOMEM;
     /* guarded even in small-stack mode: one block, one mapping */
-    bool g = madvise(block, pagesz, MADV_GUARD_INSTALL) == 0 ||
-             mprotect(block, pagesz, PROT_NONE) == 0;
+    bool g =
+        madvise(block, pagesz, MADV_GUARD_INSTALL) == 0 || mprotect(block, pagesz, PROT_NONE) == 0;
     struct mn_g *gp = ginit(block, bb, MN_STK_PRIVATE, g, -1, NULL);
     private_add(gp);
     *out = gp;
@@ -477,8 +478,8 @@ void mn_signals_fini(void)
 /* mn_m_altstack - give the calling M thread an alternate signal stack (freed by mn_fini). */
 int mn_m_altstack(struct mn_m *mp)
 {
-    void *p = mmap(NULL, SIGSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *p =
+        mmap(NULL, SIGSTACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM;
     stack_t ss = {.ss_sp = p, .ss_size = SIGSTACK_BYTES, .ss_flags = 0};

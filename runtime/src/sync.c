@@ -64,7 +64,6 @@ int mn_mutex_profile(struct mn_mutex_prof *out, int n)
     return have;
 }
 
-
 /* ==== WaitGroup ========================================================================= */
 
 void mn_wg_init(struct mn_wg *wg)
@@ -264,7 +263,7 @@ static void lock_slow(struct mn_mutex *mu, struct mn_g *gp)
         if (starving && (old & MU_LOCKED))
             new |= MU_STARVING;
         if (awoke) {
-            if (!(new & MU_WOKEN))
+            if (!(new &MU_WOKEN))
                 mn_throw("sync: inconsistent mutex state");
             new &= ~(uint32_t)MU_WOKEN;
         }
@@ -321,7 +320,7 @@ static void unlock_slow(struct mn_mutex *mu, uint32_t new)
 {
     if (!((new + MU_LOCKED) & MU_LOCKED))
         mn_throw("sync: unlock of unlocked mutex");
-    if (new & MU_STARVING) {
+    if (new &MU_STARVING) {
         semrelease(mu, true);
         return;
     }

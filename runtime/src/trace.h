@@ -34,10 +34,10 @@ void mn_trace_event(enum mn_trace_ev ev, int p, uint64_t g, int64_t aux);
  * events) nest G inside P (open spans are ended at the close time).  Called by mn_fini. */
 void mn_trace_close(void);
 
-#define MN_TRACE(ev, p, g, aux)                                                            \
-    do {                                                                                   \
-        if (__builtin_expect(mn_trace_on, 0))                                              \
-            mn_trace_event((ev), (p), (g), (aux));                                         \
+#define MN_TRACE(ev, p, g, aux)                                                                    \
+    do {                                                                                           \
+        if (__builtin_expect(mn_trace_on, 0))                                                      \
+            mn_trace_event((ev), (p), (g), (aux));                                                 \
     } while (0)
 
 #endif

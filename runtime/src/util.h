@@ -23,17 +23,15 @@
 #define st_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define st_rel(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define st_sc(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
-#define cas_sc(p, o, n)                                                                    \
-    __extension__({                                                                        \
-        __typeof__(*(p)) _o = (o);                                                         \
-        __atomic_compare_exchange_n((p), &_o, (n), false, __ATOMIC_SEQ_CST,                \
-                                    __ATOMIC_SEQ_CST);                                     \
+#define cas_sc(p, o, n)                                                                            \
+    __extension__({                                                                                \
+        __typeof__(*(p)) _o = (o);                                                                 \
+        __atomic_compare_exchange_n((p), &_o, (n), false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);     \
     })
-#define cas_rel(p, o, n)                                                                   \
-    __extension__({                                                                        \
-        __typeof__(*(p)) _o = (o);                                                         \
-        __atomic_compare_exchange_n((p), &_o, (n), false, __ATOMIC_RELEASE,                \
-                                    __ATOMIC_RELAXED);                                     \
+#define cas_rel(p, o, n)                                                                           \
+    __extension__({                                                                                \
+        __typeof__(*(p)) _o = (o);                                                                 \
+        __atomic_compare_exchange_n((p), &_o, (n), false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);     \
     })
 #define xadd(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #define xchg(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
@@ -46,18 +44,18 @@ __attribute__((noreturn, format(printf, 1, 2))) void mn_throw(const char *fmt, .
  * such as a deadlock or a stack overflow. */
 __attribute__((noreturn, format(printf, 1, 2))) void mn_fatal(const char *fmt, ...);
 
-#define mn_assert(c)                                                                       \
-    do {                                                                                   \
-        if (mn_unlikely(!(c)))                                                             \
-            mn_throw("%s:%d: assertion failed: %s", __FILE__, __LINE__, #c);               \
+#define mn_assert(c)                                                                               \
+    do {                                                                                           \
+        if (mn_unlikely(!(c)))                                                                     \
+            mn_throw("%s:%d: assertion failed: %s", __FILE__, __LINE__, #c);                       \
     } while (0)
 
 /* os_linux.c */
-uint64_t mn_nanotime(void);                       /* CLOCK_MONOTONIC, ns */
+uint64_t mn_nanotime(void);                                           /* CLOCK_MONOTONIC, ns */
 void mn_futex_wait(uint32_t *addr, uint32_t val, int64_t timeout_ns); /* <0: forever */
 void mn_futex_wake(uint32_t *addr, int n);
-void mn_procyield(int n);                        /* n mn_cpu_relax hints */
-void mn_osyield(void);                           /* sched_yield */
+void mn_procyield(int n); /* n mn_cpu_relax hints */
+void mn_osyield(void);    /* sched_yield */
 
 /* struct mn_note - one-shot sleep/wakeup between OS threads (Go's note). */
 struct mn_note {
@@ -76,7 +74,7 @@ static inline void mn_noteclear(struct mn_note *n)
  * When prof is set, contended acquisitions are timed into it (claim P4.2.mutex). */
 struct mn_mutex_prof;
 struct mn_lock {
-    uint32_t key;  /* 0 unlocked, 1 locked, 2 locked with sleepers */
+    uint32_t key; /* 0 unlocked, 1 locked, 2 locked with sleepers */
     struct mn_mutex_prof *prof;
 };
 void mn_lock(struct mn_lock *l);

@@ -157,7 +157,7 @@ Test(chan, errors)
 
 /* ---- chain of 100k Gs ------------------------------------------------------------------ */
 
-#ifdef MN_SAN /* TSan counts each G's fiber as a thread and dies past 8128 live ones;
+#ifdef MN_SAN /* TSan counts each G's fiber as a thread and dies past 8128 live ones;              \
                   ASan's 16x stacks make a million live Gs take minutes */
 #define CHAIN 4000
 #else

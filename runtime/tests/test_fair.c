@@ -29,12 +29,12 @@ struct fair {
     enum load load;
     enum waiter waiter;
     int procs;
-    atomic_int stop;       /* set by the waiting G once it ran */
-    atomic_int timed_out;  /* a load reached LIMIT_NS before stop */
+    atomic_int stop;      /* set by the waiting G once it ran */
+    atomic_int timed_out; /* a load reached LIMIT_NS before stop */
     atomic_long loads_left;
     uint64_t deadline;
-    struct mn_wg wg;       /* one per load instance */
-    struct mn_chan *ext;   /* EXTERNAL: closed by a plain thread */
+    struct mn_wg wg;     /* one per load instance */
+    struct mn_chan *ext; /* EXTERNAL: closed by a plain thread */
     uint64_t slice_ends;
 };
 
@@ -184,14 +184,38 @@ static void run_fair(enum load load, enum waiter waiter)
     }
 }
 
-Test(fair, yielded_g_runs_under_pingpong, .timeout = 120) { run_fair(PINGPONG, YIELDED); }
-Test(fair, yielded_g_runs_under_spawn_chain, .timeout = 120) { run_fair(CHAIN, YIELDED); }
-Test(fair, yielded_g_runs_under_spawn_and_yield, .timeout = 120) { run_fair(SPAWN_YIELD, YIELDED); }
-Test(fair, sleeping_g_runs_under_pingpong, .timeout = 120) { run_fair(PINGPONG, SLEEPING); }
-Test(fair, sleeping_g_runs_under_spawn_chain, .timeout = 120) { run_fair(CHAIN, SLEEPING); }
-Test(fair, sleeping_g_runs_under_spawn_and_yield, .timeout = 120) { run_fair(SPAWN_YIELD, SLEEPING); }
-Test(fair, global_queue_g_runs_under_pingpong, .timeout = 120) { run_fair(PINGPONG, EXTERNAL); }
-Test(fair, global_queue_g_runs_under_spawn_chain, .timeout = 120) { run_fair(CHAIN, EXTERNAL); }
+Test(fair, yielded_g_runs_under_pingpong, .timeout = 120)
+{
+    run_fair(PINGPONG, YIELDED);
+}
+Test(fair, yielded_g_runs_under_spawn_chain, .timeout = 120)
+{
+    run_fair(CHAIN, YIELDED);
+}
+Test(fair, yielded_g_runs_under_spawn_and_yield, .timeout = 120)
+{
+    run_fair(SPAWN_YIELD, YIELDED);
+}
+Test(fair, sleeping_g_runs_under_pingpong, .timeout = 120)
+{
+    run_fair(PINGPONG, SLEEPING);
+}
+Test(fair, sleeping_g_runs_under_spawn_chain, .timeout = 120)
+{
+    run_fair(CHAIN, SLEEPING);
+}
+Test(fair, sleeping_g_runs_under_spawn_and_yield, .timeout = 120)
+{
+    run_fair(SPAWN_YIELD, SLEEPING);
+}
+Test(fair, global_queue_g_runs_under_pingpong, .timeout = 120)
+{
+    run_fair(PINGPONG, EXTERNAL);
+}
+Test(fair, global_queue_g_runs_under_spawn_chain, .timeout = 120)
+{
+    run_fair(CHAIN, EXTERNAL);
+}
 Test(fair, global_queue_g_runs_under_spawn_and_yield, .timeout = 120)
 {
     run_fair(SPAWN_YIELD, EXTERNAL);

@@ -397,7 +397,8 @@ static int lat_main(void *arg)
     uint64_t total = 0;
     for (int i = 0; i < MN_LAT_BINS; i++)
         total += bins[i];
-    G_ASSERT(total == n, "bins sum to %llu, n = %llu", (unsigned long long)total, (unsigned long long)n);
+    G_ASSERT(total == n, "bins sum to %llu, n = %llu", (unsigned long long)total,
+             (unsigned long long)n);
     /* 1000 spawned Gs each went through runqput once before first running. */
     G_ASSERT(n >= 1000);
     return 1;

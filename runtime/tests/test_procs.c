@@ -46,9 +46,9 @@ static void rm_tree(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-#define MOUNTS                                                                                 \
-    "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"       \
-    "31 25 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw\n"                     \
+#define MOUNTS                                                                                     \
+    "30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"           \
+    "31 25 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw\n"                         \
     "32 25 0:28 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
 
 Test(procs, cgroup_v1_limit_of_an_ancestor_caps_the_child)
@@ -184,7 +184,7 @@ Test(procs, half_cpu_quota_gives_one_p, .timeout = 60)
     int st = run_child(quota_child, buf, sizeof buf);
     /* the child has exited: its cgroup is empty and can go */
     int rm = rmdir(cgdir);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s status %x: %s", cg_v2 ? "v2" : "v1",
-              st, buf);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s status %x: %s", cg_v2 ? "v2" : "v1", st,
+              buf);
     cr_assert_eq(rm, 0, "rmdir %s", cgdir);
 }

@@ -141,8 +141,8 @@ Test(runq, concurrent_steal_each_g_once, .timeout = 60)
         atomic_store(&cdone, 1);
         pthread_join(t, NULL);
         for (int i = 1; i <= NCONC; i++)
-            cr_assert_eq(own[i] + cseen[i], 1, "pad %d: G %d seen %d+%d times", pads[k], i,
-                         own[i], cseen[i]);
+            cr_assert_eq(own[i] + cseen[i], 1, "pad %d: G %d seen %d+%d times", pads[k], i, own[i],
+                         cseen[i]);
         free(own);
         free(cseen);
         free(gs);

@@ -48,7 +48,7 @@ Test(sched, squares_example_1000_gs)
 
 /* ---- stealing stress: one producer spawns 1M Gs ------------------------------------------ */
 
-#ifdef MN_SAN /* TSan counts each G's fiber as a thread and dies past 8128 live ones;
+#ifdef MN_SAN /* TSan counts each G's fiber as a thread and dies past 8128 live ones;              \
                   ASan's 16x stacks make a million live Gs take minutes */
 #define NSPAWN 4000
 #else
@@ -183,15 +183,33 @@ Test(sched, switches_same_results, .timeout = 180)
     for (int k = 0; k < 9; k++) {
         struct mn_config c = cfg_procs(k % 2 + 1);
         switch (k) {
-        case 0: c.pad_runq = 0; break;
-        case 1: c.pad_runq = 64; break;
-        case 2: c.pad_runq = 128; break;
-        case 3: c.bind_p = true; break;
-        case 4: c.reuse_g = false; break;
-        case 5: c.small_stacks = true; break;
-        case 6: c.sched_latency = true; break;
-        case 7: c.numa_local = true; break;
-        case 8: c.stack_bytes = 256 * 1024; break;
+        case 0:
+            c.pad_runq = 0;
+            break;
+        case 1:
+            c.pad_runq = 64;
+            break;
+        case 2:
+            c.pad_runq = 128;
+            break;
+        case 3:
+            c.bind_p = true;
+            break;
+        case 4:
+            c.reuse_g = false;
+            break;
+        case 5:
+            c.small_stacks = true;
+            break;
+        case 6:
+            c.sched_latency = true;
+            break;
+        case 7:
+            c.numa_local = true;
+            break;
+        case 8:
+            c.stack_bytes = 256 * 1024;
+            break;
         }
         cr_assert_eq(run_cfg(&c, mixed_main, NULL), want, "switch case %d", k);
     }
@@ -336,7 +354,8 @@ static void sleeper(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &a);
     mn_sleep_ns(ns);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    uint64_t el = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)(b.tv_nsec - a.tv_nsec);
+    uint64_t el =
+        (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull + (uint64_t)(b.tv_nsec - a.tv_nsec);
     G_ASSERT(el >= ns, "slept at least as long as asked");
     mn_wg_done(&swg);
 }
@@ -486,7 +505,8 @@ Test(fatal, stack_overflow_message, .timeout = 60)
     for (int k = 0; k < 2; k++) {
         overflow_small = k;
         int st = run_child(overflow_child, buf, sizeof buf);
-        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "small=%d status %x, stderr: %s", k, st, buf);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "small=%d status %x, stderr: %s", k, st,
+                  buf);
         cr_assert_not_null(strstr(buf, "fatal: G "), "%s", buf);
         cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
     }

@@ -156,7 +156,8 @@ static void check_numa_local_bind(const struct mn_numa_topo *t)
         int rc = p == MAP_FAILED ? -errno : 0;
         if (!rc) {
             (void)madvise(p, pages * PG, MADV_NOHUGEPAGE);
-            rc = mn_numa_bind(p + 100, pages * PG - 100, t->node[m].id, false); /* unaligned start */
+            rc =
+                mn_numa_bind(p + 100, pages * PG - 100, t->node[m].id, false); /* unaligned start */
         }
         if (!rc) {
             memset(p, 1, pages * PG);

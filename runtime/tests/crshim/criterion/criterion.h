@@ -48,13 +48,13 @@ static inline void crshim_register(const char *suite, const char *name, void (*f
         crshim_tests[crshim_n++] = (struct crshim_test){suite, name, fn, o.timeout};
 }
 
-#define Test(suite, name, ...)                                                              \
-    static void suite##_##name##_crfn(void);                                                \
-    __attribute__((constructor)) static void suite##_##name##_crreg(void)                   \
-    {                                                                                       \
-        crshim_register(#suite, #name, suite##_##name##_crfn,                               \
-                        (struct crshim_opts){0, __VA_ARGS__});                              \
-    }                                                                                       \
+#define Test(suite, name, ...)                                                                     \
+    static void suite##_##name##_crfn(void);                                                       \
+    __attribute__((constructor)) static void suite##_##name##_crreg(void)                          \
+    {                                                                                              \
+        crshim_register(#suite, #name, suite##_##name##_crfn,                                      \
+                        (struct crshim_opts){0, __VA_ARGS__});                                     \
+    }                                                                                              \
     static void suite##_##name##_crfn(void)
 
 __attribute__((format(printf, 5, 6))) static inline void
@@ -65,18 +65,18 @@ crshim_fail(int fatal, const char *expr, const char *file, int line, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "[FAIL] %s: %s:%d: %s: %s\n", crshim_cur ? crshim_cur : "?", file, line,
-            expr, msg);
+    fprintf(stderr, "[FAIL] %s: %s:%d: %s: %s\n", crshim_cur ? crshim_cur : "?", file, line, expr,
+            msg);
     fflush(stderr);
     if (fatal)
         _exit(1);
     crshim_expect_failed = 1;
 }
 
-#define CRSHIM_CHECK(fatal, c, expr, ...)                                                   \
-    do {                                                                                    \
-        if (!(c))                                                                           \
-            crshim_fail(fatal, expr, __FILE__, __LINE__, "" __VA_ARGS__);                   \
+#define CRSHIM_CHECK(fatal, c, expr, ...)                                                          \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            crshim_fail(fatal, expr, __FILE__, __LINE__, "" __VA_ARGS__);                          \
     } while (0)
 
 #define cr_assert(c, ...) CRSHIM_CHECK(1, (c), #c, __VA_ARGS__)
@@ -90,22 +90,24 @@ crshim_fail(int fatal, const char *expr, const char *file, int line, const char 
 #define cr_assert_leq(a, b, ...) CRSHIM_CHECK(1, (a) <= (b), #a " <= " #b, __VA_ARGS__)
 #define cr_assert_null(p, ...) CRSHIM_CHECK(1, (p) == NULL, #p " == NULL", __VA_ARGS__)
 #define cr_assert_not_null(p, ...) CRSHIM_CHECK(1, (p) != NULL, #p " != NULL", __VA_ARGS__)
-#define cr_assert_str_eq(a, b, ...) CRSHIM_CHECK(1, strcmp((a), (b)) == 0, #a " eq " #b, __VA_ARGS__)
-#define cr_assert_float_eq(a, b, eps, ...)                                                  \
+#define cr_assert_str_eq(a, b, ...)                                                                \
+    CRSHIM_CHECK(1, strcmp((a), (b)) == 0, #a " eq " #b, __VA_ARGS__)
+#define cr_assert_float_eq(a, b, eps, ...)                                                         \
     CRSHIM_CHECK(1, fabs((double)(a) - (double)(b)) <= (eps), #a " ~ " #b, __VA_ARGS__)
 #define cr_assert_fail(...) CRSHIM_CHECK(1, 0, "cr_assert_fail", __VA_ARGS__)
 #define cr_expect_eq(a, b, ...) CRSHIM_CHECK(0, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_expect_gt(a, b, ...) CRSHIM_CHECK(0, (a) > (b), #a " > " #b, __VA_ARGS__)
 #define cr_expect_geq(a, b, ...) CRSHIM_CHECK(0, (a) >= (b), #a " >= " #b, __VA_ARGS__)
 #define cr_expect_leq(a, b, ...) CRSHIM_CHECK(0, (a) <= (b), #a " <= " #b, __VA_ARGS__)
-#define cr_expect_str_eq(a, b, ...) CRSHIM_CHECK(0, strcmp((a), (b)) == 0, #a " eq " #b, __VA_ARGS__)
+#define cr_expect_str_eq(a, b, ...)                                                                \
+    CRSHIM_CHECK(0, strcmp((a), (b)) == 0, #a " eq " #b, __VA_ARGS__)
 #define cr_log_info(...) (fprintf(stderr, "[----] " __VA_ARGS__), fputc('\n', stderr))
-#define cr_skip_test(...)                                                                   \
-    do {                                                                                    \
-        fprintf(stderr, "[SKIP] %s: ", crshim_cur);                                         \
-        fprintf(stderr, "" __VA_ARGS__);                                                    \
-        fputc('\n', stderr);                                                                \
-        _exit(77);                                                                          \
+#define cr_skip_test(...)                                                                          \
+    do {                                                                                           \
+        fprintf(stderr, "[SKIP] %s: ", crshim_cur);                                                \
+        fprintf(stderr, "" __VA_ARGS__);                                                           \
+        fputc('\n', stderr);                                                                       \
+        _exit(77);                                                                                 \
     } while (0)
 
 int main(int argc, char **argv)
@@ -150,8 +152,8 @@ int main(int argc, char **argv)
                     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         }
     }
-    fprintf(stderr, "[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Skipped: %d\n",
-            ran, pass, fail, skip);
+    fprintf(stderr, "[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | Skipped: %d\n", ran,
+            pass, fail, skip);
     return fail ? 1 : 0;
 }
 
