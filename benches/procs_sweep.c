@@ -51,6 +51,10 @@
  *   handoffs count Ps taken from Ms in syscalls; this workload makes none, so 0 is the
  *   expected value (a check that the counter is not spuriously incremented).
  *
+ * Go twin: benches/go/sweep.go (go/procs/sweep/...) does the same work per task (SW_WORK
+ * multiply-adds around one Gosched, one unbuffered send), with the same window, receivers,
+ * timed region and resize walk, so ours/Go on these rows compares the two schedulers.
+ *
  * Host conditions: none (1 CPU gives rows 1 and 2).  Rows skip with the reason when the
  * runtime cannot start.
  */

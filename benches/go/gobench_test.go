@@ -152,11 +152,11 @@ func TestWorkloadsCountEveryUnit(t *testing.T) {
 			t.Errorf("latency cap %d: %+v", c, r.counters)
 		}
 	}
-	if got := sweepWorkload(3000); got != 3000 {
+	if got, _, _ := sweepWorkload(3000, 0); got != 3000 {
 		t.Errorf("sweep: %d of 3000 ops arrived", got)
 	}
-	if r := runSweepResize(20000, 2); r.counters["lost"] != 0 {
-		t.Errorf("resize lost %v ops", r.counters["lost"])
+	if r := runSweepResize(5000, 2); r.counters["lost"] != 0 || r.counters["resizes"] != 5 {
+		t.Errorf("resize: %v", r.counters)
 	}
 	r := runMutex(1000, 4, 16)
 	if r.iters != 1000 || r.counters["contentions"] < 0 {

@@ -92,12 +92,12 @@ func registry(pr preset) []*bench {
 	for p := 1; p <= max; p++ {
 		add(&bench{name: fmt.Sprintf("go/procs/sweep/procs:%d", p), procs: p,
 			claims: "T5.idle,T5.grunq,N3.3.sched", child: true, childEnv: trace, minBenchtime: minTime,
-			summary: "spawn-heavy + blocking channel workload; schedtrace-sampled",
+			summary: "spawn-heavy + Gosched + blocking channel workload (procs_sweep.c's); schedtrace-sampled",
 			run:     runSweep})
 	}
 	add(&bench{name: "go/procs/sweep/resize", procs: max, claims: "T5.resize,T5.idle,T5.grunq",
 		child: true, childEnv: trace, minBenchtime: minTime,
-		summary: fmt.Sprintf("sweep workload while GOMAXPROCS flips 1<->%d every %v", max, resizeEvery),
+		summary: fmt.Sprintf("sweep workload while GOMAXPROCS walks 1..%d and back every %d ops", max, resizeEvery),
 		run:     func(n int64) result { return runSweepResize(n, max) }})
 
 	// P4.2.mutex: one sync.Mutex vs shards (mutex.go).

@@ -4,11 +4,16 @@ package main
 // share > 30%), T5.grunq (healthy global run queue < 200), T5.resize, and N3.3.sched
 // (scheduling delay) from Go's own /sched/latencies:seconds histogram.
 //
-// Workload, one op: spawn a goroutine that does sweepWork xorshift steps and sends the
-// result on one unbuffered channel; NumCPU consumer goroutines receive and count. The
-// spawner starts ops in batches of sweepBatch and waits for each batch, so the load is
-// bursts of runnable goroutines followed by blocking channel traffic. Every op is counted
-// by a consumer; a lost op stops the program.
+// Workload, one op (the same work as benches/procs_sweep.c, so ours/Go compares runtimes):
+// the spawner starts one goroutine per op; it does sweepWork/2 dependent multiply-adds
+// (the C bench's LCG step), runtime.Gosched() once (Go's goes through the global run
+// queue, ours to the tail of the local one: that difference is what is compared), another
+// sweepWork/2, then sends its result on one unbuffered channel; sweepReceivers consumer
+// goroutines receive, give back one token of the window and count.  At most sweepWindow
+// ops are in flight: the spawner puts a token into a buffered channel of that capacity
+// before each spawn and blocks when it is full.  The timed region is the spawn loop until
+// the last op was received; the consumers start before it and stop after it.  Every op is
+// counted by a consumer; a lost op stops the program.
 //
 // Each row runs in a child process with GODEBUG=schedtrace=<ms>; the parent keeps the
 // SCHED lines printed inside each timed repetition and derives:
@@ -21,9 +26,10 @@ package main
 //                   bucket upper bounds of Go's histogram (coarse: buckets grow
 //                   geometrically)
 //   ops_per_s, ns_per_op  throughput.
-// go/procs/sweep/resize runs the same workload at the largest GOMAXPROCS while another
-// goroutine flips GOMAXPROCS between 1 and that maximum every resizeEvery (each flip stops
-// the world); resizes counts the flips.
+// go/procs/sweep/resize starts at GOMAXPROCS 1 and changes GOMAXPROCS every
+// resizeEvery ops (at op resizeEvery/2 of each block), walking 1, 2, .., max, .., 2, 1 and
+// round again, as procs/sweep/resize does (each change stops the world); resizes counts
+// the changes.
 
 import (
 	"runtime"
@@ -35,10 +41,11 @@ import (
 )
 
 const (
-	sweepBatch  = 1024
-	sweepWork   = 64
-	resizeEvery = 5 * time.Millisecond
-	schedLatKey = "/sched/latencies:seconds"
+	sweepWindow    = 256  // ops in flight at most (procs_sweep.c SW_WINDOW)
+	sweepReceivers = 4    // consumer goroutines (SW_RECEIVERS)
+	sweepWork      = 2000 // multiply-adds per op, half before and half after a Gosched (SW_WORK)
+	resizeEvery    = 1024 // ops between GOMAXPROCS changes in the resize row (SW_RESIZE_EVERY)
+	schedLatKey    = "/sched/latencies:seconds"
 )
 
 type paddedCount struct {
@@ -47,51 +54,79 @@ type paddedCount struct {
 	_   [48]byte
 }
 
-// sweepWorkload runs n ops and returns how many the consumers received.
-func sweepWorkload(n int64) int64 {
+// lcg does k dependent multiply-adds (Knuth's MMIX LCG step), the unit of work of
+// procs_sweep.c's sw_task.
+func lcg(x uint64, k int) uint64 {
+	for i := 0; i < k; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+// nextProcs is the resize walk 1, 2, .., max, .., 2, 1, 2, ... at step k (procs_sweep.c
+// next_procs).
+func nextProcs(k int64, max int) int {
+	if max <= 1 {
+		return 1
+	}
+	period := 2 * int64(max-1)
+	i := k % period
+	if i < int64(max) {
+		return int(i + 1)
+	}
+	return int(2*int64(max) - 1 - i)
+}
+
+// sweepWorkload runs n ops and returns how many the consumers received, the time of the
+// timed region, and (resizeMax > 0) how many GOMAXPROCS changes it made.
+func sweepWorkload(n int64, resizeMax int) (int64, time.Duration, int64) {
 	res := make(chan uint64)
-	consumers := runtime.NumCPU()
-	counts := make([]paddedCount, consumers)
+	window := make(chan struct{}, sweepWindow)
+	counts := make([]paddedCount, sweepReceivers)
 	var cwg, pwg sync.WaitGroup
-	cwg.Add(consumers)
-	for c := 0; c < consumers; c++ {
+	cwg.Add(sweepReceivers)
+	for c := 0; c < sweepReceivers; c++ {
 		go func(pc *paddedCount) {
 			for v := range res {
+				<-window // frees a slot for the spawner
 				pc.n++
 				pc.sum += v
+				pwg.Done()
 			}
 			cwg.Done()
 		}(&counts[c])
 	}
 	work := func(x uint64) {
-		res <- spin(x, sweepWork)
-		pwg.Done()
+		x = lcg(x, sweepWork/2)
+		runtime.Gosched()
+		res <- lcg(x, sweepWork/2)
 	}
-	for left := n; left > 0; left -= sweepBatch {
-		k := int64(sweepBatch)
-		if left < k {
-			k = left
+	runtime.Gosched()
+	var resizes int64
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		if resizeMax > 0 && i%resizeEvery == resizeEvery/2 {
+			resizes++
+			runtime.GOMAXPROCS(nextProcs(resizes, resizeMax))
 		}
-		pwg.Add(int(k))
-		for i := int64(0); i < k; i++ {
-			go work(uint64(left - i))
-		}
-		pwg.Wait()
+		window <- struct{}{} // blocks while sweepWindow ops are in flight
+		pwg.Add(1)
+		go work(uint64(i + 1))
 	}
+	pwg.Wait()
+	el := time.Since(t0)
 	close(res)
 	cwg.Wait()
 	var got int64
 	for _, c := range counts {
 		got += c.n
 	}
-	return got
+	return got, el, resizes
 }
 
 func runSweep(n int64) result {
 	lat0 := schedLatencies()
-	t0 := time.Now()
-	got := sweepWorkload(n)
-	el := time.Since(t0)
+	got, el, _ := sweepWorkload(n, 0)
 	if got != n {
 		fail("sweep: %d of %d ops arrived", got, n)
 	}
@@ -100,33 +135,8 @@ func runSweep(n int64) result {
 
 func runSweepResize(n int64, max int) result {
 	lat0 := schedLatencies()
-	stop := make(chan struct{})
-	flips := make(chan int64)
-	runtime.GOMAXPROCS(max)
-	go func() {
-		var k int64
-		t := time.NewTicker(resizeEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				flips <- k
-				return
-			case <-t.C:
-				k++
-				if k%2 == 1 {
-					runtime.GOMAXPROCS(1)
-				} else {
-					runtime.GOMAXPROCS(max)
-				}
-			}
-		}
-	}()
-	t0 := time.Now()
-	got := sweepWorkload(n)
-	el := time.Since(t0)
-	close(stop)
-	k := <-flips
+	runtime.GOMAXPROCS(1)
+	got, el, k := sweepWorkload(n, max)
 	runtime.GOMAXPROCS(max)
 	if got != n {
 		fail("sweep resize: %d of %d ops arrived across %d GOMAXPROCS changes", got, n, k)
