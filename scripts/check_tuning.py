@@ -944,7 +944,8 @@ def eval_measure(m, res, ctx, why_no_results):
         else:
             shown += ' [95%% CI %s-%s]' % (fmtnum(lo), fmtnum(hi))
             verdict = stats.band_verdict(lo, hi, m.get('min'), m.get('max'), what)
-            status = {'confirmed': 'PASS', 'refuted': 'FAIL'}.get(verdict, 'INCONCLUSIVE')
+            status = {'confirmed': 'PASS', 'refuted': 'FAIL'}.get(stats.verdict_word(verdict),
+                                                                  'INCONCLUSIVE')
             note = n + ('; ' + verdict if status == 'INCONCLUSIVE' else '')
         margins = ([v - m['min']] if 'min' in m else []) + ([m['max'] - v] if 'max' in m else [])
         cand = (status, min(margins), shown, rowdesc, note)

@@ -449,10 +449,6 @@ def claim_verdicts(sides, claims_path):
     return order, per_host
 
 
-def verdict_word(v):
-    return str(v).split(':', 1)[0]
-
-
 def host_names(sides):
     names = [s.name for s in sides]
     if len(set(names)) < len(names):
@@ -465,6 +461,7 @@ def verdict_section(sides, claims_path, names, title):
     """verdict_section - (Markdown lines, CSV text): a column per host, a line per claim,
     'differs' where the verdict words differ, then the counts per host."""
     order, per_host = claim_verdicts(sides, claims_path)
+    word = import_stats().verdict_word  # 'confirmed (n=1: no interval)' -> 'confirmed'
     out = ['## ' + title, '',
            '| claim | ' + ' | '.join(md(n) for n in names) + ' | |',
            '|---|' + '---|' * (len(names) + 1)]
@@ -474,15 +471,15 @@ def verdict_section(sides, claims_path, names, title):
     for cid in order:
         vals = [d.get(cid, 'n/a: no run' if not d else 'n/a: claim not in this run')
                 for d in per_host]
-        differs = len({verdict_word(v) for v in vals}) > 1
+        differs = len({word(v) or v for v in vals}) > 1
         out.append('| %s | %s | %s |' % (md(cid), ' | '.join(md(v) for v in vals),
                                          'differs' if differs else ''))
         w.writerow([cid] + vals + ['yes' if differs else ''])
     out.append('')
     for n, d in zip(names, per_host):
-        words = [verdict_word(v) for v in d.values()]
-        out.append('- %s: %s' % (n, ', '.join('%d %s' % (words.count(x), x) for x in (
-            'confirmed', 'refuted', 'inconclusive', 'n/a', 'not a measurement'))))
+        words = [word(v) for v in d.values()]
+        out.append('- %s: %s' % (n, ', '.join('%d %s' % (words.count(x), x)
+                                                for x in import_stats().VERDICT_WORDS)))
     return out, f.getvalue()
 
 

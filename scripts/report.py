@@ -35,14 +35,15 @@ import os
 import re
 import sys
 
-import atomicfile  # scripts/atomicfile.py: results written whole or not at all
-import toolversion  # scripts/toolversion.py: --version
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import atomicfile  # noqa: E402  scripts/atomicfile.py: results written whole or not at all
+import stats  # noqa: E402  scripts/stats.py: the one reader of Google Benchmark JSON
+import toolversion  # noqa: E402  scripts/toolversion.py: --version
+
 PROG = "report.py"
-VERDICTS = ("confirmed", "refuted", "inconclusive", "n/a", "not a measurement")
+VERDICTS = stats.VERDICT_WORDS
 
 
 class ReportError(Exception):
@@ -92,14 +93,6 @@ def load_csv(path):
         raise ReportError(f"cannot read {path}: {e}")
 
 
-def verdict_word(v):
-    v = (v or "").strip()
-    for w in VERDICTS:
-        if v.startswith(w):
-            return w
-    return None
-
-
 def slug(word):
     return {"n/a": "na", "not a measurement": "nam"}.get(word, word)
 
@@ -112,7 +105,7 @@ def md_to_html(text):
     out = re.sub(r'href="([A-Za-z0-9.]+)\.md"', r'href="#\1"', out)
 
     def cell(m):
-        word = verdict_word(html.unescape(re.sub(r"<[^>]+>", "", m.group(2))))
+        word = stats.verdict_word(html.unescape(re.sub(r"<[^>]+>", "", m.group(2))))
         if not word:
             return m.group(0)
         return f'<td{m.group(1)} class="v v-{slug(word)}">{m.group(2)}</td>'
@@ -234,8 +227,6 @@ def build(results, plots, run_path, out):
             raise ReportError(f"{results}/index.md names no run JSON (source: line); "
                               "give --run RUN.json")
         run_path = os.path.join(results, runs[0])
-    import stats  # scripts/stats.py: the one reader of Google Benchmark JSON
-
     try:
         run = stats.load(run_path)
     except stats.StatsError as e:
@@ -259,7 +250,7 @@ def build(results, plots, run_path, out):
         for r in load_csv(os.path.join(results, t + ".csv")):
             if r.get("role") == "claim":
                 claims += 1
-                w = verdict_word(r.get("verdict"))
+                w = stats.verdict_word(r.get("verdict"))
                 if w:
                     counts[w] += 1
     host = ctx.get("host") or ctx.get("host_name") or "unknown host"

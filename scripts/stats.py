@@ -28,8 +28,11 @@ Statistics:
       or a resample's median(a) is 0; p None when either n < 2, 1.0 when both samples are
       the same constant.
 Verdict words (tables.py renders them): CONFIRMED, REFUTED, "inconclusive: <reason>",
-"n/a: <reason>", NOT_MEASUREMENT.  band_verdict() and difference_verdict() are the two
-statistical rules; tables.py's verdict engine combines them with the claims' data.
+"n/a: <reason>", NOT_MEASUREMENT; a verdict may carry a note after its word ("confirmed
+(n=1: no interval)").  verdict_word(v) gives the word (VERDICT_WORDS): every count of
+verdicts (tables.py's index, compare.py's fleet table, report.py, check_tuning.py) uses it.
+band_verdict() and difference_verdict() are the two statistical rules; tables.py's verdict
+engine combines them with the claims' data.
 
 Who reads results through this module: tables.py (every verdict), compare.py (A/B and fleet
 views), check_tuning.py (issue 15 converts it).  plot.py and report.py draw from the tables'
@@ -57,7 +60,10 @@ from scipy import stats as sps
 
 CONFIRMED = "confirmed"
 REFUTED = "refuted"
+INCONCLUSIVE = "inconclusive"
+NA = "n/a"
 NOT_MEASUREMENT = "not a measurement"
+VERDICT_WORDS = (CONFIRMED, REFUTED, INCONCLUSIVE, NA, NOT_MEASUREMENT)  # the order tables use
 ALPHA = 0.05          # significance level of every A/B test
 CONFIDENCE = 0.95     # every interval
 N_RESAMPLES = 2000
@@ -369,6 +375,17 @@ def compare(a, b):
 
 
 # ==== verdict rules =========================================================================
+
+def verdict_word(v):
+    """The word a verdict starts with (one of VERDICT_WORDS): "confirmed (n=1: no
+    interval)" -> "confirmed", "inconclusive: <reason>" -> "inconclusive"; None when v
+    (surrounding spaces ignored) is not a verdict."""
+    v = str(v or "").strip()
+    for w in VERDICT_WORDS:
+        if v.startswith(w):
+            return w
+    return None
+
 
 def inconclusive(reason):
     return f"inconclusive: {reason}"

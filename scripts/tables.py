@@ -419,14 +419,6 @@ def in_band(v, b):
     return True
 
 
-def verdict_word(v):
-    """confirmed, refuted, inconclusive, n/a or not a measurement."""
-    for w in ("confirmed", "refuted", "inconclusive", "n/a", "not a measurement"):
-        if v.startswith(w):
-            return w
-    return v
-
-
 def interval_verdict(check, target, point, ci_lo, ci_hi, n, what="value", cmp=None,
                      kind="ratio"):
     """Verdict of a value or ratio from its 95% interval (see the module doc).  Without an
@@ -887,7 +879,7 @@ class Evaluator:
             verdict = "not a measurement"
         else:
             vs = [r.verdict for r in results]
-            words = [verdict_word(v) for v in vs]
+            words = [stats.verdict_word(v) for v in vs]
             if "refuted" in words:
                 verdict = vs[words.index("refuted")]
             elif all(w == "confirmed" for w in words):
@@ -898,14 +890,14 @@ class Evaluator:
                 verdict = next(v for v in vs if v.startswith("n/a"))
             # The experiment must show its treatment happened, and its test must be able
             # to fail; otherwise nothing it measured can confirm or refute the claim.
-            if verdict_word(verdict) in ("confirmed", "refuted", "inconclusive"):
+            if stats.verdict_word(verdict) in ("confirmed", "refuted", "inconclusive"):
                 failed = next((r for r in realised if r[1] is False), None)
                 unread = next((r for r in realised if r[1] is None), None)
                 if claim.get("cannot_fail"):
                     verdict = f"inconclusive: test cannot fail ({claim['cannot_fail']})"
                 elif failed:
                     verdict = f"inconclusive: condition not realised ({failed[0]} = {failed[3]})"
-                elif unread and verdict_word(verdict) != "inconclusive":
+                elif unread and stats.verdict_word(verdict) != "inconclusive":
                     verdict = f"inconclusive: condition not checked ({unread[0]}: {unread[3]})"
         measured = [r.measured for r in results if r.measured] + shows + [r[2] for r in realised]
         if kind == "behavioural" and claim.get("test"):
@@ -1161,15 +1153,15 @@ def render_csv(records):
 
 def render_index(tables, per_table, run, go_run, go_reason, data):
     out = header(run, go_run, go_reason, "The document's claims, measured on this host")
-    words = ["confirmed", "refuted", "inconclusive", "n/a", "not a measurement"]
+    words = stats.VERDICT_WORDS
     out += ["| Table | Claims | " + " | ".join(words) + " |", "|---|---|" + "---|" * len(words)]
     total = {w: 0 for w in words}
     for t in tables:
         rs = per_table[t["id"]]
         cnt = {w: 0 for w in words}
         for r in rs:
-            cnt[verdict_word(r["verdict"])] += 1
-            total[verdict_word(r["verdict"])] += 1
+            cnt[stats.verdict_word(r["verdict"])] += 1
+            total[stats.verdict_word(r["verdict"])] += 1
         out.append(f"| [{t['id']}]({t['id']}.md): {md_cell(t['title'])} | "
                    + ", ".join(r["id"] for r in rs) + " | "
                    + " | ".join(str(cnt[w]) for w in words) + " |")

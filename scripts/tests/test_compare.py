@@ -200,6 +200,30 @@ class TestFleet(Base):
         self.assertEqual(self.verdicts(out)['T1.create.g'], ['confirmed', 'refuted', 'differs'])
 
 
+class TestVerdictCounts(unittest.TestCase):
+    """The per-host counts and 'differs' go by the verdict's word (stats.verdict_word), so a
+    verdict with a note after its word counts as that word."""
+
+    def test_words_with_notes_are_counted(self):
+        per_host = [{'X.a': 'confirmed (n=1: no interval)', 'X.b': 'inconclusive: p = 0.3',
+                     'X.c': 'n/a: no PMU', 'X.d': 'refuted (n=1: no interval)'},
+                    {'X.a': 'confirmed', 'X.b': 'refuted', 'X.c': 'not a measurement',
+                     'X.d': 'refuted'}]
+        saved = compare.claim_verdicts
+        compare.claim_verdicts = lambda sides, claims: (['X.a', 'X.b', 'X.c', 'X.d'], per_host)
+        try:
+            lines, table = compare.verdict_section(None, None, ['A', 'B'], 'Verdicts')
+        finally:
+            compare.claim_verdicts = saved
+        self.assertIn('- A: 1 confirmed, 1 refuted, 1 inconclusive, 1 n/a, 0 not a measurement',
+                      lines)
+        self.assertIn('- B: 1 confirmed, 2 refuted, 0 inconclusive, 0 n/a, 1 not a measurement',
+                      lines)
+        differs = {r[0]: r[-1] for r in csv.reader(io.StringIO(table))}
+        self.assertEqual(differs, {'claim': 'differs', 'X.a': '', 'X.b': 'yes', 'X.c': 'yes',
+                                   'X.d': ''})
+
+
 class TestErrors(Base):
     def one_line(self, *args):
         rc, out, err = self.run_cmp(*args)

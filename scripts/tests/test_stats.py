@@ -120,6 +120,19 @@ class TestStrict(unittest.TestCase):
                         stats.load(p, strict=True)
 
 
+class TestVerdictWord(unittest.TestCase):
+    def test_word_of_each_verdict_form(self):
+        for v, w in (("confirmed", "confirmed"), ("confirmed (n=1: no interval)", "confirmed"),
+                     ("refuted (n=1: no interval)", "refuted"),
+                     ("inconclusive: 95% CI of the value 1-2 straddles the band edge 1.5",
+                      "inconclusive"),
+                     ("n/a: no PMU", "n/a"), ("not a measurement", "not a measurement"),
+                     ("  refuted ", "refuted"), ("", None), (None, None), ("maybe", None)):
+            self.assertEqual(stats.verdict_word(v), w, v)
+        self.assertEqual(stats.VERDICT_WORDS,
+                         ("confirmed", "refuted", "inconclusive", "n/a", "not a measurement"))
+
+
 class TestStatistics(unittest.TestCase):
     def test_summary_fields(self):
         s = stats.summarize(A + [float("nan"), None, float("inf")])
