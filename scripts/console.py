@@ -8,13 +8,16 @@ summary() prints, as plain text (Markdown stays in the files):
     ratio ours/Go (< 1: ours is faster or smaller), both from the run just made;
   - where the raw JSON, tables, plots and HTML report are.
 Reading a file that is missing or has another shape prints what is missing instead; the
-summary never fails the run.
+summary never fails the run.  The run's JSON and its .go.json are read through
+scripts/stats.py (the one reader of Google Benchmark JSON); the tables' index.md and CSVs
+are tables.py's output.
 """
 import csv
 import glob
-import json
 import os
 import statistics
+
+import stats  # scripts/stats.py (run-bench puts scripts/ on sys.path)
 
 # (what, counter, our row, [(peer, file "go" | "ours", peer row)]): the headline rows, the
 # same unit on both sides; Go's rows come from the .go.json, the C peers' from the run itself.
@@ -39,36 +42,23 @@ HEADLINE = [
 VERDICTS = ("confirmed", "refuted", "inconclusive", "n/a", "not a measurement")
 
 
-def _strip(name):
-    """Row name without Google Benchmark's suffixes (/real_time, /iterations:1, ...)."""
-    parts = [p for p in name.split("/") if not (
-        p in ("real_time", "manual_time", "process_time")
-        or p.split(":")[0] in ("iterations", "repeats", "min_time", "threads"))]
-    return "/".join(parts)
-
-
 def row_values(path, counter):
-    """{row name: [values of counter over timed repetitions]} of one results file."""
+    """{row name: [values of counter over timed repetitions]} of one results file
+    (stats.Row.values); ValueError with stats' one line when the file cannot be read."""
     try:
-        import stats  # scripts/stats.py, the suite's reader, when present
-    except ImportError:
-        stats = None
-    if stats is not None:
-        try:
-            run = stats.load(path)
-        except stats.StatsError as e:
-            raise ValueError(str(e)) from None
-        return {name: row.values(counter) for name, row in run.rows.items()}
-    with open(path) as f:
-        doc = json.load(f)
-    out = {}
-    for b in doc.get("benchmarks", []):
-        if b.get("run_type") == "aggregate" or b.get("error_occurred"):
-            continue
-        v = b.get(counter)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.setdefault(_strip(b.get("run_name", b["name"])), []).append(float(v))
-    return out
+        run = stats.load(path)
+    except stats.StatsError as e:
+        raise ValueError(str(e)) from None
+    return {name: row.values(counter) for name, row in run.rows.items()}
+
+
+def go_status(go_final):
+    """The Go run's go_status (context; "n/a: <reason>" when Go did not run), or
+    "n/a: no Go file for this run" when the file is missing or unreadable."""
+    try:
+        return str(stats.load(go_final).context.get("go_status", ""))
+    except stats.StatsError:
+        return "n/a: no Go file for this run"
 
 
 def fmt_value(v, counter):
@@ -82,12 +72,7 @@ def fmt_value(v, counter):
 
 def headline(final, go_final):
     """Lines 'what: ours X | peer Y (ours/peer r) ...' from medians over timed repetitions."""
-    go_status = "n/a: no Go file for this run"
-    try:
-        with open(go_final) as f:
-            go_status = json.load(f).get("context", {}).get("go_status", "")
-    except (OSError, ValueError):
-        pass
+    status = go_status(go_final)
     cache = {}
 
     def values(path, counter):
@@ -106,7 +91,7 @@ def headline(final, go_final):
         ma = statistics.median(a)
         parts = [f"ours {fmt_value(ma, counter)}"]
         for peer, where, row in peers:
-            if where == "go" and go_status.startswith("n/a"):
+            if where == "go" and status.startswith("n/a"):
                 continue
             try:
                 b = values(go_final if where == "go" else final, counter).get(row) or []
@@ -116,8 +101,8 @@ def headline(final, go_final):
                 mb = statistics.median(b)
                 parts.append(f"{peer} {fmt_value(mb, counter)} ({ma / mb:.2f})")
         lines.append(f"  {what:25} " + " | ".join(parts))
-    if go_status.startswith("n/a"):
-        lines.append(f"  Go: {go_status}")
+    if status.startswith("n/a"):
+        lines.append(f"  Go: {status}")
     return lines or ["  none of the headline rows is in this run"]
 
 

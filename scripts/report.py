@@ -173,12 +173,8 @@ def img_tag(path, alt):
             "</figcaption></figure>")
 
 
-def context_value(v):
-    if isinstance(v, str) and v[:1] in "[{":
-        try:
-            v = json.loads(v)
-        except ValueError:
-            pass
+def context_cell(v):
+    """A context value (stats.Run.context_value: JSON objects and arrays decoded) as HTML."""
     if isinstance(v, (dict, list)):
         return f"<code>{html.escape(json.dumps(v, separators=(', ', ': ')))}</code>"
     return html.escape(str(v))
@@ -230,9 +226,7 @@ def build(results, plots, run_path, out):
     try:
         run = stats.load(run_path)
     except stats.StatsError as e:
-        raise ReportError(str(e))
-    except OSError as e:
-        raise ReportError(f"cannot read {run_path}: {e.strerror}")
+        raise ReportError(e.detail)
     ctx = run.context
     stem = os.path.basename(run_path)[:-len(".json")]
     go_path = os.path.join(os.path.dirname(run_path), stem + ".go.json")
@@ -253,7 +247,7 @@ def build(results, plots, run_path, out):
                 w = stats.verdict_word(r.get("verdict"))
                 if w:
                     counts[w] += 1
-    host = ctx.get("host") or ctx.get("host_name") or "unknown host"
+    host = run.host or "unknown host"
     sha = str(ctx.get("git_sha", ""))[:12]
     title = f"mn suite: {host}, run {stem}"
     body = [f"<h1>{html.escape(title)}</h1>",
@@ -282,7 +276,8 @@ def build(results, plots, run_path, out):
     body.append('<h2 id="host">Host state</h2><p class="muted">Every key of the run\'s '
                 "context (Google Benchmark's and the harness's sysinfo).</p><table>")
     for k in sorted(ctx):
-        body.append(f"<tr><th>{html.escape(k)}</th><td>{context_value(ctx[k])}</td></tr>")
+        body.append(f"<tr><th>{html.escape(k)}</th><td>{context_cell(run.context_value(k))}"
+                    "</td></tr>")
     body.append("</table>")
 
     go, peers = speed_rows(results, tables)

@@ -5,7 +5,8 @@
 Reading (benches/FORMAT.md):
   load(path) -> Run        .path, .context (dict), .rows (dict name -> Row, file order),
                            .events (harness event names, context `counters`),
-                           .counters_na (dict event -> reason, context `counters_na`)
+                           .counters_na (dict event -> reason, context `counters_na`),
+                           .host, .context_json(key), .context_value(key)
   Row                      .name (Google Benchmark suffixes and the harness's /counted
                            stripped), .reps (timed repetitions: dicts with real_time and
                            cpu_time in ns and every user counter), .counted_reps (the
@@ -35,11 +36,11 @@ band_verdict() and difference_verdict() are the two statistical rules; tables.py
 engine combines them with the claims' data.
 
 Who reads results through this module: tables.py (every verdict), compare.py (A/B and fleet
-views), check_tuning.py (issue 15 converts it).  plot.py and report.py draw from the tables'
-CSVs, which tables.py computes here (CSV columns median, min, max, n, ci_lo, ci_hi).
-goparse.py writes Google Benchmark JSON from Go's output and reads none.  Still reading the
-raw JSON themselves, for bookkeeping only (no statistic): console.py (row and n/a counts of
-the run just written) and report.py (the context block it prints).
+views), check_tuning.py, speed_table.py, console.py (make bench's headline medians and the Go
+run's status) and report.py (the run's context block).  plot.py and report.py draw from the
+tables' CSVs, which tables.py computes here (CSV columns median, min, max, n, ci_lo, ci_hi).
+goparse.py writes Google Benchmark JSON from Go's output and reads none; run-bench merges the
+parts of a run it writes (a writer, not a reader of results).
 
 Sources: Google Benchmark 1.7.1 JSON reporter (benchmark/src/json_reporter.cc); Efron and
 Tibshirani, An Introduction to the Bootstrap (1993), ch. 13 (percentile intervals); Mann
@@ -193,6 +194,24 @@ class Run:
             return json.loads(v)
         except ValueError:
             return default
+
+    def context_value(self, key, default=None):
+        """A context value as recorded, except that JSON text of an object or array (the
+        harness's counters_na, p_layout, numa_topology...) is decoded; default when absent.
+        For showing every key (report.py's host-state block)."""
+        v = self.context.get(key, default)
+        if isinstance(v, str) and v[:1] in "[{":
+            try:
+                return json.loads(v)
+            except ValueError:
+                pass
+        return v
+
+    @property
+    def host(self):
+        """The host name the run recorded (context host, else host_name), or None.  The
+        stable per-machine id is context host_id (scripts/hoststate.py)."""
+        return self.context.get("host") or self.context.get("host_name") or None
 
     def get(self, name):
         """The row of that name or None."""

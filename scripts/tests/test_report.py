@@ -81,6 +81,9 @@ class TestReport(unittest.TestCase):
     def test_host_state_and_raw_links(self):
         self.assertIn("<th>host_name</th>", self.page)
         self.assertIn("<th>num_cpus</th>", self.page)
+        # JSON text in the context (stats.Run.context_value) shown decoded, as code
+        self.assertRegex(self.page, r"<th>counters_na</th><td><code>\{&quot;PAPI_")
+        self.assertIn("<b>fixturehost</b>", self.page)  # stats.Run.host
         rel = os.path.relpath(FIXTURE, os.path.dirname(self.out))
         self.assertIn(f'href="{rel}"', self.page)
         self.assertIn('full.go.json</a>: the Go peer run', self.page)

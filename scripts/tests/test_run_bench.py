@@ -233,6 +233,11 @@ class RunBenchTest(unittest.TestCase):
 class ConsoleSummaryTest(unittest.TestCase):
     """scripts/console.py: verdict counts from the index, T1 lines, ours/Go headline, paths."""
 
+    def tmp_keep(self):
+        d = tempfile.TemporaryDirectory()
+        self.addCleanup(d.cleanup)
+        return d.name
+
     def test_summary(self):
         sys.path.insert(0, os.path.join(ROOT, "scripts"))
         import console
@@ -260,6 +265,9 @@ class ConsoleSummaryTest(unittest.TestCase):
             with open(go, "w") as f:
                 json.dump({"context": {"go_status": "ok"}, "benchmarks": [
                     row("go/switch/gosched", "ns_per_switch", v) for v in (40, 50)]}, f)
+            ours_copy = os.path.join(self.tmp_keep(), "r.json")
+            with open(ours, "rb") as f, open(ours_copy, "wb") as g:
+                g.write(f.read())
             report = os.path.join(d, "report", "index.html")
             os.makedirs(os.path.dirname(report))
             open(report, "w").close()
@@ -279,6 +287,18 @@ class ConsoleSummaryTest(unittest.TestCase):
             "make bench: 5 confirmed, 4 refuted, 2 inconclusive, 1 n/a, 1 not a measurement; "
             f"report: {report}\n"), text[-300:])
         self.assertNotIn("<br>", text)
+        # The Go file says Go did not run, or is no Google Benchmark JSON: no Go column,
+        # the reason instead (read through scripts/stats.py like the rows).
+        for go_doc, why in (({"context": {"go_status": "n/a: go not installed"},
+                              "benchmarks": []}, "n/a: go not installed"),
+                            ("{truncated", "n/a: no Go file for this run")):
+            with tempfile.TemporaryDirectory() as d:
+                go = os.path.join(d, "r.go.json")
+                with open(go, "w") as f:
+                    f.write(go_doc if isinstance(go_doc, str) else json.dumps(go_doc))
+                lines = console.headline(ours_copy, go)
+            self.assertEqual(lines[-1], f"  Go: {why}", lines)
+            self.assertRegex(lines[0], r"yield switch, 1 P +ours 20 ns$")
         # Tables not regenerated from this run (make tables failed): no stale verdicts.
         out = io.StringIO()
         with tempfile.TemporaryDirectory() as d:

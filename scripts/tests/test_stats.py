@@ -56,6 +56,26 @@ class TestLoad(unittest.TestCase):
         self.assertEqual(self.run.counters_na["PAPI_TOT_CYC"],
                          'no PMU (PAPI: "Event" does not exist)')
 
+    def test_context_values_and_host(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "c.json")
+            with open(p, "w") as f:
+                json.dump({"context": {"host_name": "box", "p_layout": '[{"pad": 0}]',
+                                       "nodes": '{"n": 1}', "cores": "2", "ratio": "1.50",
+                                       "broken": "{not json", "load_avg": [0.5, 1.0]},
+                           "benchmarks": []}, f)
+            run = stats.load(p)
+        self.assertEqual(run.context_value("p_layout"), [{"pad": 0}])
+        self.assertEqual(run.context_value("nodes"), {"n": 1})
+        self.assertEqual(run.context_value("cores"), "2")      # text stays text
+        self.assertEqual(run.context_value("ratio"), "1.50")   # as recorded, not 1.5
+        self.assertEqual(run.context_value("broken"), "{not json")
+        self.assertEqual(run.context_value("load_avg"), [0.5, 1.0])
+        self.assertEqual(run.context_value("absent", "-"), "-")
+        self.assertEqual(run.host, "box")  # host_name when there is no host key
+        self.assertEqual(self.run.host, self.run.context.get("host") or
+                         self.run.context.get("host_name"))
+
     def test_old_files_timed_with_counters_on(self):
         with tempfile.TemporaryDirectory() as d:
             with open(FIX) as f:
