@@ -252,7 +252,7 @@ class TestHostRules(Base):
 
 class TestMeasured(Base):
     NAMES = ('T1.switch: pthread futex switch / G yield switch',
-             'T3.latency: padded / packed runq op', 'T4: pinned / unpinned touch',
+             'T3.latency: padded / packed runq op', 'T4: pinned / unpinned map-touch-unmap (pin/shoot)',
              'N3.3.penalty: remote / local chase', 'N3.3.foreign: numa_foreign share, bound')
 
     def measured(self, results, profile=DEFAULT):
@@ -272,6 +272,10 @@ class TestMeasured(Base):
         # the sweep is checked row by row; the tightest pair is shown
         self.assertIn('stealers:0', rules[self.NAMES[1]][1])
         self.assertIn('worst of 2 rows', rules[self.NAMES[1]][1])
+        # T4 is gated on the rows its claims are judged on (pin/shoot), not pin/touch
+        self.assertIn('pin/shoot/unmap:1/bind:1 / pin/shoot/unmap:1/bind:0 ns_per_op',
+                      rules[self.NAMES[2]][1])
+        self.assertIn('value 0.9 (9 / 10)', rules[self.NAMES[2]][1])
 
     def test_ratio_and_value_rules_fail(self):
         rc, rules, out = self.measured('results_fail.json')
@@ -293,8 +297,8 @@ class TestMeasured(Base):
     def test_interval_straddling_the_bound_is_inconclusive(self):
         with open(os.path.join(FIX, 'results_pass.json')) as f:
             doc = json.load(f)
-        spread = {'pin/touch/ws_kib:64/bind:1': [8, 10, 12, 14, 16],   # median ratio 1.2,
-                  'pin/touch/ws_kib:64/bind:0': [8, 9, 10, 11, 12]}    # CI across 1.25
+        spread = {'pin/shoot/unmap:1/bind:1': [8, 10, 12, 14, 16],   # median ratio 1.2,
+                  'pin/shoot/unmap:1/bind:0': [8, 9, 10, 11, 12]}    # CI across 1.25
         for r in doc['benchmarks']:
             vals = spread.get(r['run_name'].removesuffix('/real_time'))
             if vals and r['run_type'] == 'iteration':
@@ -311,7 +315,8 @@ class TestMeasured(Base):
         self.assertIn('straddles the band edge 1.25', line)
         with open(DEFAULT) as f:
             text = f.read()
-        p = self.profile(text.replace('claim = "T4.*"\n', 'claim = "T4.*"\nif_inconclusive = "fail"\n'))
+        p = self.profile(text.replace('claim = "T4.flush"\n',
+                                     'claim = "T4.flush"\nif_inconclusive = "fail"\n'))
         rc, rules, out, err = self.run_ct('--profile', p, '--results', path, root=root)
         self.assertEqual((rc, rules[self.NAMES[2]][0]), (1, 'FAIL'), out + err)
         self.assertIn('if_inconclusive = "fail"', rules[self.NAMES[2]][1])
@@ -499,7 +504,7 @@ class TestRunBenches(Base):
         with open(bench, 'w') as f:
             f.write('#!/bin/sh\necho "$@" >> %s\n'
                     # no bench for the glob: what benches/harness/gbench.cc does
-                    'case "$*" in *--claims=T4.*) echo "bench: no bench matches --claims=T4.*" >&2;'
+                    'case "$*" in *--claims=T4.flush) echo "bench: no bench matches --claims=T4.flush" >&2;'
                     ' exit 2;; esac\n'
                     'for a; do case "$a" in\n'
                     '  --benchmark_out=*) cp %s "${a#--benchmark_out=}";;\nesac; done\n'
@@ -515,9 +520,9 @@ class TestRunBenches(Base):
             calls = f.read().splitlines()
         # one run per claim glob; the NUMA rules are not run on a one-node host
         self.assertEqual(sorted(c.split('--claims=')[1] for c in calls),
-                         ['T1.switch.*', 'T3.latency', 'T4.*'])
+                         ['T1.switch.*', 'T3.latency', 'T4.flush'])
         self.assertTrue(all('--preset=quick' in c for c in calls))
-        self.assertIn('no bench for claim T4.*', p.stderr)
+        self.assertIn('no bench for claim T4.flush', p.stderr)
         self.assertRegex(p.stdout, r'PASS  T1.switch: .*value 50 ')
         # the fake output's context says 2 nodes: rules follow the results, not this host
         self.assertRegex(p.stdout, r'PASS  N3.3.penalty: ')

@@ -67,8 +67,14 @@ def suite(switch_g, pad64, bind1, remote, foreign):
                   around(40, 0.03))
         b += rows("runq/op/pad:64/stealers:%d" % st, "T3.latency,T3.l1hit", "ns_per_op",
                   around(pad64 if st else 39, 0.03))
-    b += rows("pin/touch/ws_kib:64/bind:0", "T4.flush,T4.tlbmiss", "ns_per_op", around(10, 0.02))
-    b += rows("pin/touch/ws_kib:64/bind:1", "T4.flush,T4.tlbmiss", "ns_per_op", around(bind1, 0.02))
+    # T4 is judged on pin/shoot (unmap:1); pin/touch (T4.tlbmiss, PMU only) is not gated:
+    # its pinned arm is 3x dearer here and must not decide the T4 rule
+    b += rows("pin/shoot/unmap:1/bind:0", "T4.flush,T4.local,T4.mmap", "ns_per_op",
+              around(10, 0.02))
+    b += rows("pin/shoot/unmap:1/bind:1", "T4.flush,T4.local,T4.mmap", "ns_per_op",
+              around(bind1, 0.02))
+    b += rows("pin/touch/ws_kib:64/bind:0", "T4.tlbmiss", "ns_per_op", around(10, 0.02))
+    b += rows("pin/touch/ws_kib:64/bind:1", "T4.tlbmiss", "ns_per_op", around(30, 0.02))
     b += rows("numa/chase/cpu:0/mem:0/thp:0", "N3.3.penalty,N3.2.latency", "ns_per_access",
               around(100, 0.01))
     b += rows("numa/chase/cpu:0/mem:1/thp:0", "N3.3.penalty,N3.2.latency", "ns_per_access",
