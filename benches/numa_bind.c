@@ -58,7 +58,7 @@
  */
 #include "bench.h"
 #include "mn.h"
-#include "mn_numa.h"
+#include "bench_numa.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -71,18 +71,18 @@
 
 /* ==== shared: numastat counters ======================================================== */
 
-static void report_numastat(struct bench_state *st, const struct mn_numastat_snap *a,
-                            const struct mn_numastat_snap *b)
+static void report_numastat(struct bench_state *st, const struct bench_numastat_snap *a,
+                            const struct bench_numastat_snap *b)
 {
-    struct mn_numastat d;
-    mn_numastat_delta(a, b, NULL, &d);
+    struct bench_numastat d;
+    bench_numastat_delta(a, b, NULL, &d);
     bench_set_counter(st, "numa_hit", (double)d.numa_hit, BENCH_C_PLAIN);
     bench_set_counter(st, "numa_miss", (double)d.numa_miss, BENCH_C_PLAIN);
     bench_set_counter(st, "numa_foreign", (double)d.numa_foreign, BENCH_C_PLAIN);
     bench_set_counter(st, "local_node", (double)d.local_node, BENCH_C_PLAIN);
     bench_set_counter(st, "other_node", (double)d.other_node, BENCH_C_PLAIN);
-    bench_set_counter(st, "remote_share", mn_numastat_remote_share(&d), BENCH_C_PLAIN);
-    bench_set_counter(st, "foreign_share", mn_numastat_foreign_share(&d), BENCH_C_PLAIN);
+    bench_set_counter(st, "remote_share", bench_numastat_remote_share(&d), BENCH_C_PLAIN);
+    bench_set_counter(st, "foreign_share", bench_numastat_foreign_share(&d), BENCH_C_PLAIN);
 }
 
 /* ==== numa/bind ======================================================================== */
@@ -90,7 +90,7 @@ static void report_numastat(struct bench_state *st, const struct mn_numastat_sna
 struct bind_run {
     struct bench_state *st;
     struct mn_wg wg;
-    struct mn_numastat_snap before, after;
+    struct bench_numastat_snap before, after;
     int snap_rc;
     uint64_t sink;
 };
@@ -127,12 +127,12 @@ static int bind_main(void *arg)
     struct bind_run *r = arg;
     if (bind_round(r) != 0) /* warm-up: Ms started, stacks allocated */
         return 1;
-    r->snap_rc = mn_numastat_snapshot(&r->before);
+    r->snap_rc = bench_numastat_snapshot(&r->before);
     while (bench_keep_running(r->st))
         if (bind_round(r) != 0)
             return 1;
     if (!r->snap_rc)
-        r->snap_rc = mn_numastat_snapshot(&r->after);
+        r->snap_rc = bench_numastat_snapshot(&r->after);
     return 0;
 }
 
@@ -142,7 +142,7 @@ static void bm_numa_bind(struct bench_state *st)
     struct mn_config cfg;
     static struct bind_run r; /* static: the Gs outlive nothing, but keep it off the stack */
     if (!t->placement_ok) {
-        bench_skip(st, t->why_not);
+        bench_skip(st, bench_numa_why_not());
         return;
     }
     if (mn_config_init(&cfg) != 0) {
@@ -180,7 +180,7 @@ struct chan_run {
     struct mn_wg wg;
     int64_t msgs;
     int prod_rc;
-    struct mn_numastat_snap before, after;
+    struct bench_numastat_snap before, after;
     int snap_rc;
 };
 
@@ -206,12 +206,12 @@ static int chan_main(void *arg)
     mn_wg_add(&r->wg, 1);
     if (mn_go(chan_producer, r) != 0)
         return 1;
-    r->snap_rc = mn_numastat_snapshot(&r->before);
+    r->snap_rc = bench_numastat_snapshot(&r->before);
     while (bench_keep_running(r->st))
         if (mn_chan_recv(r->c, &v, NULL) != 0)
             return 1;
     if (!r->snap_rc)
-        r->snap_rc = mn_numastat_snapshot(&r->after);
+        r->snap_rc = bench_numastat_snapshot(&r->after);
     /* Close so a producer with messages left (it should have none) ends with -EPIPE. */
     if (mn_chan_close(r->c) != 0)
         return 1;
@@ -226,7 +226,7 @@ static void bm_chan_numa(struct bench_state *st)
     cpu_set_t old, two;
     int a = -1, b = -1;
     if (!t->placement_ok) {
-        bench_skip(st, t->why_not);
+        bench_skip(st, bench_numa_why_not());
         return;
     }
     for (int i = 0; i < t->nnodes; i++) /* first allowed CPU of two different nodes */

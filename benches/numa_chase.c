@@ -51,7 +51,7 @@
  *   disturb the chase; run on an idle host.
  */
 #include "bench.h"
-#include "mn_numa.h"
+#include "bench_numa.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -126,7 +126,7 @@ static bool prepare(struct bench_state *st, int cpu, int mem, cpu_set_t *old)
     const struct mn_numa_topo *t = mn_numa_topology();
     char why[128];
     if (!t->placement_ok) {
-        bench_skip(st, t->why_not);
+        bench_skip(st, bench_numa_why_not());
         return false;
     }
     int ci = mn_numa_index_of(cpu), mi = mn_numa_index_of(mem);
@@ -146,7 +146,7 @@ static bool prepare(struct bench_state *st, int cpu, int mem, cpu_set_t *old)
         bench_skip(st, why);
         return false;
     }
-    if (bench_affinity_save(old) != 0 || mn_numa_run_on_node(cpu) != 0) {
+    if (bench_affinity_save(old) != 0 || bench_numa_run_on_node(cpu) != 0) {
         bench_skip(st, "n/a: cannot pin to the CPU node");
         return false;
     }
@@ -162,7 +162,7 @@ static char *get_buffer(struct bench_state *st, int cpu, int mem, int thp, int k
         return cache.buf;
     cache_drop();
     void *p;
-    int rc = mn_numa_alloc(&p, bytes, mem, thp);
+    int rc = bench_numa_alloc(&p, bytes, mem, thp);
     if (rc) {
         char why[128];
         snprintf(why, sizeof why, "n/a: cannot allocate %zu MiB on node %d: %s", bytes >> 20, mem,
@@ -189,8 +189,8 @@ static char *get_buffer(struct bench_state *st, int cpu, int mem, int thp, int k
  * memory is not where it was bound. */
 static bool report_placement(struct bench_state *st, int cpu, int mem)
 {
-    struct mn_numa_where w;
-    int rc = mn_numa_where(cache.buf, cache.bytes, &w);
+    struct bench_numa_where w;
+    int rc = bench_numa_where(cache.buf, cache.bytes, &w);
     char why[128];
     if (rc) {
         snprintf(why, sizeof why, "n/a: move_pages: %s", strerror(-rc));
@@ -273,11 +273,11 @@ __attribute__((constructor)) static void numa_chase_context(void)
 {
     char buf[4096];
     const struct mn_numa_topo *t = mn_numa_topology();
-    int off =
-        snprintf(buf, sizeof buf,
-                 "{\"nodes\":%d,\"mem_nodes\":%d,\"placement\":\"%s\","
-                 "\"numa_balancing\":%d,\"node\":[",
-                 t->nnodes, t->nnodes_mem, t->placement_ok ? "ok" : t->why_not, t->numa_balancing);
+    int off = snprintf(buf, sizeof buf,
+                       "{\"nodes\":%d,\"mem_nodes\":%d,\"placement\":\"%s\","
+                       "\"numa_balancing\":%d,\"node\":[",
+                       t->nnodes, t->nnodes_mem, t->placement_ok ? "ok" : bench_numa_why_not(),
+                       t->numa_balancing);
     for (int i = 0; i < t->nnodes && off < (int)sizeof buf - 128; i++)
         off += snprintf(buf + off, sizeof buf - (size_t)off,
                         "%s{\"id\":%d,\"cpus\":%d,\"mem_bytes\":%llu}", i ? "," : "", t->node[i].id,

@@ -31,9 +31,12 @@ $(SQUARES): runtime/examples/squares.c $(LIBMN)
 # TEST_CRITERION: how the tests get Criterion; test-tsan swaps in runtime/tests/crshim.
 TEST_CRITERION ?= -lcriterion
 TEST_INC       ?=
+# test_numa also tests the benches' NUMA toolkit built on the runtime's (bench_numa.c).
+$(BUILD)/runtime/tests/test_numa: benches/harness/bench_numa.c benches/harness/bench_numa.h
 $(BUILD)/runtime/tests/%: runtime/tests/%.c $(LIBMN) runtime/include/*.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_INC) $(ALL_CFLAGS) -Iruntime/src -o $@ $< $(LIBMN) $(LDLIBS_RT) $(TEST_CRITERION)
+	$(CC) $(TEST_INC) $(ALL_CFLAGS) -Iruntime/src -Ibenches/harness -o $@ $< \
+	  $(filter-out $<,$(filter %.c,$^)) $(LIBMN) $(LDLIBS_RT) $(TEST_CRITERION)
 
 .PHONY: test-runtime
 test-runtime: $(RT_TESTS) $(SQUARES)

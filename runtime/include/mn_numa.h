@@ -1,7 +1,9 @@
 /*
- * mn_numa.h - NUMA topology, placement and counters for benches and tests (claims
- * N3.1.detect, N3.2.latency, N3.2.remote, N3.3.penalty, N3.3.foreign, T10.remote).  Implemented in
- * runtime/src/numa.c on top of libnuma; link with -lnuma.
+ * mn_numa.h - NUMA topology and placement as the runtime sees them (cfg.numa_local; claims
+ * N3.1.detect, T10.remote): which node each CPU and so each P is on, whether placement works
+ * here, and placing memory on a node.  Implemented in runtime/src/numa.c on top of libnuma;
+ * link with -lnuma.  The benches' measurement toolkit on top of it (numastat, verified
+ * allocations, skip reasons) is benches/harness/bench_numa.h.
  *
  * What real hosts do, and what this interface does about it:
  *   - node IDs have gaps (nodes 0 and 2 only): nodes are listed by index 0..nnodes-1,
@@ -63,8 +65,6 @@ struct mn_numa_topo {
     int move_pages_errno;    /* status query (nodes == NULL) */
     int numa_balancing;      /* /proc/sys/kernel/numa_balancing, -1 when unreadable */
     bool placement_ok;       /* mbind and move_pages work and >= 2 memory nodes allowed */
-    char why_not[96];        /* when !placement_ok: "n/a: 1 NUMA node", "n/a: mbind:
-                                Operation not permitted", ... (bench_skip reasons) */
 };
 
 /* mn_numa_topology - the cached topology (read on first call; never NULL).  Without
@@ -87,84 +87,19 @@ MN_WUR int mn_numa_cpu_node(int cpu);
  * or -EINVAL for an absent node. */
 MN_WUR int mn_numa_node_cpus(int id, bool allowed_only, int *cpus, int max);
 
-/* mn_numa_slit_json - the distance matrix as JSON, {"nodes":[0,1],"dist":[[10,20],[20,10]]},
- * for the bench context key `slit`.  Returns the string length (as snprintf: may exceed
- * len, then the output is truncated). */
-int mn_numa_slit_json(char *buf, size_t len);
-
 /* ==== Placement ====================================================================== */
 
-/* mn_numa_run_on_node - pin the calling thread to the allowed CPUs of node id
- * (sched_setaffinity).  -EINVAL absent node, -ENODEV node has no allowed CPU, or the
- * negative errno of sched_setaffinity. */
-MN_WUR int mn_numa_run_on_node(int id);
-
-/* Placing an existing range on a node: mn_numa_bind(addr, bytes, id, strict), declared
- * with the runtime's calls in runtime/src/numa_internal.h. */
-
-/* mn_numa_alloc - mmap bytes (rounded up to pages) of anonymous memory placed on node id
- * with MPOL_BIND, THP advised on (thp) or off (MADV_NOHUGEPAGE), and touched one byte per
- * 4 KiB page so it is allocated now.  id < 0: no policy (first touch decides).  *out gets
- * the mapping; free with munmap(*out, bytes).  Errors: as mn_numa_bind, -ENOMEM. */
-MN_WUR int mn_numa_alloc(void **out, size_t bytes, int id, bool thp);
-
-/* mn_numa_page_nodes - node ID of each 4 KiB page of [addr, addr+npages*4096) with
- * move_pages(2) status queries (no migration): status[i] >= 0 is a node ID, < 0 a negative
- * errno for that page (-ENOENT: not present, -EFAULT: not mapped).  addr must be page
- * aligned.  Returns 0, -EINVAL (unaligned), -ENOSYS (move_pages unavailable here), or the
- * negative errno of move_pages. */
-MN_WUR int mn_numa_page_nodes(const void *addr, size_t npages, int *status);
-
-/* struct mn_numa_where - where the pages of a range are, summarised. */
-struct mn_numa_where {
-    size_t pages;                 /* pages queried */
-    size_t on[MN_NUMA_MAX_NODES]; /* pages on node[i] (by index) */
-    size_t failed;                /* pages whose status was a negative errno */
-    int first_errno;              /* the first such status, as a negative errno */
-};
-/* mn_numa_where - summarise mn_numa_page_nodes over [addr, addr+bytes) (addr page
- * aligned; bytes rounded up to 4 KiB pages).  Errors as mn_numa_page_nodes, -ENOMEM. */
-MN_WUR int mn_numa_where(const void *addr, size_t bytes, struct mn_numa_where *out);
-
-/* ==== numastat ======================================================================== */
-
-/* struct mn_numastat - one node's counters from /sys/devices/system/node/node<id>/numastat.
- * They count page allocations (in pages), not memory accesses:
- *   numa_hit      allocated on this node as intended (policy or local);
- *   numa_miss     allocated here although another node was preferred (fallback);
- *   numa_foreign  intended for this node but allocated elsewhere (the other side of miss);
- *   local_node    allocated here for a task running on this node;
- *   other_node    allocated here for a task running on another node. */
-struct mn_numastat {
-    uint64_t numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node;
-};
-
-/* struct mn_numastat_snap - every listed node's counters at one instant. */
-struct mn_numastat_snap {
-    int nnodes;                                 /* = topology nnodes */
-    struct mn_numastat node[MN_NUMA_MAX_NODES]; /* by index, as topology node[] */
-};
-
-/* mn_numastat_read - counters of node id.  -EINVAL absent node, or the negative errno of
- * opening / parsing its numastat file (-ENOENT on kernels without it). */
-MN_WUR int mn_numastat_read(int id, struct mn_numastat *out);
-
-/* mn_numastat_snapshot - read every node.  0 or the first error of mn_numastat_read. */
-MN_WUR int mn_numastat_snapshot(struct mn_numastat_snap *out);
-
-/* mn_numastat_delta - after - before, per node into per_node (may be NULL) and summed
- * over nodes into total (may be NULL).  Counters are monotonic; a negative difference
- * (counter reset) is clamped to 0. */
-void mn_numastat_delta(const struct mn_numastat_snap *before, const struct mn_numastat_snap *after,
-                       struct mn_numastat_snap *per_node, struct mn_numastat *total);
-
-/* mn_numastat_remote_share - other_node / (local_node + other_node) of d: the share of page
- * allocations served from a node other than the allocating task's; 0 when both are 0. */
-double mn_numastat_remote_share(const struct mn_numastat *d);
-
-/* mn_numastat_foreign_share - numa_foreign / (numa_hit + numa_miss) of d (claim
- * N3.3.foreign); 0 when the denominator is 0. */
-double mn_numastat_foreign_share(const struct mn_numastat *d);
+/* mn_numa_bind - set the memory policy of [addr, addr+bytes) to node before first touch.
+ * strict: MPOL_BIND (allocation fails with SIGBUS/OOM when the node is full; benches that
+ * must know where memory is); else MPOL_PREFERRED (a full node falls back to another one,
+ * seen as numa_miss: the scheduler's choice).  addr is rounded down and the end up to page
+ * boundaries, so a neighbour sharing the first or last page gets the policy too.  Pages
+ * already touched stay where they are (no MPOL_MF_MOVE).  One mbind syscall, no allocation.
+ * Returns 0 (also without a syscall when !strict and only one memory node is allowed: the
+ * memory is on that node anyway), -EINVAL (bytes == 0 or node absent), -ENODEV (node has
+ * no memory or the cpuset forbids it), -ENOSYS (the kernel refused the probe, e.g. EPERM in
+ * a container: mbind_errno says why), or mbind's negative errno. */
+int mn_numa_bind(void *addr, size_t bytes, int node, bool strict);
 
 #ifdef __cplusplus
 }

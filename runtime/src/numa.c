@@ -1,7 +1,9 @@
 /*
- * numa.c - NUMA topology, placement and numastat for the runtime, benches and tests.
+ * numa.c - NUMA topology and placement for the runtime and its users.
  *
  * Internal interface: numa_internal.h (what the scheduler calls).  Public interface: mn_numa.h.
+ * The measurement toolkit built on it (numastat, verified allocations, the skip reason) is
+ * the benches' own: benches/harness/bench_numa.c.
  *
  * The topology is read once (pthread_once) through libnuma: numa_nodes_ptr for the nodes
  * present (IDs may have gaps, so we walk 0..numa_max_node(), an ID and not a count),
@@ -13,8 +15,8 @@
  *
  * Placement policy: the runtime calls mn_numa_bind(..., false), MPOL_PREFERRED (a full node
  * degrades to remote memory, visible as numa_miss, rather than SIGBUS/OOM); benches that
- * must know where memory is use mn_numa_alloc / mn_numa_bind(..., true) (MPOL_BIND) and verify the
- * result with move_pages status queries (mn_numa_where).
+ * must know where memory is use mn_numa_bind(..., true) (MPOL_BIND) and verify the result
+ * with move_pages status queries (bench_numa_where in the harness).
  */
 #include "numa_internal.h"
 
@@ -44,14 +46,6 @@ static bool mbind_usable;                  /* mbind probe passed */
 static pthread_once_t topo_once = PTHREAD_ONCE_INIT;
 
 /* ==== Topology ======================================================================== */
-
-static void set_why(const char *what, int err)
-{
-    if (err)
-        snprintf(topo.why_not, sizeof topo.why_not, "n/a: %s: %s", what, strerror(err));
-    else
-        snprintf(topo.why_not, sizeof topo.why_not, "n/a: %s", what);
-}
 
 static int read_int_file(const char *path, int dflt)
 {
@@ -211,19 +205,11 @@ static void topo_read(void)
             cpu_node[c] = (int16_t)default_node;
     if (!topo.libnuma) {
         topo.mbind_errno = topo.move_pages_errno = topo.set_mempolicy_errno = ENOSYS;
-        set_why("no libnuma (numa_available() < 0)", 0);
         return;
     }
     probe_calls();
     mbind_usable = topo.mbind_errno == 0;
-    if (topo.mbind_errno)
-        set_why("mbind", topo.mbind_errno);
-    else if (topo.move_pages_errno)
-        set_why("move_pages", topo.move_pages_errno);
-    else if (topo.nnodes_mem < 2)
-        set_why(topo.nnodes > 1 ? "1 NUMA node with memory allowed" : "1 NUMA node", 0);
-    else
-        topo.placement_ok = true;
+    topo.placement_ok = !topo.mbind_errno && !topo.move_pages_errno && topo.nnodes_mem >= 2;
 }
 
 static void ensure(void)
@@ -231,7 +217,7 @@ static void ensure(void)
     pthread_once(&topo_once, topo_read);
 }
 
-/* ==== Internal interface (numa.h) ===================================================== */
+/* ==== Internal interface (numa_internal.h) and placement (mn_numa_bind, mn_numa.h) ===== */
 
 int mn_numa_init(void)
 {
@@ -338,232 +324,4 @@ int mn_numa_node_cpus(int id, bool allowed_only, int *cpus, int max)
         n++;
     }
     return n;
-}
-
-int mn_numa_slit_json(char *buf, size_t len)
-{
-    ensure();
-    size_t off = 0;
-    int w;
-#define PUT(...)                                                                                   \
-    do {                                                                                           \
-        w = snprintf(buf + (off < len ? off : len), off < len ? len - off : 0, __VA_ARGS__);       \
-        off += (size_t)w;                                                                          \
-    } while (0)
-    if (len == 0)
-        buf = NULL;
-    PUT("{\"nodes\":[");
-    for (int i = 0; i < topo.nnodes; i++)
-        PUT("%s%d", i ? "," : "", topo.node[i].id);
-    PUT("],\"dist\":[");
-    for (int i = 0; i < topo.nnodes; i++) {
-        PUT("%s[", i ? "," : "");
-        for (int j = 0; j < topo.nnodes; j++)
-            PUT("%s%d", j ? "," : "", topo.dist[i][j]);
-        PUT("]");
-    }
-    PUT("]}");
-#undef PUT
-    return (int)off;
-}
-
-int mn_numa_run_on_node(int id)
-{
-    if (mn_numa_index_of(id) < 0)
-        return -EINVAL;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    int n = 0;
-    for (int c = 0; c < MN_NUMA_MAX_CPUS; c++)
-        if (cpu_mapped[c] && cpu_node[c] == id && CPU_ISSET(c, &aff)) {
-            CPU_SET(c, &set);
-            n++;
-        }
-    if (n == 0)
-        return -ENODEV;
-    if (sched_setaffinity(0, sizeof set, &set) != 0)
-        return -errno;
-    return 0;
-}
-
-int mn_numa_alloc(void **out, size_t bytes, int id, bool thp)
-{
-    const size_t huge = 2UL << 20;
-    ensure();
-    if (bytes == 0)
-        return -EINVAL;
-    if (id >= 0) {
-        int rc = check_node(id);
-        if (rc)
-            return rc;
-        if (!mbind_usable)
-            return -ENOSYS;
-    }
-    bytes = (bytes + PAGE_4K - 1) & ~(PAGE_4K - 1);
-    /* Over-map by 2 MiB and trim, so THP can back the range from its first byte. */
-    size_t span = bytes + huge;
-    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        return -errno;
-    char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
-    if (p > raw)
-        munmap(raw, (size_t)(p - raw));
-    if (raw + span > p + bytes)
-        munmap(p + bytes, (size_t)(raw + span - (p + bytes)));
-    if (madvise(p, bytes, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0 && !thp) {
-        int e = errno;
-        munmap(p, bytes);
-        return -e;
-    }
-    if (id >= 0) {
-        int rc = do_mbind(p, bytes, id, MPOL_BIND);
-        if (rc) {
-            munmap(p, bytes);
-            return rc;
-        }
-    }
-    for (size_t off = 0; off < bytes; off += PAGE_4K)
-        ((volatile char *)p)[off] = 0;
-    *out = p;
-    return 0;
-}
-
-int mn_numa_page_nodes(const void *addr, size_t npages, int *status)
-{
-    enum { BATCH = 512 };
-    void *pages[BATCH];
-    ensure();
-    if ((uintptr_t)addr & (PAGE_4K - 1))
-        return -EINVAL;
-    if (topo.move_pages_errno && topo.move_pages_errno != ENOENT)
-        return -ENOSYS;
-    for (size_t done = 0; done < npages;) {
-        size_t n = npages - done < BATCH ? npages - done : BATCH;
-        for (size_t i = 0; i < n; i++)
-            pages[i] = (char *)addr + (done + i) * PAGE_4K;
-        if (move_pages(0, n, pages, NULL, status + done, 0) != 0)
-            return -errno;
-        done += n;
-    }
-    return 0;
-}
-
-int mn_numa_where(const void *addr, size_t bytes, struct mn_numa_where *out)
-{
-    size_t npages = (bytes + PAGE_4K - 1) / PAGE_4K;
-    memset(out, 0, sizeof *out);
-    int *st = malloc((npages ? npages : 1) * sizeof *st);
-    if (!st)
-        return -ENOMEM;
-    int rc = mn_numa_page_nodes(addr, npages, st);
-    if (rc == 0) {
-        out->pages = npages;
-        for (size_t i = 0; i < npages; i++) {
-            int idx = st[i] >= 0 ? mn_numa_index_of(st[i]) : -1;
-            if (idx >= 0) {
-                out->on[idx]++;
-            } else {
-                if (!out->failed)
-                    out->first_errno = st[i] < 0 ? st[i] : -EINVAL;
-                out->failed++;
-            }
-        }
-    }
-    free(st);
-    return rc;
-}
-
-/* ==== numastat ======================================================================== */
-
-int mn_numastat_read(int id, struct mn_numastat *out)
-{
-    char path[96], key[32];
-    unsigned long long v;
-    if (mn_numa_index_of(id) < 0)
-        return -EINVAL;
-    snprintf(path, sizeof path, "/sys/devices/system/node/node%d/numastat", id);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -errno;
-    memset(out, 0, sizeof *out);
-    int seen = 0;
-    while (fscanf(f, "%31s %llu", key, &v) == 2) {
-        seen++;
-        if (!strcmp(key, "numa_hit"))
-            out->numa_hit = v;
-        else if (!strcmp(key, "numa_miss"))
-            out->numa_miss = v;
-        else if (!strcmp(key, "numa_foreign"))
-            out->numa_foreign = v;
-        else if (!strcmp(key, "interleave_hit"))
-            out->interleave_hit = v;
-        else if (!strcmp(key, "local_node"))
-            out->local_node = v;
-        else if (!strcmp(key, "other_node"))
-            out->other_node = v;
-    }
-    fclose(f);
-    return seen ? 0 : -EBADMSG;
-}
-
-int mn_numastat_snapshot(struct mn_numastat_snap *out)
-{
-    ensure();
-    memset(out, 0, sizeof *out);
-    out->nnodes = topo.nnodes;
-    for (int i = 0; i < topo.nnodes; i++) {
-        int rc = mn_numastat_read(topo.node[i].id, &out->node[i]);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static uint64_t sub(uint64_t a, uint64_t b)
-{
-    return a > b ? a - b : 0;
-}
-
-void mn_numastat_delta(const struct mn_numastat_snap *before, const struct mn_numastat_snap *after,
-                       struct mn_numastat_snap *per_node, struct mn_numastat *total)
-{
-    struct mn_numastat t = {0};
-    int n = before->nnodes < after->nnodes ? before->nnodes : after->nnodes;
-    if (per_node) {
-        memset(per_node, 0, sizeof *per_node);
-        per_node->nnodes = n;
-    }
-    for (int i = 0; i < n; i++) {
-        const struct mn_numastat *a = &before->node[i], *b = &after->node[i];
-        struct mn_numastat d = {
-            .numa_hit = sub(b->numa_hit, a->numa_hit),
-            .numa_miss = sub(b->numa_miss, a->numa_miss),
-            .numa_foreign = sub(b->numa_foreign, a->numa_foreign),
-            .interleave_hit = sub(b->interleave_hit, a->interleave_hit),
-            .local_node = sub(b->local_node, a->local_node),
-            .other_node = sub(b->other_node, a->other_node),
-        };
-        if (per_node)
-            per_node->node[i] = d;
-        t.numa_hit += d.numa_hit;
-        t.numa_miss += d.numa_miss;
-        t.numa_foreign += d.numa_foreign;
-        t.interleave_hit += d.interleave_hit;
-        t.local_node += d.local_node;
-        t.other_node += d.other_node;
-    }
-    if (total)
-        *total = t;
-}
-
-double mn_numastat_remote_share(const struct mn_numastat *d)
-{
-    uint64_t den = d->local_node + d->other_node;
-    return den ? (double)d->other_node / (double)den : 0.0;
-}
-
-double mn_numastat_foreign_share(const struct mn_numastat *d)
-{
-    uint64_t den = d->numa_hit + d->numa_miss;
-    return den ? (double)d->numa_foreign / (double)den : 0.0;
 }

@@ -1,7 +1,7 @@
 /*
  * numa_internal.h - NUMA topology and placement used inside the runtime (runtime/src/numa.c).
  * Degrades to one node when libnuma or the kernel's memory-policy calls are unavailable.
- * The public view for benches and tests is runtime/include/mn_numa.h (same file behind it).
+ * The public view (topology, mn_numa_bind) is runtime/include/mn_numa.h (same file behind it).
  *
  * Contract with the scheduler (proc.c / stack.c): call mn_numa_init once from mn_init (it
  * is idempotent and thread safe, and every other call here initialises on demand), assign
@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mn_numa.h"
+
 /* mn_numa_init - read the topology and probe mbind / set_mempolicy / move_pages on a
  * scratch page (once per process).  Idempotent, thread safe; returns 0 always (a host
  * without NUMA support is described as one node). */
@@ -24,18 +26,6 @@ int mn_numa_init(void);
  * CPU the topology does not map (or cpu < 0), the ID of the first node with memory, so the
  * result is always a valid argument for mn_numa_bind.  On one node: that node's ID (0). */
 int mn_numa_node_of_cpu(int cpu);
-
-/* mn_numa_bind - set the memory policy of [addr, addr+bytes) to node before first touch.
- * strict: MPOL_BIND (allocation fails with SIGBUS/OOM when the node is full; benches that
- * must know where memory is); else MPOL_PREFERRED (a full node falls back to another one,
- * seen as numa_miss: the scheduler's choice).  addr is rounded down and the end up to page
- * boundaries, so a neighbour sharing the first or last page gets the policy too.  Pages
- * already touched stay where they are (no MPOL_MF_MOVE).  One mbind syscall, no allocation.
- * Returns 0 (also without a syscall when !strict and only one memory node is allowed: the
- * memory is on that node anyway), -EINVAL (bytes == 0 or node absent), -ENODEV (node has
- * no memory or the cpuset forbids it), -ENOSYS (the kernel refused the probe, e.g. EPERM in
- * a container; why_not says why), or mbind's negative errno. */
-int mn_numa_bind(void *addr, size_t bytes, int node, bool strict);
 
 /* mn_numa_placement_ok - 1 when mn_numa_bind places memory on different nodes here (probe
  * passed and >= 2 memory nodes allowed), else 0. */

@@ -8,7 +8,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "mn_numa.h"
+#include "bench_numa.h"
 #include "numa_internal.h"
 
 #include <dirent.h>
@@ -123,11 +123,11 @@ Test(numa, distances_match_sysfs)
     }
     cr_assert_eq(mn_numa_distance(t->max_node_id + 1, t->node[0].id), -EINVAL);
     char buf[64 * 1024];
-    int len = mn_numa_slit_json(buf, sizeof buf);
+    int len = bench_numa_slit_json(buf, sizeof buf);
     cr_assert_eq((size_t)len, strlen(buf));
     cr_assert(!strncmp(buf, "{\"nodes\":[", 10), "%s", buf);
     char small[8];
-    cr_assert_eq(mn_numa_slit_json(small, sizeof small), len, "snprintf-style length");
+    cr_assert_eq(bench_numa_slit_json(small, sizeof small), len, "snprintf-style length");
     cr_assert_eq(strlen(small), sizeof small - 1);
     if (t->nnodes == 1)
         cr_assert_str_eq(buf, "{\"nodes\":[0],\"dist\":[[10]]}");
@@ -141,12 +141,12 @@ Test(numa, placement_verdict_and_reason)
     if (t->placement_ok) {
         cr_assert_geq(t->nnodes_mem, 2);
         cr_assert_eq(t->mbind_errno, 0);
-        cr_assert_eq(t->why_not[0], 0);
+        cr_assert_eq(bench_numa_why_not()[0], 0);
     } else {
-        cr_assert(!strncmp(t->why_not, "n/a: ", 5), "why_not '%s'", t->why_not);
+        cr_assert(!strncmp(bench_numa_why_not(), "n/a: ", 5), "why_not '%s'", bench_numa_why_not());
     }
     if (t->nnodes == 1 && t->mbind_errno == 0 && t->move_pages_errno == 0)
-        cr_assert_str_eq(t->why_not, "n/a: 1 NUMA node");
+        cr_assert_str_eq(bench_numa_why_not(), "n/a: 1 NUMA node");
     /* an unknown CPU maps to a node mn_numa_bind accepts */
     int dn = mn_numa_node_of_cpu(-1);
     cr_assert_geq(mn_numa_index_of(dn), 0);
@@ -178,8 +178,8 @@ Test(numa, bind_places_pages_on_each_memory_node)
         }
         cr_assert_eq(rc, 0, "bind node %d: %s", id, strerror(-rc));
         memset(p, 1, bytes);
-        struct mn_numa_where w;
-        rc = mn_numa_where(p, bytes, &w);
+        struct bench_numa_where w;
+        rc = bench_numa_where(p, bytes, &w);
         if (t->move_pages_errno == 0) {
             cr_assert_eq(rc, 0);
             cr_assert_eq(w.pages, 64);
@@ -191,41 +191,41 @@ Test(numa, bind_places_pages_on_each_memory_node)
     cr_assert_eq(mn_numa_bind(&t, 0, t->node[0].id, false), -EINVAL);
     cr_assert_eq(mn_numa_bind(&t, 8, t->max_node_id + 1, false), -EINVAL);
     int st[1];
-    cr_assert_eq(mn_numa_page_nodes((char *)&st + 1, 1, st), -EINVAL, "unaligned address");
+    cr_assert_eq(bench_numa_page_nodes((char *)&st + 1, 1, st), -EINVAL, "unaligned address");
 }
 
 Test(numa, alloc_strict_and_unmapped_status)
 {
     const struct mn_numa_topo *t = mn_numa_topology();
     if (t->mbind_errno || t->move_pages_errno)
-        cr_skip_test("%s", t->why_not);
+        cr_skip_test("%s", bench_numa_why_not());
     int dn = mn_numa_node_of_cpu(-1);
     void *p;
-    cr_assert_eq(mn_numa_alloc(&p, 10 * 4096 + 1, dn, false), 0);
+    cr_assert_eq(bench_numa_alloc(&p, 10 * 4096 + 1, dn, false), 0);
     cr_assert_eq((uintptr_t)p % (2u << 20), 0, "2 MiB aligned");
-    struct mn_numa_where w;
-    cr_assert_eq(mn_numa_where(p, 11 * 4096, &w), 0);
+    struct bench_numa_where w;
+    cr_assert_eq(bench_numa_where(p, 11 * 4096, &w), 0);
     cr_assert_eq(w.on[mn_numa_index_of(dn)], 11);
     munmap(p, 11 * 4096);
     /* a page that is no longer mapped reports a per-page negative errno */
     int st[1] = {12345};
-    cr_assert_eq(mn_numa_page_nodes(p, 1, st), 0);
+    cr_assert_eq(bench_numa_page_nodes(p, 1, st), 0);
     cr_assert_lt(st[0], 0, "status of an unmapped page: %d", st[0]);
-    cr_assert_eq(mn_numa_alloc(&p, 0, dn, false), -EINVAL);
-    cr_assert_eq(mn_numa_alloc(&p, 4096, t->max_node_id + 1, false), -EINVAL);
+    cr_assert_eq(bench_numa_alloc(&p, 0, dn, false), -EINVAL);
+    cr_assert_eq(bench_numa_alloc(&p, 4096, t->max_node_id + 1, false), -EINVAL);
 }
 
 Test(numa, numastat_counts_page_allocations)
 {
     const struct mn_numa_topo *t = mn_numa_topology();
-    struct mn_numastat s;
-    cr_assert_eq(mn_numastat_read(t->max_node_id + 1, &s), -EINVAL);
-    int rc = mn_numastat_read(t->node[0].id, &s);
+    struct bench_numastat s;
+    cr_assert_eq(bench_numastat_read(t->max_node_id + 1, &s), -EINVAL);
+    int rc = bench_numastat_read(t->node[0].id, &s);
     if (rc == -ENOENT)
         cr_skip_test("no numastat in /sys");
     cr_assert_eq(rc, 0);
     if (t->mbind_errno)
-        cr_skip_test("%s", t->why_not);
+        cr_skip_test("%s", bench_numa_why_not());
     /* Run on a node with CPUs and allocate there: local_node and numa_hit grow by at least
      * the page count on that node (other tasks only add). */
     int id = -1;
@@ -236,18 +236,18 @@ Test(numa, numastat_counts_page_allocations)
         cr_skip_test("no node with both CPUs and memory allowed");
     cpu_set_t old;
     cr_assert_eq(sched_getaffinity(0, sizeof old, &old), 0);
-    cr_assert_eq(mn_numa_run_on_node(id), 0);
+    cr_assert_eq(bench_numa_run_on_node(id), 0);
     cr_assert_eq(mn_numa_node_of_cpu(sched_getcpu()), id);
     const size_t pages = 512;
-    struct mn_numastat_snap a, b, per;
-    struct mn_numastat d;
-    cr_assert_eq(mn_numastat_snapshot(&a), 0);
+    struct bench_numastat_snap a, b, per;
+    struct bench_numastat d;
+    cr_assert_eq(bench_numastat_snapshot(&a), 0);
     void *p;
-    cr_assert_eq(mn_numa_alloc(&p, pages * 4096, id, false), 0);
-    cr_assert_eq(mn_numastat_snapshot(&b), 0);
+    cr_assert_eq(bench_numa_alloc(&p, pages * 4096, id, false), 0);
+    cr_assert_eq(bench_numastat_snapshot(&b), 0);
     munmap(p, pages * 4096);
     cr_assert_eq(sched_setaffinity(0, sizeof old, &old), 0);
-    mn_numastat_delta(&a, &b, &per, &d);
+    bench_numastat_delta(&a, &b, &per, &d);
     int i = mn_numa_index_of(id);
     cr_assert_geq(per.node[i].numa_hit, pages, "numa_hit +%llu",
                   (unsigned long long)per.node[i].numa_hit);
@@ -263,14 +263,14 @@ Test(numa, numastat_counts_page_allocations)
 
 Test(numa, numastat_delta_and_shares)
 {
-    struct mn_numastat_snap a = {.nnodes = 2}, b = {.nnodes = 2}, per;
-    struct mn_numastat d;
-    a.node[0] = (struct mn_numastat){.numa_hit = 100, .local_node = 90, .other_node = 10};
-    b.node[0] = (struct mn_numastat){
+    struct bench_numastat_snap a = {.nnodes = 2}, b = {.nnodes = 2}, per;
+    struct bench_numastat d;
+    a.node[0] = (struct bench_numastat){.numa_hit = 100, .local_node = 90, .other_node = 10};
+    b.node[0] = (struct bench_numastat){
         .numa_hit = 160, .local_node = 120, .other_node = 40, .numa_foreign = 3};
-    a.node[1] = (struct mn_numastat){.numa_hit = 50, .numa_miss = 7};
-    b.node[1] = (struct mn_numastat){.numa_hit = 40, .numa_miss = 10}; /* reset: clamped */
-    mn_numastat_delta(&a, &b, &per, &d);
+    a.node[1] = (struct bench_numastat){.numa_hit = 50, .numa_miss = 7};
+    b.node[1] = (struct bench_numastat){.numa_hit = 40, .numa_miss = 10}; /* reset: clamped */
+    bench_numastat_delta(&a, &b, &per, &d);
     cr_assert_eq(per.nnodes, 2);
     cr_assert_eq(per.node[0].numa_hit, 60);
     cr_assert_eq(per.node[1].numa_hit, 0);
@@ -279,12 +279,12 @@ Test(numa, numastat_delta_and_shares)
     cr_assert_eq(d.local_node, 30);
     cr_assert_eq(d.other_node, 30);
     cr_assert_eq(d.numa_foreign, 3);
-    cr_assert_float_eq(mn_numastat_remote_share(&d), 0.5, 1e-12);
-    cr_assert_float_eq(mn_numastat_foreign_share(&d), 3.0 / 63.0, 1e-12);
-    struct mn_numastat z = {0};
-    cr_assert_eq(mn_numastat_remote_share(&z), 0.0);
-    cr_assert_eq(mn_numastat_foreign_share(&z), 0.0);
-    mn_numastat_delta(&a, &b, NULL, NULL); /* both outputs optional */
+    cr_assert_float_eq(bench_numastat_remote_share(&d), 0.5, 1e-12);
+    cr_assert_float_eq(bench_numastat_foreign_share(&d), 3.0 / 63.0, 1e-12);
+    struct bench_numastat z = {0};
+    cr_assert_eq(bench_numastat_remote_share(&z), 0.0);
+    cr_assert_eq(bench_numastat_foreign_share(&z), 0.0);
+    bench_numastat_delta(&a, &b, NULL, NULL); /* both outputs optional */
 }
 
 Test(numa, run_on_node_pins_to_its_cpus)
@@ -292,9 +292,9 @@ Test(numa, run_on_node_pins_to_its_cpus)
     const struct mn_numa_topo *t = mn_numa_topology();
     cpu_set_t old, now;
     cr_assert_eq(sched_getaffinity(0, sizeof old, &old), 0);
-    cr_assert_eq(mn_numa_run_on_node(t->max_node_id + 1), -EINVAL);
+    cr_assert_eq(bench_numa_run_on_node(t->max_node_id + 1), -EINVAL);
     for (int i = 0; i < t->nnodes; i++) {
-        int rc = mn_numa_run_on_node(t->node[i].id);
+        int rc = bench_numa_run_on_node(t->node[i].id);
         if (t->node[i].ncpus_allowed == 0) {
             cr_assert_eq(rc, -ENODEV);
             continue;
@@ -343,19 +343,19 @@ Test(numa, container_eperm_probe_turns_placement_off)
     cr_assert_eq(t->move_pages_errno, EPERM);
     cr_assert_eq(t->placement_ok, false);
     cr_assert_eq(mn_numa_placement_ok(), 0);
-    cr_assert_str_eq(t->why_not, "n/a: mbind: Operation not permitted");
+    cr_assert_str_eq(bench_numa_why_not(), "n/a: mbind: Operation not permitted");
     int id = mn_numa_node_of_cpu(0);
     char buf[8192] __attribute__((aligned(4096)));
     cr_assert_eq(mn_numa_bind(buf, sizeof buf, id, false), -ENOSYS);
     cr_assert_eq(mn_numa_bind(buf, sizeof buf, id, true), -ENOSYS);
     void *p;
-    cr_assert_eq(mn_numa_alloc(&p, 4096, id, false), -ENOSYS);
+    cr_assert_eq(bench_numa_alloc(&p, 4096, id, false), -ENOSYS);
     int st[2];
-    cr_assert_eq(mn_numa_page_nodes(buf, 2, st), -ENOSYS);
+    cr_assert_eq(bench_numa_page_nodes(buf, 2, st), -ENOSYS);
     /* topology and numastat still work: they only read /sys */
     cr_assert_geq(t->nnodes, 1);
-    struct mn_numastat_snap snap;
-    cr_assert_eq(mn_numastat_snapshot(&snap), 0);
+    struct bench_numastat_snap snap;
+    cr_assert_eq(bench_numastat_snapshot(&snap), 0);
 }
 
 /* A process started with an affinity mask smaller than the machine (taskset, a cpuset):

@@ -11,7 +11,7 @@
  * every check passed, 1 otherwise, 2 on bad usage.  Tests placement and counters through
  * runtime/src/numa.c (compiled in); never speed: guest latency is emulated.
  */
-#include "mn_numa.h"
+#include "bench_numa.h"
 #include "numa_internal.h"
 
 #include <errno.h>
@@ -106,14 +106,14 @@ static void check_topology(const struct mn_numa_topo *t)
                 ok = 0;
             }
     char json[1024];
-    (void)mn_numa_slit_json(json, sizeof json);
+    (void)bench_numa_slit_json(json, sizeof json);
     check("topology.distances", ok, "%s", json);
     check("probe",
           t->placement_ok && !t->mbind_errno && !t->move_pages_errno && !t->set_mempolicy_errno &&
               t->numa_balancing == 0,
           "placement_ok %d mbind %d move_pages %d set_mempolicy %d numa_balancing %d '%s'",
           t->placement_ok, t->mbind_errno, t->move_pages_errno, t->set_mempolicy_errno,
-          t->numa_balancing, t->why_not);
+          t->numa_balancing, bench_numa_why_not());
 }
 
 /* first_cpu_node - index of the first node with an allowed CPU. */
@@ -130,10 +130,10 @@ static void check_remote_alloc(const struct mn_numa_topo *t, int home)
     const size_t pages = 256;
     for (int m = 0; m < t->nnodes; m++) {
         void *p;
-        struct mn_numa_where w = {0};
-        int rc = mn_numa_alloc(&p, pages * PG, t->node[m].id, false);
+        struct bench_numa_where w = {0};
+        int rc = bench_numa_alloc(&p, pages * PG, t->node[m].id, false);
         if (rc == 0) {
-            rc = mn_numa_where(p, pages * PG, &w);
+            rc = bench_numa_where(p, pages * PG, &w);
             munmap(p, pages * PG);
         }
         char name[64];
@@ -150,7 +150,7 @@ static void check_numa_local_bind(const struct mn_numa_topo *t)
 {
     const size_t pages = 64;
     for (int m = 0; m < t->nnodes; m++) {
-        struct mn_numa_where w = {0};
+        struct bench_numa_where w = {0};
         char *p =
             mmap(NULL, pages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         int rc = p == MAP_FAILED ? -errno : 0;
@@ -161,7 +161,7 @@ static void check_numa_local_bind(const struct mn_numa_topo *t)
         }
         if (!rc) {
             memset(p, 1, pages * PG);
-            rc = mn_numa_where(p, pages * PG, &w);
+            rc = bench_numa_where(p, pages * PG, &w);
         }
         if (p != MAP_FAILED)
             munmap(p, pages * PG);
@@ -189,16 +189,16 @@ static void check_numastat(const struct mn_numa_topo *t, int home)
     for (int i = 0; i < t->nnodes && remote < 0; i++)
         if (i != home && t->node[i].mem_allowed)
             remote = i;
-    struct mn_numastat_snap a, b, d;
-    struct mn_numastat tot;
+    struct bench_numastat_snap a, b, d;
+    struct bench_numastat tot;
     void *p = NULL, *q = NULL;
-    int rc = mn_numastat_snapshot(&a);
+    int rc = bench_numastat_snapshot(&a);
     if (!rc)
-        rc = mn_numa_alloc(&p, pages * PG, t->node[remote].id, false);
+        rc = bench_numa_alloc(&p, pages * PG, t->node[remote].id, false);
     if (!rc)
-        rc = mn_numa_alloc(&q, pages * PG, t->node[home].id, false);
+        rc = bench_numa_alloc(&q, pages * PG, t->node[home].id, false);
     if (!rc)
-        rc = mn_numastat_snapshot(&b);
+        rc = bench_numastat_snapshot(&b);
     if (p)
         munmap(p, pages * PG);
     if (q)
@@ -207,8 +207,8 @@ static void check_numastat(const struct mn_numa_topo *t, int home)
         check("numastat", 0, "rc %d", rc);
         return;
     }
-    mn_numastat_delta(&a, &b, &d, &tot);
-    const struct mn_numastat *r = &d.node[remote], *h = &d.node[home];
+    bench_numastat_delta(&a, &b, &d, &tot);
+    const struct bench_numastat *r = &d.node[remote], *h = &d.node[home];
     printf("  remote node %d: hit %llu miss %llu foreign %llu local %llu other %llu\n",
            t->node[remote].id, (unsigned long long)r->numa_hit, (unsigned long long)r->numa_miss,
            (unsigned long long)r->numa_foreign, (unsigned long long)r->local_node,
@@ -225,8 +225,9 @@ static void check_numastat(const struct mn_numa_topo *t, int home)
           h->numa_hit >= pages && h->local_node >= pages && h->other_node < pages,
           "%zu pages bound to the home node %d", pages, t->node[home].id);
     check("numastat.shares",
-          mn_numastat_remote_share(&tot) > 0.25 && mn_numastat_remote_share(&tot) < 0.75,
-          "remote_share %.3f (about half the pages were remote)", mn_numastat_remote_share(&tot));
+          bench_numastat_remote_share(&tot) > 0.25 && bench_numastat_remote_share(&tot) < 0.75,
+          "remote_share %.3f (about half the pages were remote)",
+          bench_numastat_remote_share(&tot));
 }
 
 static double now_ns(void)
@@ -247,14 +248,14 @@ static void check_chase_matrix(const struct mn_numa_topo *t)
     for (int c = 0; c < t->nnodes; c++) {
         if (t->node[c].ncpus_allowed == 0)
             continue;
-        if (mn_numa_run_on_node(t->node[c].id) != 0)
+        if (bench_numa_run_on_node(t->node[c].id) != 0)
             continue;
         for (int m = 0; m < t->nnodes; m++) {
             if (!t->node[m].mem_allowed)
                 continue;
             pairs++;
             char *buf;
-            if (mn_numa_alloc((void **)&buf, bytes, t->node[m].id, false) != 0)
+            if (bench_numa_alloc((void **)&buf, bytes, t->node[m].id, false) != 0)
                 continue;
             uint64_t x = 88172645463325252ULL;
             size_t *idx = malloc(lines * sizeof *idx);
@@ -273,8 +274,8 @@ static void check_chase_matrix(const struct mn_numa_topo *t)
             for (size_t i = 0; i < 4 * lines; i++)
                 p = (void **)*p;
             double ns = (now_ns() - t0) / (4.0 * lines);
-            struct mn_numa_where w = {0};
-            int rc = mn_numa_where(buf, bytes, &w);
+            struct bench_numa_where w = {0};
+            int rc = bench_numa_where(buf, bytes, &w);
             double share = w.pages ? (double)w.on[m] / (double)w.pages : 0;
             printf("CHASE cpu:%d mem:%d ns_per_access:%.1f placed:%.3f end:%p\n", t->node[c].id,
                    t->node[m].id, ns, share, (void *)p);
@@ -305,10 +306,10 @@ int main(int argc, char **argv)
     check_topology(t);
     int home = first_cpu_node(t);
     if (t->nnodes < 2 || home < 0 || !t->placement_ok) {
-        check("multi-node", 0, "cannot continue: %s", t->why_not);
+        check("multi-node", 0, "cannot continue: %s", bench_numa_why_not());
         return 1;
     }
-    if (mn_numa_run_on_node(t->node[home].id) != 0)
+    if (bench_numa_run_on_node(t->node[home].id) != 0)
         check("run_on_node", 0, "cannot pin to node %d", t->node[home].id);
     check_remote_alloc(t, home);
     check_numa_local_bind(t);

@@ -15,7 +15,7 @@
  * Prints "CHECK <name> PASS|FAIL <detail>"; exits 1 on a failure when WIRED, else 0.
  */
 #include "mn.h"
-#include "mn_numa.h"
+#include "bench_numa.h"
 #include "numa_internal.h"
 
 #include <sched.h>
@@ -53,7 +53,7 @@ static void child(void *arg)
     volatile char here = 1;
     const void *page = (const void *)((uintptr_t)&here & ~(uintptr_t)4095);
     int st = -1;
-    r->rc = mn_numa_page_nodes(page, 1, &st);
+    r->rc = bench_numa_page_nodes(page, 1, &st);
     r->stack_node = st;
     r->run_node = node_here();
     mn_wg_done(&wg);

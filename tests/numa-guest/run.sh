@@ -6,7 +6,8 @@
 # Recipe: ../shared/NUMA-GUEST.md (TCG; KVM only where the host has real nesting).
 #
 # Builds into $BUILD/numa-guest (BUILD defaults to build):
-#   guest_check   static: runtime/src/numa.c + tests/numa-guest/guest_check.c + libnuma.a
+#   guest_check   static: runtime/src/numa.c + benches/harness/bench_numa.c +
+#                 tests/numa-guest/guest_check.c + libnuma.a
 #   test_numa     the host's Criterion unit test (with its libraries), when built
 #   guest_sched   static, only when $BUILD/libmn.a has the scheduler (mn_init): numa_local
 #                 places each P's stacks on its node
@@ -50,13 +51,14 @@ if [ ! -s "$OUT/vmlinuz" ]; then
 fi
 
 # ---- test binaries ---------------------------------------------------------------------
-CFLAGS_G="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -Iruntime/include -Iruntime/src"
+CFLAGS_G="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -Iruntime/include -Iruntime/src \
+    -Ibenches/harness"
 $CC $CFLAGS_G -static -o "$OUT/guest_check" tests/numa-guest/guest_check.c runtime/src/numa.c \
-    -lnuma 2>"$OUT/cc.log" || { cat "$OUT/cc.log" >&2; exit 1; }
+    benches/harness/bench_numa.c -lnuma 2>"$OUT/cc.log" || { cat "$OUT/cc.log" >&2; exit 1; }
 rm -f "$OUT/guest_sched"
 if [ -f "$BUILD/libmn.a" ] && nm "$BUILD/libmn.a" 2>/dev/null | grep -q ' T mn_init$'; then
-    $CC $CFLAGS_G -static -o "$OUT/guest_sched" tests/numa-guest/guest_sched.c "$BUILD/libmn.a" \
-        -lnuma 2>"$OUT/cc.log" || { cat "$OUT/cc.log" >&2; exit 1; }
+    $CC $CFLAGS_G -static -o "$OUT/guest_sched" tests/numa-guest/guest_sched.c \
+        benches/harness/bench_numa.c "$BUILD/libmn.a" -lnuma 2>"$OUT/cc.log" || { cat "$OUT/cc.log" >&2; exit 1; }
     # numa_local is wired when some runtime object other than numa.o calls mn_numa_bind.
     if nm -A "$BUILD/libmn.a" 2>/dev/null | grep -v 'numa.o:' | grep -q ' U mn_numa_bind$'; then
         SCHED_WIRED=1
