@@ -9,8 +9,9 @@
  *   chan/latency/cap:{...}/procs:{1,2}
  *       the same, but each element is the producer's CLOCK_MONOTONIC time just before
  *       mn_chan_send; the consumer reads the clock just after mn_chan_recv returns and
- *       records the difference in a log-linear histogram (32 buckets per power of two,
- *       so percentiles are within ~3%).  The mean is exact (sum / count).
+ *       records the difference in a log-linear histogram (32 buckets per power of two;
+ *       p50 and p99 are interpolated linearly inside their bucket by the harness's
+ *       bench_hist_quantile, so they are within ~3%).  The mean is exact (sum / count).
  *   procs:1 = GOMAXPROCS 1: both Gs on the one P.  procs:2 = GOMAXPROCS 2 with bind_p (P i's
  *   M pinned to CPU i): the pair *may* run on different Ps.  As in Go, a G woken by a
  *   channel operation goes to the waker's runnext, so the pair often stays on one P and
@@ -93,19 +94,13 @@ static inline int h_index(uint64_t v)
     return i < H_BUCKETS ? i : H_BUCKETS - 1;
 }
 
-/* h_mid - middle of bucket i's value range. */
-static double h_mid(int i)
+/* h_lo - lower bound of bucket i's value range (h_lo(H_BUCKETS) ends the last bucket). */
+static double h_lo(int i)
 {
-    int e, sub;
-    double lo, w;
-
     if (i < H_SUB)
         return i;
-    e = i / H_SUB + 4;
-    sub = i % H_SUB;
-    lo = (double)((uint64_t)(H_SUB + sub) << (e - 5));
-    w = (double)(1ull << (e - 5));
-    return lo + w / 2;
+    int e = i / H_SUB + 4, sub = i % H_SUB;
+    return (double)((uint64_t)(H_SUB + sub) << (e - 5));
 }
 
 static inline void h_add(struct hist *h, uint64_t v)
@@ -115,19 +110,11 @@ static inline void h_add(struct hist *h, uint64_t v)
     h->b[h_index(v)]++;
 }
 
-/* h_quantile - value at quantile q (0 < q <= 1): the bucket holding the ceil(q*n)-th. */
+/* h_quantile - value at quantile q (0 < q <= 1), the harness's estimator
+ * (bench_hist_quantile: linear inside the bucket that holds it). */
 static double h_quantile(const struct hist *h, double q)
 {
-    uint64_t want = (uint64_t)(q * (double)h->n + 0.999999), seen = 0;
-
-    if (want == 0)
-        want = 1;
-    for (int i = 0; i < H_BUCKETS; i++) {
-        seen += h->b[i];
-        if (seen >= want)
-            return h_mid(i);
-    }
-    return 0;
+    return bench_hist_quantile(h->b, H_BUCKETS, h_lo, h->n, q);
 }
 
 /* ==== chan/throughput and chan/latency ===================================================== */

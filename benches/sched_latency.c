@@ -39,6 +39,7 @@
  *   lat_mean_ns     mean ready-to-run latency: exact (sum of samples / samples)
  *   lat_p50_ns, lat_p99_ns
  *                   quantiles from the log2 histogram, INTERPOLATED LINEARLY WITHIN THE BIN
+ *                   (bench_hist_quantile, the harness's one estimator)
  *                   [2^i, 2^(i+1)) ns that holds the quantile: the true value lies in that
  *                   bin, so these are good to a factor of 2 at worst, and comparisons
  *                   between rows are meaningful only when they land in different bins
@@ -111,23 +112,10 @@ static void sl_die(const char *what, int rc)
     abort();
 }
 
-/* sl_quantile - value below which q of the histogram's n samples lie, interpolated
- * linearly inside the log2 bin [2^i, 2^(i+1)) ns that holds it.  0 when n is 0. */
-static double sl_quantile(const uint64_t bins[MN_LAT_BINS], uint64_t n, double q)
+/* sl_bin_lo - lower bound of the runtime's latency bin i, [2^i, 2^(i+1)) ns. */
+static double sl_bin_lo(int i)
 {
-    if (n == 0)
-        return 0;
-    double target = q * (double)n, cum = 0;
-    for (int i = 0; i < MN_LAT_BINS; i++) {
-        if (bins[i] == 0)
-            continue;
-        if (cum + (double)bins[i] >= target) {
-            double lo = (double)(1ULL << i), frac = (target - cum) / (double)bins[i];
-            return lo + frac * lo; /* bin width equals its lower bound */
-        }
-        cum += (double)bins[i];
-    }
-    return (double)(1ULL << (MN_LAT_BINS - 1)) * 2;
+    return (double)(1ULL << i);
 }
 
 /* ---- spawn ---------------------------------------------------------------------------- */
@@ -284,8 +272,12 @@ static void sl_bench(struct bench_state *st, enum sl_kind kind)
     bench_set_per_op_ns(st, "ns_per_op", kind == SL_PINGPONG ? 1 : r.round);
     bench_set_counter(st, "lat_mean_ns", r.lat_n ? (double)r.lat_sum_ns / (double)r.lat_n : 0,
                       BENCH_C_PLAIN);
-    bench_set_counter(st, "lat_p50_ns", sl_quantile(r.bins, r.lat_n, 0.50), BENCH_C_PLAIN);
-    bench_set_counter(st, "lat_p99_ns", sl_quantile(r.bins, r.lat_n, 0.99), BENCH_C_PLAIN);
+    bench_set_counter(st, "lat_p50_ns",
+                      bench_hist_quantile(r.bins, MN_LAT_BINS, sl_bin_lo, r.lat_n, 0.50),
+                      BENCH_C_PLAIN);
+    bench_set_counter(st, "lat_p99_ns",
+                      bench_hist_quantile(r.bins, MN_LAT_BINS, sl_bin_lo, r.lat_n, 0.99),
+                      BENCH_C_PLAIN);
     bench_set_counter(st, "lat_samples_per_op", (double)r.lat_n / it, BENCH_C_PLAIN);
     bench_set_counter(st, "steals_per_op", (double)r.steals / it, BENCH_C_PLAIN);
     if (kind != SL_PINGPONG)

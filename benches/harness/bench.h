@@ -293,6 +293,17 @@ static inline uint64_t bench_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* bench_hist_quantile - the value below which a share q (0 < q <= 1) of a histogram's n
+ * samples lie: the grouped-data quantile, interpolated linearly inside the bin that holds
+ * the (q*n)-th sample, as Prometheus' histogram_quantile does.  The true value lies in that
+ * bin, so the error is below one bin width (a factor of 2 for log2 bins, 1/32 of the value
+ * for 32 sub-bins per power of two), and samples spread evenly in the bin make it exact.
+ * Bin i counts the values [lo(i), lo(i+1)); bins has nbins counts; lo(nbins) ends the last
+ * bin.  Returns 0 when n is 0, lo(nbins) when the bins hold fewer than q*n samples.  The
+ * one estimator behind every lat_p50_ns / lat_p99_ns counter. */
+double bench_hist_quantile(const uint64_t *bins, int nbins, double (*lo)(int i), uint64_t n,
+                           double q);
+
 /* bench_pmu_present - true when the kernel exposes a CPU PMU (/sys/bus/event_source/
  * devices/cpu, cpu_core/cpu_atom, armv8_*, ...), false on e.g. a KVM guest without vPMU:
  * the one "is there a PMU" check (the context key `pmu` says the same). */
