@@ -89,12 +89,28 @@
  * channel, mutex and WaitGroup waits park with mn_gopark_spin, whose direct switch releases
  * the wait lock with one store.
  *
- * ==== Stealing runnext: bounded, not a fixed busy-wait ===================================
- * A thief that finds only a running P's runnext waits for the owner to take it itself (the
- * ping-pong case) as Go does, but at most 16 x 10 PAUSEs and only while runnext still
- * holds the same G, instead of a 3 us nanotime loop.  The order of findrunnable is Go's
- * (local runq, global queue, then steal); stealing before the global queue was not
- * adopted: without a quiet host the 2-P speed-up it targets could not be measured.
+ * ==== findrunnable: where an idle P looks, and how long it spins ========================
+ * Order as Go 1.19's findrunnable: own runnext and runq, the global queue (a fair share:
+ * size/GOMAXPROCS + 1, at most 128), then stealing.  Go does not steal before the global
+ * queue either.  Spinning is bounded by the number of busy Ps, not by time: an M starts
+ * spinning only while 2 x nmspinning < GOMAXPROCS - npidle, makes 4 passes over the other
+ * Ps in a random order (runnext only in the last), then gives its P up, re-checks every
+ * runq once after leaving the spinning count (the Dekker half above) and parks on its
+ * futex.  The one wait is for a running P's runnext (the ping-pong case: its owner is
+ * about to run it): Go sleeps usleep(3) there; we busy-wait at most 16 x 10 PAUSEs (10
+ * PAUSEs took 0.26 us on this host's Xeon: at most ~4 us) and stop as soon as runnext
+ * changes, so a thief that lost the race never waits the whole bound.
+ * Skynet (1M leaves, 10-way fan-out; benches/skynet.c) was the case against this order:
+ * ~510k Gs per tree go through the global queue and only 1-10 steals happen at 2 Ps.
+ * Measured (perf record -e cpu-clock, mn_stats): the global traffic is the tree's
+ * breadth-first growth overflowing the 256-slot local runq (runqputslow), the same at 1 P
+ * (515k takes per tree) as at 2 Ps (514k), not a way of spreading work; globrunqget's 19%
+ * of samples sit (94%) on one load, the next G's schedlink, a cache and TLB miss on a G
+ * last touched when it was queued (one page per G: G density is the fix, not the order);
+ * stealwork, runqgrab and the PAUSE wait got no sample.  Stealing before the global queue
+ * (tried: one pass over the other Ps' runqs whenever the global queue was non-empty) took
+ * 2030 steals per tree instead of 9.5, but global takes fell only 6% (484k) and
+ * globrunqget's share 18.7% -> 16.9%: the overflow is still there, so it was not adopted.
  * ==== Memory ordering (what each shared variable relies on; aarch64 review) ===============
  * x86-64 is TSO: every load is an acquire and every store a release, so a missing barrier
  * there costs nothing and shows nothing.  aarch64 reorders plain loads and stores freely;
@@ -136,7 +152,7 @@
  *                      (mn_syscall_exit and retake both CAS PSYSCALL->PIDLE: the winner
  *                      owns it; pp->m = NULL is written before the st_sc(PSYSCALL)
  *                      release).  Plain stores only under sched.lock or with the world
- *                      stopped; runqgrab's relaxed read of PRUNNING is a hint (3 us spin).
+ *                      stopped; runqgrab's relaxed read of PRUNNING is a hint (runnext wait).
  *   M.nextp, M.spinning  written by startm, then mn_notewakeup's xchg (release); read
  *                      by the woken M after mn_notesleep's ld_sc(key) (acquire).
  *   note key           xchg to wake, ld_sc to test, futex for the sleep itself.
