@@ -54,7 +54,9 @@ import json
 import math
 import re
 import sys
-from collections import namedtuple
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 from scipy import stats as sps
@@ -77,8 +79,29 @@ COUNTED_SUFFIX = "/counted"                   # the harness's counted pass of an
 TIMED_COUNTED_SUFFIX = "/timed_with_counters"  # --count_while_timing: times with counters on
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
-Summary = namedtuple("Summary", "n median lo hi q1 q3 ci_lo ci_hi cv")
-Comparison = namedtuple("Comparison", "ratio ci_lo ci_hi p n_a n_b")
+
+
+class Summary(NamedTuple):
+    """summarize()'s result (module doc); every field but n is None for an empty input."""
+    n: int
+    median: Optional[float]
+    lo: Optional[float]
+    hi: Optional[float]
+    q1: Optional[float]
+    q3: Optional[float]
+    ci_lo: Optional[float]
+    ci_hi: Optional[float]
+    cv: Optional[float]
+
+
+class Comparison(NamedTuple):
+    """compare()'s result (module doc)."""
+    ratio: Optional[float]
+    ci_lo: Optional[float]
+    ci_hi: Optional[float]
+    p: Optional[float]
+    n_a: int
+    n_b: int
 
 
 class StatsError(Exception):
@@ -104,7 +127,7 @@ _META_KEYS = frozenset((
 SIGNED_SUFFIXES = ("_net", "_delta")
 
 
-def check_row(b, i, path):
+def check_row(b: dict, i: int, path: str) -> None:
     """Raise StatsError unless every time and counter of row b (benchmarks[i] of path) is
     a non-negative finite number (a counter named *_net or *_delta, a difference, may be
     negative); a `cv` aggregate may hold NaN (Google Benchmark writes stddev/mean = NaN
@@ -127,38 +150,39 @@ def check_row(b, i, path):
             raise StatsError(f"{what}: {key} = {v!r} is negative")
 
 
-def _finite(v):
+def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+@dataclass(eq=False, repr=False)
 class Row:
     """All repetitions of one bench instance.  See the module doc for the fields."""
 
-    def __init__(self, name):
-        self.name = name
-        self.reps = []
-        self.counted_reps = []
-        self.na = None
-        self.label = ""
-        self.claims = []
-        self.label_fields = {}
-        self.counters_na = {}
-        self.timed_with_counters = False
-        self.events = ()          # the run's harness events, set by load()
-        self.aggregates = {}      # Google Benchmark's own (mean/median/stddev/cv): not used here
+    name: str
+    reps: list[dict[str, float]] = field(default_factory=list)
+    counted_reps: list[dict[str, float]] = field(default_factory=list)
+    na: Optional[str] = None
+    label: str = ""
+    claims: list[str] = field(default_factory=list)
+    label_fields: dict[str, str] = field(default_factory=dict)
+    counters_na: dict[str, str] = field(default_factory=dict)
+    timed_with_counters: bool = False
+    events: tuple[str, ...] = ()  # the run's harness events, set by load()
+    # Google Benchmark's own aggregates (mean/median/stddev/cv): not used here
+    aggregates: dict[str, dict] = field(default_factory=dict)
 
     @property
-    def counted(self):
+    def counted(self) -> bool:
         """True when the harness events' values come from counted repetitions that were
         not timed (issue 13: time with counters off, count in separate repetitions)."""
         return bool(self.counted_reps) and not self.timed_with_counters
 
     @property
-    def n(self):
+    def n(self) -> int:
         """Number of timed repetitions."""
         return len(self.reps)
 
-    def values(self, key):
+    def values(self, key: str) -> list[float]:
         """Finite values of key over the timed repetitions, in repetition order.  key
         "real_time"/"cpu_time" = time per iteration in ns.  A harness event (context
         `counters`) is read from the counted repetitions when the run has them.  NaN,
@@ -166,25 +190,29 @@ class Row:
         reps = self.counted_reps if key in self.events and self.counted_reps else self.reps
         return [float(r[key]) for r in reps if _finite(r.get(key))]
 
-    def summary(self, key):
+    def summary(self, key: str) -> Summary:
         """summarize(self.values(key))."""
         return summarize(self.values(key))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Row({self.name!r}, n={self.n}, na={self.na!r})"
 
 
+@dataclass(eq=False)
 class Run:
     """One results file: context, rows in file order."""
 
-    def __init__(self, path, context, rows):
-        self.path = path
-        self.context = context
-        self.rows = rows
-        self.events = [e for e in str(context.get("counters", "")).split(",") if e]
+    path: str
+    context: dict[str, Any]
+    rows: dict[str, Row]
+    events: list[str] = field(init=False)  # from context `counters`
+    counters_na: dict[str, str] = field(init=False)  # from context `counters_na`
+
+    def __post_init__(self) -> None:
+        self.events = [e for e in str(self.context.get("counters", "")).split(",") if e]
         self.counters_na = self.context_json("counters_na", {})
 
-    def context_json(self, key, default=None):
+    def context_json(self, key: str, default: Any = None) -> Any:
         """A context value that holds JSON text (counters_na, p_layout, go_runtime2...),
         decoded; default when absent or not valid JSON."""
         v = self.context.get(key)
@@ -195,7 +223,7 @@ class Run:
         except ValueError:
             return default
 
-    def context_value(self, key, default=None):
+    def context_value(self, key: str, default: Any = None) -> Any:
         """A context value as recorded, except that JSON text of an object or array (the
         harness's counters_na, p_layout, numa_topology...) is decoded; default when absent.
         For showing every key (report.py's host-state block)."""
@@ -208,22 +236,22 @@ class Run:
         return v
 
     @property
-    def host(self):
+    def host(self) -> Optional[str]:
         """The host name the run recorded (context host, else host_name), or None.  The
         stable per-machine id is context host_id (scripts/hoststate.py)."""
         return self.context.get("host") or self.context.get("host_name") or None
 
-    def get(self, name):
+    def get(self, name: str) -> Optional[Row]:
         """The row of that name or None."""
         return self.rows.get(name)
 
-    def match(self, regex):
+    def match(self, regex: str) -> list[Row]:
         """Rows whose name matches regex (re.search), in file order."""
         rx = re.compile(regex)
         return [r for n, r in self.rows.items() if rx.search(n)]
 
 
-def _label_parts(label):
+def _label_parts(label: Any) -> tuple[list[str], dict[str, str]]:
     parts = str(label or "").split(";")
     claims = [c.strip() for c in parts[0].split(",") if c.strip()]
     fields = {}
@@ -233,7 +261,7 @@ def _label_parts(label):
     return claims, fields
 
 
-def _base_name(b):
+def _base_name(b: dict) -> tuple[str, str]:
     name = b.get("run_name") or b.get("name", "")
     if b.get("run_type") == "aggregate" and not b.get("run_name"):
         name = re.sub(r"_(mean|median|stddev|cv)$", "", name)
@@ -246,7 +274,7 @@ def _base_name(b):
     return GB_SUFFIX.sub("", name), kind
 
 
-def load(path, strict=False):
+def load(path: str, strict: bool = False) -> Run:
     """Read one Google Benchmark JSON file (a bench run or a .go.json) into a Run.
     Raises StatsError when the file is missing, empty, not JSON or not Google Benchmark's
     shape; with strict, also when a time or counter is not a non-negative finite number
@@ -328,11 +356,11 @@ def load(path, strict=False):
 
 # ==== statistics ===========================================================================
 
-def _clean(xs):
+def _clean(xs: Iterable[Any]) -> np.ndarray:
     return np.array([float(x) for x in xs if _finite(x)], dtype=float)
 
 
-def summarize(xs):
+def summarize(xs: Iterable[Any]) -> Summary:
     """Summary of finite values xs (others dropped): see the module doc.  An empty input
     gives Summary(0, None, ...)."""
     a = _clean(xs)
@@ -349,7 +377,8 @@ def summarize(xs):
     return Summary(n, med, float(a.min()), float(a.max()), q1, q3, ci_lo, ci_hi, cv)
 
 
-def _boot_ci(samples, stat):
+def _boot_ci(samples: tuple[np.ndarray, ...],
+             stat: Callable[..., np.ndarray]) -> tuple[Optional[float], Optional[float]]:
     """Percentile bootstrap interval of stat(*samples, axis=-1); each sample resampled
     with replacement on its own (numpy, N_RESAMPLES, seed SEED).  (None, None) when the
     interval is not finite."""
@@ -364,14 +393,14 @@ def _boot_ci(samples, stat):
     return lo, hi
 
 
-def _ratio_stat(a, b, axis):
+def _ratio_stat(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
     ma = np.median(a, axis=axis)
     mb = np.median(b, axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
         return mb / ma
 
 
-def compare(a, b):
+def compare(a: Iterable[Any], b: Iterable[Any]) -> Comparison:
     """Comparison of samples a and b (finite values; others dropped): ratio =
     median(b)/median(a), its bootstrap 95% interval, two-sided Mann-Whitney U p.  See the
     module doc for when a field is None."""
@@ -395,7 +424,7 @@ def compare(a, b):
 
 # ==== verdict rules =========================================================================
 
-def verdict_word(v):
+def verdict_word(v: Any) -> Optional[str]:
     """The word a verdict starts with (one of VERDICT_WORDS): "confirmed (n=1: no
     interval)" -> "confirmed", "inconclusive: <reason>" -> "inconclusive"; None when v
     (surrounding spaces ignored) is not a verdict."""
@@ -406,22 +435,23 @@ def verdict_word(v):
     return None
 
 
-def inconclusive(reason):
+def inconclusive(reason: str) -> str:
     return f"inconclusive: {reason}"
 
 
-def na(reason):
+def na(reason: str) -> str:
     return f"n/a: {reason}"
 
 
-def fmt(v, digits=3):
+def fmt(v: Optional[float], digits: int = 3) -> str:
     """A number for a reason text: 3 significant digits, or 'n/a'."""
     if v is None or not math.isfinite(v):
         return "n/a"
     return f"{v:.{digits}g}"
 
 
-def band_verdict(lo, hi, band_lo=None, band_hi=None, what="value"):
+def band_verdict(lo: Optional[float], hi: Optional[float], band_lo: Optional[float] = None,
+                 band_hi: Optional[float] = None, what: str = "value") -> str:
     """Verdict of an interval [lo, hi] (a value's or a ratio's 95% CI) against the claim's
     band [band_lo, band_hi] (None = open side): confirmed when the interval lies inside
     the band, refuted when it lies wholly outside, `inconclusive: 95% CI lo-hi straddles
@@ -439,7 +469,7 @@ def band_verdict(lo, hi, band_lo=None, band_hi=None, what="value"):
                         f"{fmt(edge)}")
 
 
-def difference_verdict(cmp, alpha=ALPHA):
+def difference_verdict(cmp: Comparison, alpha: float = ALPHA) -> Optional[str]:
     """None when the comparison shows a significant difference (p < alpha), else the
     `inconclusive: ...` verdict for a claim that predicts one (p stated)."""
     if cmp.p is None:
@@ -451,7 +481,8 @@ def difference_verdict(cmp, alpha=ALPHA):
     return None
 
 
-def ratio_verdict(cmp, band_lo=None, band_hi=None, predicts_difference=True):
+def ratio_verdict(cmp: Comparison, band_lo: Optional[float] = None,
+                  band_hi: Optional[float] = None, predicts_difference: bool = True) -> str:
     """A ratio claim: significance first (when the claim predicts a difference), then the
     ratio's 95% CI against the band."""
     if cmp.ratio is None:
@@ -463,7 +494,7 @@ def ratio_verdict(cmp, band_lo=None, band_hi=None, predicts_difference=True):
     return band_verdict(cmp.ci_lo, cmp.ci_hi, band_lo, band_hi, what="ratio")
 
 
-def spread_text(s):
+def spread_text(s: Summary) -> str:
     """'n=9, 40.1 [39.7-40.4] CI 39.8-40.3' for a table cell (median [min-max], 95% CI)."""
     if s.n == 0:
         return "n=0"

@@ -46,6 +46,8 @@ import re
 import statistics
 import sys
 import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import stats  # scripts/stats.py: the one reader of Google Benchmark JSON
 
@@ -76,30 +78,38 @@ def na_text(reason):
 _TIME_SCALE = stats.UNIT_NS
 
 
+@dataclass(eq=False)
 class Stat:
     """Median and spread of one quantity over repetitions. kind: time, bytes, byterate,
     share, rate, count, ratio, or a literal unit string.  values: the per-repetition values
     (for intervals and tests); ci_lo/ci_hi: bootstrap 95% CI of the median (n >= 3)."""
 
-    def __init__(self, median, kind, cv=None, lo=None, hi=None, n=1, ci_lo=None, ci_hi=None,
-                 values=None):
-        self.median, self.kind, self.cv, self.lo, self.hi, self.n = median, kind, cv, lo, hi, n
-        self.ci_lo, self.ci_hi = ci_lo, ci_hi
-        self.values = list(values or [])
+    median: Optional[float]
+    kind: str
+    cv: Optional[float] = None
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    n: int = 1
+    ci_lo: Optional[float] = None
+    ci_hi: Optional[float] = None
+    values: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.values = list(self.values or [])
 
     @classmethod
-    def of(cls, values, kind):
+    def of(cls, values: list[float], kind: str) -> "Stat":
         """Stat of per-repetition values (stats.summarize)."""
         sm = stats.summarize(values)
         return cls(sm.median, kind, sm.cv, sm.lo, sm.hi, sm.n, sm.ci_lo, sm.ci_hi, values)
 
-    def scaled(self, d, kind):
+    def scaled(self, d: float, kind: str) -> "Stat":
         f = lambda v: None if v is None else v / d
         return Stat(f(self.median), kind, self.cv, f(self.lo), f(self.hi), self.n,
                     f(self.ci_lo), f(self.ci_hi), [v / d for v in self.values])
 
 
-def counter_kind(counter):
+def counter_kind(counter: str) -> str:
     c = counter.lower()
     if c == "real_time" or c.startswith("ns_") or c.endswith("_ns") or "_ns_" in c:
         return "time"
@@ -118,7 +128,7 @@ class Series:
     """One bench instance as stats.py reads it (timed repetitions, counted pass,
     aggregates, skip reason, label)."""
 
-    def __init__(self, row):
+    def __init__(self, row: stats.Row):
         self.row = row
         self.name = row.name
         self.error = na_text(row.na) if row.na else None
@@ -126,7 +136,7 @@ class Series:
         self.iters = row.reps
         self.aggs = row.aggregates
 
-    def label_fields(self):
+    def label_fields(self) -> dict[str, str]:
         """key=value items after the claims in the label (FORMAT.md: `T1.max.g;limit=cap 1000000`)."""
         out = {}
         for part in self.label.split(";")[1:]:
@@ -135,15 +145,15 @@ class Series:
                 out[k.strip()] = v.strip()
         return out
 
-    def cap(self):
+    def cap(self) -> Optional[int]:
         """N when the row stopped at the harness cap (label `limit=cap N`), else None."""
         m = re.fullmatch(r"cap\s+([0-9]+)", self.label_fields().get("limit", ""))
         return int(m.group(1)) if m else None
 
-    def values(self, counter):
+    def values(self, counter: str) -> list[float]:
         return self.row.values(counter)
 
-    def _agg(self, counter):
+    def _agg(self, counter: str) -> Optional[tuple[float, int]]:
         for agg in ("median", "mean"):
             row = self.aggs.get(agg)
             if row is None:
@@ -156,10 +166,10 @@ class Series:
                 return float(v), int(n) if isinstance(n, (int, float)) else 1
         return None
 
-    def has(self, counter):
+    def has(self, counter: str) -> bool:
         return bool(self.values(counter)) or self._agg(counter) is not None
 
-    def stat(self, counter):
+    def stat(self, counter: str) -> Stat:
         """Stat of a counter; raises NA if skipped, KeyError if the counter is absent."""
         if self.error:
             raise NA(self.error)
@@ -176,12 +186,12 @@ class Series:
 class Run:
     """One or more results files merged: context and series by base name."""
 
-    def __init__(self):
-        self.context = {}
-        self.series = {}
-        self.files = []
+    def __init__(self) -> None:
+        self.context: dict[str, Any] = {}
+        self.series: dict[str, Series] = {}
+        self.files: list[str] = []
 
-    def load(self, path, display=None):
+    def load(self, path: str, display: Optional[str] = None) -> None:
         """Merge one results file (stats.load, strict: every time and counter a
         non-negative finite number).  Errors name the file as given; `display` (a shorter,
         host-independent name) is what the tables' `source:` line shows."""
@@ -195,7 +205,7 @@ class Run:
             self.series.setdefault(name, Series(row))
         self.files.append(display or path)
 
-    def counters_na(self):
+    def counters_na(self) -> dict:
         raw = self.context.get("counters_na")
         if isinstance(raw, dict):
             return raw
@@ -207,7 +217,7 @@ class Run:
                 return {}
         return {}
 
-    def names(self):
+    def names(self) -> list[str]:
         return sorted(self.series, key=natural_key)
 
 
@@ -249,7 +259,7 @@ def row_args(name):
 # ==== Units ===============================================================================
 
 
-def fmt_num(v):
+def fmt_num(v: Optional[float]) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "?"
     a = abs(v)
@@ -262,7 +272,7 @@ def fmt_num(v):
     return f"{v:.3g}"
 
 
-def fmt_value(v, kind):
+def fmt_value(v: Optional[float], kind: str) -> str:
     if kind == "time":
         for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
             if abs(v) >= scale:
@@ -283,7 +293,7 @@ def fmt_value(v, kind):
     return f"{fmt_num(v)} {kind}"
 
 
-def fmt_stat(st):
+def fmt_stat(st: Stat) -> str:
     """`median [min-max], n=N, CI lo-hi` (the spread and interval a verdict stands on);
     `value (n=1)` for a single repetition."""
     s = fmt_value(st.median, st.kind)
@@ -297,7 +307,7 @@ def fmt_stat(st):
     return s
 
 
-def fmt_cmp(c):
+def fmt_cmp(c: stats.Comparison) -> str:
     """`0.75 (CI 0.71-0.79, p 0.0004)` for a stats.Comparison."""
     t = fmt_num(c.ratio)
     extra = []
@@ -346,10 +356,20 @@ def version_tuple(v):
 # ==== Evaluating claims ===================================================================
 
 
+@dataclass(eq=False)
 class CheckResult:
-    def __init__(self, label, verdict, measured="", ratio="", rows=(), records=()):
-        self.label, self.verdict, self.measured, self.ratio = label, verdict, measured, ratio
-        self.rows, self.records = list(rows), list(records)
+    """One check of a claim: its label, verdict, the measured and ratio cells, the rows it
+    read and the CSV records it produced."""
+
+    label: str
+    verdict: str
+    measured: str = ""
+    ratio: str = ""
+    rows: list[str] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rows, self.records = list(self.rows), list(self.records)
 
 
 def judge(check, m, doc_value, at_least=False):
