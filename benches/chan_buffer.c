@@ -117,6 +117,40 @@ static double h_quantile(const struct hist *h, double q)
     return bench_hist_quantile(h->b, H_BUCKETS, h_lo, h->n, q);
 }
 
+/* cb_run - what every chan row does around its main G: skip without the CPUs procs needs,
+ * allocate the latency histogram into *h (h NULL: none), start the runtime at GOMAXPROCS
+ * procs (P i's M bound to CPU i when procs > 1) with main_fn(arg) as the main G, and skip
+ * with the G's own failure, *err (a negative errno) of *err_what.  True when the row
+ * measured; the caller frees *h either way. */
+static bool cb_run(struct bench_state *st, int procs, struct hist **h, int (*main_fn)(void *),
+                   void *arg, const int *err, const char *const *err_what)
+{
+    struct mn_config cfg;
+
+    if (procs > bench_ncpus()) {
+        bench_skip(st, "n/a: needs 2 CPUs");
+        return false;
+    }
+    if (h && !(*h = calloc(1, sizeof(**h)))) {
+        bench_skip(st, "n/a: out of memory for the histogram");
+        return false;
+    }
+    int rc = mn_config_init(&cfg);
+    if (rc < 0) {
+        bench_skip_errno(st, "mn_config_init", rc);
+        return false;
+    }
+    cfg.gomaxprocs = procs;
+    cfg.bind_p = procs > 1;
+    if (bench_run_runtime(st, &cfg, main_fn, arg) < 0)
+        return false;
+    if (*err) {
+        bench_skip_errno(st, *err_what, *err);
+        return false;
+    }
+    return true;
+}
+
 /* ==== chan/throughput and chan/latency ===================================================== */
 
 struct cb_arg {
@@ -196,36 +230,13 @@ static int cb_main(void *p)
 static void bm_chan(struct bench_state *st, bool latency)
 {
     struct cb_arg a = {.st = st, .latency = latency};
-    struct mn_config cfg;
     int procs = (int)bench_arg(st, "procs");
     int64_t iters;
-    int rc;
 
     a.cap = (size_t)bench_arg(st, "cap");
-    if (procs > bench_ncpus()) {
-        bench_skip(st, "n/a: needs 2 CPUs");
-        return;
-    }
-    if (latency && !(a.h = calloc(1, sizeof(*a.h)))) {
-        bench_skip(st, "n/a: out of memory for the histogram");
-        return;
-    }
     mn_wg_init(&a.done);
-    rc = mn_config_init(&cfg);
-    if (rc == 0) {
-        cfg.gomaxprocs = procs;
-        cfg.bind_p = procs > 1;
-    }
-    if (rc < 0) {
-        bench_skip_errno(st, "mn_config_init", rc);
+    if (!cb_run(st, procs, latency ? &a.h : NULL, cb_main, &a, &a.err, &a.err_what))
         goto out;
-    }
-    if (bench_run_runtime(st, &cfg, cb_main, &a) < 0)
-        goto out;
-    if (a.err) {
-        bench_skip_errno(st, a.err_what, a.err);
-        goto out;
-    }
     iters = bench_iterations(st);
     bench_set_per_op_ns(st, "ns_per_msg", 1.0);
     bench_set_counter(st, "steals_per_msg", iters ? (double)a.steals / (double)iters : 0,
@@ -360,36 +371,13 @@ static int ol_main(void *p)
 static void bm_chan_openloop(struct bench_state *st)
 {
     struct ol_arg a = {.st = st};
-    struct mn_config cfg;
     int procs = (int)bench_arg(st, "procs");
-    int rc;
 
     a.cap = (size_t)bench_arg(st, "cap");
     a.rate = (double)bench_arg(st, "rate");
-    if (procs > bench_ncpus()) {
-        bench_skip(st, "n/a: needs 2 CPUs");
-        return;
-    }
-    if (!(a.h = calloc(1, sizeof(*a.h)))) {
-        bench_skip(st, "n/a: out of memory for the histogram");
-        return;
-    }
     mn_wg_init(&a.done);
-    rc = mn_config_init(&cfg);
-    if (rc == 0) {
-        cfg.gomaxprocs = procs;
-        cfg.bind_p = procs > 1;
-    }
-    if (rc < 0) {
-        bench_skip_errno(st, "mn_config_init", rc);
+    if (!cb_run(st, procs, &a.h, ol_main, &a, &a.err, &a.err_what))
         goto out;
-    }
-    if (bench_run_runtime(st, &cfg, ol_main, &a) < 0)
-        goto out;
-    if (a.err) {
-        bench_skip_errno(st, a.err_what, a.err);
-        goto out;
-    }
     double el = bench_elapsed_ns(st);
     bench_set_counter(st, "offered_rate_hz", a.rate, BENCH_C_PLAIN);
     if (el > 0) {
