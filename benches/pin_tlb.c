@@ -204,6 +204,43 @@ out:
     return 0;
 }
 
+/* pin_run - start the runtime for a pin row (GOMAXPROCS default, bind_p = bind) with
+ * main_fn(arg) as the main G.  False when the row was skipped (mn_config_init or the
+ * runtime failed: bench_run_runtime's policy); a runtime failure inside the loop (*err < 0)
+ * is a bug in the bench or the runtime and aborts, naming the row. */
+static bool pin_run(struct bench_state *st, const char *row, bool bind, int (*main_fn)(void *),
+                    void *arg, const int *err)
+{
+    struct mn_config cfg;
+    int rc = mn_config_init(&cfg);
+    if (rc != 0) {
+        bench_skip_errno(st, "mn_config_init", rc);
+        return false;
+    }
+    cfg.gomaxprocs = 0;
+    cfg.bind_p = bind;
+    if (bench_run_runtime(st, &cfg, main_fn, arg) < 0)
+        return false;
+    if (*err < 0) {
+        fprintf(stderr, "%s: %s\n", row, strerror(-*err));
+        abort();
+    }
+    return true;
+}
+
+/* pin_tlb_counters - the tracepoint counts tl of tt per iteration (it iterations) as the
+ * row's counters (tlbtrace_counters' names), and why syscall counts are missing if they are. */
+static void pin_tlb_counters(struct bench_state *st, const struct tlbtrace *tt,
+                             const struct tlbtrace_counts *tl, int64_t it)
+{
+    struct tlbtrace_counter cs[TLBTRACE_MAX_COUNTERS];
+    int n = tlbtrace_counters(tt, tl, (double)it, cs, TLBTRACE_MAX_COUNTERS);
+    for (int i = 0; i < n && i < TLBTRACE_MAX_COUNTERS; i++)
+        bench_set_counter(st, cs[i].name, cs[i].value, BENCH_C_PLAIN);
+    if (!tlbtrace_has_syscalls(tt))
+        bench_label_extra(st, tlbtrace_syscalls_why(tt));
+}
+
 static void bm_pin_touch(struct bench_state *st)
 {
     struct pin_run r;
@@ -219,41 +256,19 @@ static void bm_pin_touch(struct bench_state *st)
         snprintf(r.why, sizeof r.why, "tlb_flush=%s", why);
     }
 
-    struct mn_config cfg;
-    int rc = mn_config_init(&cfg);
-    if (rc == 0) {
-        cfg.gomaxprocs = 0;
-        cfg.bind_p = r.bind != 0;
-    }
-    if (rc != 0) {
-        bench_skip_errno(st, "mn_config_init", rc);
-        tlbtrace_close(r.tt);
-        return;
-    }
-    if (bench_run_runtime(st, &cfg, pin_main, &r) < 0) {
+    if (!pin_run(st, "pin/touch", r.bind != 0, pin_main, &r, &r.err)) {
         tlbtrace_close(r.tt);
         return;
     }
     struct tlbtrace_counts whole;
     bool whole_ok = r.tt && tlbtrace_has_syscalls(r.tt) && tlbtrace_read(r.tt, &whole) == 0;
-    if (r.err < 0) {
-        /* A runtime failure inside the loop is a bug in the bench or the runtime. */
-        fprintf(stderr, "pin/touch: %s\n", strerror(-r.err));
-        abort();
-    }
 
     int64_t it = bench_iterations(st);
     if (it > 0 && r.np > 0) {
         bench_set_per_op_ns(st, "ns_per_op", 1.0);
         bench_set_per_op_ns(st, "ns_per_line", (double)r.np * (double)(r.ws / LINE));
-        if (r.tt) {
-            struct tlbtrace_counter cs[TLBTRACE_MAX_COUNTERS];
-            int n = tlbtrace_counters(r.tt, &r.tl, (double)it, cs, TLBTRACE_MAX_COUNTERS);
-            for (int i = 0; i < n && i < TLBTRACE_MAX_COUNTERS; i++)
-                bench_set_counter(st, cs[i].name, cs[i].value, BENCH_C_PLAIN);
-            if (!tlbtrace_has_syscalls(r.tt))
-                bench_label_extra(st, tlbtrace_syscalls_why(r.tt));
-        }
+        if (r.tt)
+            pin_tlb_counters(st, r.tt, &r.tl, it);
         bench_set_counter(st, "stack_mmaps",
                           (double)(r.s1.stack_mmaps - r.s0.stack_mmaps) / (double)it,
                           BENCH_C_PLAIN);
@@ -597,33 +612,14 @@ static void bm_pin_shoot(struct bench_state *st)
     }
     r.mig_fd = shoot_open_migrations(mwhy, sizeof mwhy);
 
-    struct mn_config cfg;
-    int rc = mn_config_init(&cfg);
-    if (rc == 0) {
-        cfg.gomaxprocs = 0;
-        cfg.bind_p = bind != 0;
-    }
-    if (rc != 0) {
-        bench_skip_errno(st, "mn_config_init", rc);
+    if (!pin_run(st, "pin/shoot", bind != 0, shoot_main, &r, &r.err))
         goto done;
-    }
-    if (bench_run_runtime(st, &cfg, shoot_main, &r) < 0)
-        goto done;
-    if (r.err < 0) {
-        fprintf(stderr, "pin/shoot: %s\n", strerror(-r.err));
-        abort();
-    }
 
     int64_t it = bench_iterations(st);
     if (it > 0 && r.np > 0) {
         bench_set_per_op_ns(st, "ns_per_op", 1.0);
         if (r.tt) {
-            struct tlbtrace_counter cs[TLBTRACE_MAX_COUNTERS];
-            int n = tlbtrace_counters(r.tt, &r.tl, (double)it, cs, TLBTRACE_MAX_COUNTERS);
-            for (int i = 0; i < n && i < TLBTRACE_MAX_COUNTERS; i++)
-                bench_set_counter(st, cs[i].name, cs[i].value, BENCH_C_PLAIN);
-            if (!tlbtrace_has_syscalls(r.tt))
-                bench_label_extra(st, tlbtrace_syscalls_why(r.tt));
+            pin_tlb_counters(st, r.tt, &r.tl, it);
             /* reason values: 0 task switch, 1 remote_shootdown, 2 local_shootdown,
              * 3 local_mm_shootdown, 4 remote_send_ipi, 5 remote_wrong_cpu */
             double started = (double)(r.tl.reason[2] + r.tl.reason[3]);
