@@ -184,42 +184,23 @@ static void run_fair(enum load load, enum waiter waiter)
     }
 }
 
-Test(fair, yielded_g_runs_under_pingpong, .timeout = 120)
-{
-    run_fair(PINGPONG, YIELDED);
-}
-Test(fair, yielded_g_runs_under_spawn_chain, .timeout = 120)
-{
-    run_fair(CHAIN, YIELDED);
-}
-Test(fair, yielded_g_runs_under_spawn_and_yield, .timeout = 120)
-{
-    run_fair(SPAWN_YIELD, YIELDED);
-}
-Test(fair, sleeping_g_runs_under_pingpong, .timeout = 120)
-{
-    run_fair(PINGPONG, SLEEPING);
-}
-Test(fair, sleeping_g_runs_under_spawn_chain, .timeout = 120)
-{
-    run_fair(CHAIN, SLEEPING);
-}
-Test(fair, sleeping_g_runs_under_spawn_and_yield, .timeout = 120)
-{
-    run_fair(SPAWN_YIELD, SLEEPING);
-}
-Test(fair, global_queue_g_runs_under_pingpong, .timeout = 120)
-{
-    run_fair(PINGPONG, EXTERNAL);
-}
-Test(fair, global_queue_g_runs_under_spawn_chain, .timeout = 120)
-{
-    run_fair(CHAIN, EXTERNAL);
-}
-Test(fair, global_queue_g_runs_under_spawn_and_yield, .timeout = 120)
-{
-    run_fair(SPAWN_YIELD, EXTERNAL);
-}
+/* FAIR_TEST(name, load, victim) - Test(fair, name) running run_fair(load, victim): one
+ * case of the load x victim matrix below. */
+#define FAIR_TEST(name, load, victim)                                                              \
+    Test(fair, name, .timeout = 120)                                                               \
+    {                                                                                              \
+        run_fair(load, victim);                                                                    \
+    }
+
+FAIR_TEST(yielded_g_runs_under_pingpong, PINGPONG, YIELDED)
+FAIR_TEST(yielded_g_runs_under_spawn_chain, CHAIN, YIELDED)
+FAIR_TEST(yielded_g_runs_under_spawn_and_yield, SPAWN_YIELD, YIELDED)
+FAIR_TEST(sleeping_g_runs_under_pingpong, PINGPONG, SLEEPING)
+FAIR_TEST(sleeping_g_runs_under_spawn_chain, CHAIN, SLEEPING)
+FAIR_TEST(sleeping_g_runs_under_spawn_and_yield, SPAWN_YIELD, SLEEPING)
+FAIR_TEST(global_queue_g_runs_under_pingpong, PINGPONG, EXTERNAL)
+FAIR_TEST(global_queue_g_runs_under_spawn_chain, CHAIN, EXTERNAL)
+FAIR_TEST(global_queue_g_runs_under_spawn_and_yield, SPAWN_YIELD, EXTERNAL)
 
 /* ---- a G that never switches keeps its P; sysmon counts it and can warn ---------------- */
 

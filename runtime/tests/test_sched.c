@@ -672,31 +672,31 @@ static void ov_child(void)
     _exit(1);
 }
 
-Test(fatal, frame_larger_than_guard_is_caught, .timeout = 60)
+/* overflow_reported - run ov_child (small: on a small stack) in a child process and check
+ * that it died with exit 2 and the runtime's "fatal: G ... stack overflow (" line; buf
+ * gets its stderr. */
+static void overflow_reported(bool small, char *buf, size_t len)
 {
 #ifdef MN_SAN
     cr_skip_test("under a sanitizer G stacks are 16x larger (san.h) and ASan moves frames to "
                  "fake stacks: these frames do not overflow");
 #endif
-    char buf[1024];
-    ov_small = false;
-    int st = run_child(ov_child, buf, sizeof buf);
+    ov_small = small;
+    int st = run_child(ov_child, buf, len);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %x, stderr: %s", st, buf);
     cr_assert_not_null(strstr(buf, "fatal: G "), "%s", buf);
     cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
 }
 
+Test(fatal, frame_larger_than_guard_is_caught, .timeout = 60)
+{
+    char buf[1024];
+    overflow_reported(false, buf, sizeof buf);
+}
+
 Test(fatal, small_stack_overflow_reported_not_casgstatus, .timeout = 60)
 {
-#ifdef MN_SAN
-    cr_skip_test("under a sanitizer G stacks are 16x larger (san.h) and ASan moves frames to "
-                 "fake stacks: these frames do not overflow");
-#endif
     char buf[1024];
-    ov_small = true;
-    int st = run_child(ov_child, buf, sizeof buf);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %x, stderr: %s", st, buf);
-    cr_assert_not_null(strstr(buf, "fatal: G "), "%s", buf);
-    cr_assert_not_null(strstr(buf, " stack overflow ("), "%s", buf);
+    overflow_reported(true, buf, sizeof buf);
     cr_assert_null(strstr(buf, "casgstatus"), "%s", buf);
 }
