@@ -45,7 +45,7 @@ $(BUILD)/benches/%.o: benches/%.c $(BENCH_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
 
-$(BUILD)/benches/peers/%.o: benches/peers/%.cc $(BENCH_HDRS)
+$(BUILD)/benches/peers/%.o: benches/peers/%.cc $(BENCH_HDRS) $(wildcard benches/peers/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(BENCH_CXXFLAGS) -c -o $@ $<
 

@@ -17,7 +17,7 @@ $(BUILD)/benches/instr/instr.o: benches/instr/instr.c runtime/include/mn.h bench
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/benches/instr/fiber.o: benches/instr/fiber.cc
+$(BUILD)/benches/instr/fiber.o: benches/instr/fiber.cc benches/peers/fiber_pair.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -Wall -Wextra -Werror $(OPT) -g -c -o $@ $<
 

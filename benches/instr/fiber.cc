@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "../peers/fiber_pair.h"
+
 extern "C" {
 void instr_start(void);
 void instr_stop(void);
@@ -16,40 +18,26 @@ void instr_fiber_spawn(long n, long batch);
 // one op = one this_fiber::yield (one fiber-to-fiber switch); two fibers alternate
 void instr_fiber_yield(long n)
 {
-    bool stop = false;
-    boost::fibers::fiber partner([&stop] {
-        while (!stop)
-            boost::this_fiber::yield();
+    fiber_yield_pair([n](auto yield) {
+        yield();
+        instr_start();
+        for (long i = 0; i < n / 2; i++)
+            yield();
+        instr_stop();
     });
-    boost::this_fiber::yield();
-    boost::this_fiber::yield();
-    instr_start();
-    for (long i = 0; i < n / 2; i++)
-        boost::this_fiber::yield();
-    instr_stop();
-    stop = true;
-    partner.join();
 }
 
 // one op = a round trip: push on c1, pop on c2; the partner does the reverse
 void instr_fiber_chan(long n)
 {
-    boost::fibers::unbuffered_channel<long> c1, c2;
-    boost::fibers::fiber partner([&] {
-        long v;
-        while (c1.pop(v) == boost::fibers::channel_op_status::success)
-            c2.push(v);
+    fiber_chan_pair([n](auto round_trip) {
+        round_trip();
+        round_trip();
+        instr_start();
+        for (long i = 0; i < n; i++)
+            round_trip();
+        instr_stop();
     });
-    long v = 1;
-    for (long i = -2; i < n; i++) {
-        if (i == 0)
-            instr_start();
-        c1.push(v);
-        c2.pop(v);
-    }
-    instr_stop();
-    c1.close();
-    partner.join();
 }
 
 static void fiber_round(std::vector<boost::fibers::fiber> &fs, long batch)

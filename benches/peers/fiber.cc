@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench.h"
+#include "fiber_pair.h"
 
 extern "C" {
 void peer_fiber_yield(struct bench_state *st);
@@ -19,36 +20,20 @@ long peer_fiber_skynet(long leaves);
 // one iteration = this fiber yields to the partner and the partner yields back (2 switches)
 void peer_fiber_yield(struct bench_state *st)
 {
-    bool stop = false;
-    boost::fibers::fiber partner([&stop] {
-        while (!stop)
-            boost::this_fiber::yield();
+    fiber_yield_pair([st](auto yield) {
+        while (bench_keep_running(st))
+            yield();
     });
-    boost::this_fiber::yield();
-    while (bench_keep_running(st))
-        boost::this_fiber::yield();
-    stop = true;
-    partner.join();
 }
 
 // one iteration = a round trip: push on c1, pop on c2; the partner does the reverse
 void peer_fiber_chan(struct bench_state *st)
 {
-    boost::fibers::unbuffered_channel<long> c1, c2;
-    boost::fibers::fiber partner([&] {
-        long v;
-        while (c1.pop(v) == boost::fibers::channel_op_status::success)
-            c2.push(v);
+    fiber_chan_pair([st](auto round_trip) {
+        round_trip();
+        while (bench_keep_running(st))
+            round_trip();
     });
-    long v = 1;
-    c1.push(v);
-    c2.pop(v);
-    while (bench_keep_running(st)) {
-        c1.push(v);
-        c2.pop(v);
-    }
-    c1.close();
-    partner.join();
 }
 
 // one iteration = `batch` fibers created, run to their end and joined
