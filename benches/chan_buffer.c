@@ -151,6 +151,28 @@ static bool cb_run(struct bench_state *st, int procs, struct hist **h, int (*mai
     return true;
 }
 
+/* cb_pair - the main G's start of every chan row: make the channel (elem-byte elements,
+ * capacity cap) into *c, start consumer(arg) as a G counted in done, and yield so that it
+ * runs and parks on the empty channel.  False with *err (a negative errno) and *err_what
+ * set when a call failed. */
+static bool cb_pair(struct mn_chan **c, size_t elem, size_t cap, struct mn_wg *done,
+                    void (*consumer)(void *), void *arg, int *err, const char **err_what)
+{
+    int rc;
+
+    if ((rc = mn_chan_make(c, elem, cap)) < 0) {
+        *err = rc, *err_what = "mn_chan_make";
+        return false;
+    }
+    mn_wg_add(done, 1);
+    if ((rc = mn_go(consumer, arg)) < 0) {
+        *err = rc, *err_what = "mn_go";
+        return false;
+    }
+    mn_gosched(); /* the consumer starts and parks on the empty channel */
+    return true;
+}
+
 /* ==== chan/throughput and chan/latency ===================================================== */
 
 struct cb_arg {
@@ -191,18 +213,9 @@ static int cb_main(void *p)
     struct cb_arg *a = p;
     struct mn_stats s0, s1;
     uint64_t v = 0;
-    int rc;
 
-    if ((rc = mn_chan_make(&a->c, sizeof(uint64_t), a->cap)) < 0) {
-        a->err = rc, a->err_what = "mn_chan_make";
+    if (!cb_pair(&a->c, sizeof(uint64_t), a->cap, &a->done, cb_consumer, a, &a->err, &a->err_what))
         return 0;
-    }
-    mn_wg_add(&a->done, 1);
-    if ((rc = mn_go(cb_consumer, a)) < 0) {
-        a->err = rc, a->err_what = "mn_go";
-        return 0;
-    }
-    mn_gosched(); /* the consumer starts and parks on the empty channel */
     bench_ignore(mn_stats_read(&s0));
     if (a->latency) {
         while (bench_keep_running(a->st)) {
@@ -327,18 +340,10 @@ static double ol_exp_gap(uint64_t *x, double mean_ns)
 static int ol_main(void *p)
 {
     struct ol_arg *a = p;
-    int rc;
 
-    if ((rc = mn_chan_make(&a->c, sizeof(struct ol_msg), a->cap)) < 0) {
-        a->err = rc, a->err_what = "mn_chan_make";
+    if (!cb_pair(&a->c, sizeof(struct ol_msg), a->cap, &a->done, ol_consumer, a, &a->err,
+                 &a->err_what))
         return 0;
-    }
-    mn_wg_add(&a->done, 1);
-    if ((rc = mn_go(ol_consumer, a)) < 0) {
-        a->err = rc, a->err_what = "mn_go";
-        return 0;
-    }
-    mn_gosched(); /* the consumer starts and parks on the empty channel */
     const double mean_gap = 1e9 / a->rate;
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ (uint64_t)a->cap;
     double due = (double)bench_now_ns();

@@ -136,6 +136,22 @@ static int bind_main(void *arg)
     return 0;
 }
 
+/* bind_config - the runtime configuration of a numa row: GOMAXPROCS gomaxprocs (0: the
+ * default), every P's M bound to its CPU, numa_local as given.  False when the MN_*
+ * environment is bad (the row is skipped). */
+static bool bind_config(struct bench_state *st, struct mn_config *cfg, int gomaxprocs,
+                        bool numa_local)
+{
+    if (mn_config_init(cfg) != 0) {
+        bench_skip(st, "n/a: bad MN_* environment");
+        return false;
+    }
+    cfg->gomaxprocs = gomaxprocs;
+    cfg->bind_p = true;
+    cfg->numa_local = numa_local;
+    return true;
+}
+
 static void bm_numa_bind(struct bench_state *st)
 {
     const struct mn_numa_topo *t = mn_numa_topology();
@@ -145,13 +161,8 @@ static void bm_numa_bind(struct bench_state *st)
         bench_skip(st, bench_numa_why_not());
         return;
     }
-    if (mn_config_init(&cfg) != 0) {
-        bench_skip(st, "n/a: bad MN_* environment");
+    if (!bind_config(st, &cfg, 0, bench_arg(st, "local") != 0))
         return;
-    }
-    cfg.gomaxprocs = 0;
-    cfg.bind_p = true;
-    cfg.numa_local = bench_arg(st, "local") != 0;
     memset(&r, 0, sizeof r);
     r.st = st;
     mn_wg_init(&r.wg);
@@ -240,13 +251,8 @@ static void bm_chan_numa(struct bench_state *st)
         bench_skip(st, "n/a: 1 NUMA node with CPUs");
         return;
     }
-    if (mn_config_init(&cfg) != 0) {
-        bench_skip(st, "n/a: bad MN_* environment");
+    if (!bind_config(st, &cfg, 2, true))
         return;
-    }
-    cfg.gomaxprocs = 2;
-    cfg.bind_p = true;
-    cfg.numa_local = true;
     CPU_ZERO(&two);
     CPU_SET(a, &two);
     CPU_SET(b, &two);

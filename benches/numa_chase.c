@@ -286,19 +286,18 @@ __attribute__((constructor)) static void numa_chase_context(void)
     bench_context("numa_topology", buf);
 }
 
+/* NODE_ARG(name) - a node-ID argument: nodes 0-3 in quick, 0-7 in full, 0-1 in smoke (IDs
+ * the host lacks skip). */
+#define NODE_ARG(nm)                                                                               \
+    BENCH_ARG_NODES(nm, BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7), BENCH_V(0, 1))
+
 BENCH_REGISTER(.name = "numa/chase",
                .summary = "dependent pointer chase, CPU on node cpu, memory on node mem, 4K or THP",
                .claims = "N3.3.penalty,N3.2.latency", .fn = bm_numa_chase,
-               .args = {BENCH_ARG_NODES("cpu", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                                        BENCH_V(0, 1)),
-                        BENCH_ARG_NODES("mem", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                                        BENCH_V(0, 1)),
+               .args = {NODE_ARG("cpu"), NODE_ARG("mem"),
                         BENCH_ARG_QFS("thp", BENCH_V(0, 1), BENCH_V(0, 1), BENCH_V(0))});
 
 BENCH_REGISTER(.name = "numa/bw",
                .summary = "read bandwidth, one thread on node cpu, memory on node mem",
                .claims = "N3.3.penalty", .fn = bm_numa_bw,
-               .args = {BENCH_ARG_NODES("cpu", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                                        BENCH_V(0, 1)),
-                        BENCH_ARG_NODES("mem", BENCH_V(0, 1, 2, 3), BENCH_V(0, 1, 2, 3, 4, 5, 6, 7),
-                                        BENCH_V(0, 1))});
+               .args = {NODE_ARG("cpu"), NODE_ARG("mem")});

@@ -202,6 +202,19 @@ static int gpark_main(void *p)
 }
 
 /* run_gpark - one experiment on a fresh runtime; 0, or the row was skipped. */
+/* stopped_short - when only got of the n Gs or threads (unit) were made, skip the row with
+ * "n/a: stopped at <got> <unit> (<limit>)" and return true. */
+static bool stopped_short(struct bench_state *st, long got, long n, const char *unit,
+                          const char *limit)
+{
+    if (got >= n)
+        return false;
+    char msg[160];
+    snprintf(msg, sizeof msg, "n/a: stopped at %ld %s (%s)", got, unit, limit ? limit : "?");
+    bench_skip(st, msg);
+    return true;
+}
+
 static int run_gpark(struct bench_state *st, struct gpark *a, bool small, size_t *stack_bytes)
 {
     struct mn_config cfg;
@@ -241,13 +254,8 @@ static void bm_stack_g_parked(struct bench_state *st)
     size_t stack_bytes;
     if (run_gpark(st, &a, small, &stack_bytes) < 0)
         return;
-    if (a.reached < n) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "n/a: stopped at %ld Gs (%s)", a.reached,
-                 a.limit ? a.limit : "?");
-        bench_skip(st, msg);
+    if (stopped_short(st, a.reached, n, "Gs", a.limit))
         return;
-    }
     bench_set_counter(st, "bytes_per_g", (double)(a.rss1 - a.rss0) / (double)n, BENCH_C_PLAIN);
     bench_set_counter(st, "stack_bytes", (double)stack_bytes, BENCH_C_PLAIN);
     bench_set_counter(st, "ns_per_g", a.ns / (double)n, BENCH_C_PLAIN);
@@ -478,13 +486,8 @@ static void bm_stack_pthread_parked(struct bench_state *st)
     struct tpark_res r;
     if (!tpark_bench(st, n, ssz, 0, &r))
         return;
-    if (r.got < n) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "n/a: stopped at %ld threads (%s)", r.got,
-                 r.limit ? r.limit : "?");
-        bench_skip(st, msg);
+    if (stopped_short(st, r.got, n, "threads", r.limit))
         return;
-    }
     bench_set_counter(st, "bytes_per_thread", (double)(r.rss1 - r.rss0) / (double)n, BENCH_C_PLAIN);
     bench_set_counter(st, "stack_bytes", (double)(ssz ? ssz : default_stack_bytes()),
                       BENCH_C_PLAIN);
