@@ -67,8 +67,11 @@ double mn_x_cpu_quota(const char *prefix);
 
 /* Fault injection for the error paths: the next n calls of that kind fail with err
  * (a positive errno).  MN_X_FAIL_THREAD: pthread_create of a new M; MN_X_FAIL_STACK: the
- * mmap of a new G stack.  n = 0 disarms. */
-enum mn_x_fault { MN_X_FAIL_THREAD, MN_X_FAIL_STACK };
+ * mmap of a new G stack.  MN_X_DELAY_SPINDOWN is a delay, not a failure: the next n
+ * spinning Ms that found no work sleep err microseconds after giving up their P and before
+ * they stop counting as spinning (findrunnable), to widen that lost wake-up window for a
+ * test.  n = 0 disarms. */
+enum mn_x_fault { MN_X_FAIL_THREAD, MN_X_FAIL_STACK, MN_X_DELAY_SPINDOWN };
 void mn_x_inject(enum mn_x_fault what, int n, int err);
 
 #ifdef __cplusplus

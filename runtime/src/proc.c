@@ -44,8 +44,9 @@
  *     last round).  When it finds a G it stops spinning (resetspinning) and calls wakep()
  *     again, so the next spinner takes over: work fans out one M at a time.
  *   - a spinning M that finds nothing: releases its P to the idle list, decrements
- *     nmspinning, and THEN re-checks every P's runq; if any is non-empty it takes an idle P
- *     back and spins again.  Only then it parks on its futex (stopm).
+ *     nmspinning, and THEN re-checks the global queue and every P's runq; if any is
+ *     non-empty it takes an idle P back and spins again.  Only then it parks on its futex
+ *     (stopm).
  * Barriers: the parking side makes its P idle and decrements nmspinning with locked
  * read-modify-writes (full barriers) before it re-reads the runqs.  The ready side puts
  * the G on its OWN P's runq with a release store and then reads npidle/nmspinning with
@@ -53,8 +54,12 @@
  * pass the earlier store).  In that window an idle P can miss the new G and stay idle,
  * but the G is never lost: it sits on the queue of a P whose M is running and will take
  * it itself (pidleput throws if a P with queued Gs is ever made idle).  Gs readied by a
- * thread without a P go to the global queue under sched.lock, which the parking side
- * takes before it parks, so those are always seen.  Spinning is also capped: a new M
+ * thread without a P (sysmon's timers, plain threads) go to the global queue under
+ * sched.lock; the lock alone does not cover the spinning M, which checks that queue under
+ * it but stops counting as spinning only after it has released it: a G queued in between
+ * gets a wakep that sees the spinner and wakes nobody.  So the spinner re-checks the
+ * global queue after its decrement too (Go 1.21; without it all Ms parked with timer-woken
+ * Gs queued: sched::timer_wakeups_while_ms_park).  Spinning is also capped: a new M
  * spins only while 2*nmspinning < GOMAXPROCS - npidle.
  *
  * ==== Direct switches (the switch fast path, issue 18) ===================================
@@ -143,11 +148,15 @@
  *   nmspinning,        the spinning-M Dekker pair.  Ready side: runq release store (or
  *   npidle             runnext xchg), then ld_sc(npidle), ld_sc(nmspinning) in wakep.
  *                      Parking side: xadd(npidle) in pidleput and xadd(nmspinning, -1)
- *                      (seq_cst), then ld_sc of every runq in runqempty.  On aarch64
+ *                      (seq_cst), then ld_sc(runqsize) and ld_sc of every runq in
+ *                      runqempty; the global queue's put is st_sc(runqsize), then
+ *                      the same wakep loads, so one side sees the other.  On aarch64
  *                      STLR->LDAR keeps the ready side ordered; on x86 the store may pass
  *                      the load.  Either way a missed wakeup loses parallelism, never a G:
  *                      the G sits on the running P's own queue (essay above).  Gs readied
- *                      without a P go through sched.lock, which orders them on any CPU.
+ *                      without a P have no running P to fall back on: their st_sc(runqsize)
+ *                      (XCHG on x86, STLR on aarch64) and the spinner's re-check of
+ *                      runqsize after its decrement must see each other, or G is lost.
  *   P.status           st_sc / cas_sc where an M in a syscall and sysmon race for the P
  *                      (mn_syscall_exit and retake both CAS PSYSCALL->PIDLE: the winner
  *                      owns it; pp->m = NULL is written before the st_sc(PSYSCALL)
@@ -1036,10 +1045,34 @@ top:;
     mn_unlock(&s->lock);
 
     if (mp->spinning) {
+        if (mn_unlikely(ld_relaxed(&mn_x_fail_n[MN_X_DELAY_SPINDOWN]) > 0) &&
+            xadd(&mn_x_fail_n[MN_X_DELAY_SPINDOWN], -1) >= 0)
+            usleep((useconds_t)mn_x_fail_err[MN_X_DELAY_SPINDOWN]); /* test hook: widen */
         mp->spinning = false;
         if (xadd(&s->nmspinning, -1) < 0)
             mn_throw("findrunnable: negative nmspinning");
-        /* Re-check all run queues after the decrement (the Dekker half of the essay). */
+        /* Re-check the global queue and all run queues after the decrement (the Dekker
+         * half of the essay; Go 1.21's findRunnable: "Check global and P runqueues
+         * again").  A G put on the global queue after our locked check above - sysmon's
+         * fired timers, a plain thread's mn_goready - got a wakep that still saw us
+         * spinning and so woke nobody: without this check every M could park with it
+         * queued (seen: sched::sleep_and_waitgroup hung under qemu-aarch64).  Pairs with
+         * globrunqput's st_sc(runqsize) and wakep's ld_sc(nmspinning). */
+        if (ld_sc(&s->runqsize) != 0) {
+            struct mn_p *p2 = NULL;
+            gp = NULL;
+            mn_lock(&s->lock);
+            if (s->runqsize != 0 && (p2 = pidleget()) != NULL)
+                gp = globrunqget(p2, 0);
+            mn_unlock(&s->lock);
+            if (gp) {
+                acquirep(mp, p2);
+                mp->spinning = true; /* schedule()'s resetspinning wakes the next M */
+                xadd(&s->nmspinning, 1);
+                *inherit = false;
+                return gp;
+            }
+        }
         int32_t n = ld_sc(&s->gomaxprocs);
         for (int i = 0; i < n; i++) {
             if (!runqempty(s->allp[i])) {
@@ -2615,12 +2648,12 @@ struct mn_g *mn_x_runqsteal(struct mn_p *dst, struct mn_p *src, bool stealnext)
     return runqsteal(dst, src, stealnext);
 }
 
-int mn_x_fail_n[2], mn_x_fail_err[2];
+int mn_x_fail_n[3], mn_x_fail_err[3];
 
 void mn_x_inject(enum mn_x_fault what, int n, int err)
 {
-    mn_x_fail_n[what] = n;
-    mn_x_fail_err[what] = err;
+    st_relaxed(&mn_x_fail_err[what], err);
+    st_rel(&mn_x_fail_n[what], n); /* Ms read MN_X_DELAY_SPINDOWN's while running */
 }
 
 uint32_t mn_x_runqlen(struct mn_p *pp)

@@ -364,7 +364,7 @@ enum {
 /* ==== Cross-file functions (mn_ + Go's name) ========================================== */
 
 /* proc.c */
-extern int mn_x_fail_n[2], mn_x_fail_err[2]; /* mn_x_inject */
+extern int mn_x_fail_n[3], mn_x_fail_err[3]; /* mn_x_inject */
 extern __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec")));
 /* mn_getg_entry - the calling G, or NULL on a plain thread, inlined.  Only at the entry of
  * a call, before anything in that function can switch: the compiler may keep the thread

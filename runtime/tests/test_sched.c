@@ -379,6 +379,93 @@ Test(sched, sleep_and_waitgroup, .timeout = 30)
     }
 }
 
+/* A lost wake-up (issue 17): sysmon fires a timer onto the global queue just after the last
+ * spinning M checked it (under sched.lock) and gave up its P, but before that M stopped
+ * counting as spinning; wakep sees a spinner and wakes nobody, the M parks, and the woken G
+ * waits forever (sched::sleep_and_waitgroup hung once under qemu-aarch64).  Rounds of short
+ * sleeps while the main G waits on a WaitGroup, so the Ms park between timers, at
+ * GOMAXPROCS 1-4; MN_X_DELAY_SPINDOWN widens the window from a few instructions to 200 us
+ * (without the global-queue re-check in findrunnable this hung 20 of 20 runs), then the
+ * same without the delay.  A plain-thread watchdog turns a hang into a failure that names
+ * the state: no sleeper woke for TW_HANG_NS (a sleep here is at most 0.4 ms). */
+#define TW_HANG_NS (20ull * 1000000000ull)
+#define TW_GS 16
+
+static atomic_ulong tw_woken;
+static atomic_int tw_done;
+
+static void tw_sleeper(void *arg)
+{
+    mn_sleep_ns((uint64_t)(uintptr_t)arg);
+    atomic_fetch_add(&tw_woken, 1);
+    mn_wg_done(&swg);
+}
+
+static int tw_main(void *arg)
+{
+    int rounds = (int)(intptr_t)arg;
+    for (int r = 0; r < rounds; r++) {
+        mn_wg_init(&swg);
+        mn_wg_add(&swg, TW_GS);
+        for (int i = 0; i < TW_GS; i++) {
+            uint64_t ns = 20000 + 25000 * (uint64_t)((7 * i + r) % TW_GS); /* 20-395 us */
+            G_ASSERT(mn_go(tw_sleeper, (void *)(uintptr_t)ns) == 0);
+        }
+        G_ASSERT(mn_wg_wait(&swg) == 0);
+    }
+    return 0;
+}
+
+static void *tw_watchdog(void *arg)
+{
+    (void)arg;
+    unsigned long last = 0;
+    uint64_t since = test_now_ns();
+    while (!atomic_load(&tw_done)) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+        unsigned long w = atomic_load(&tw_woken);
+        uint64_t now = test_now_ns();
+        if (w != last) {
+            last = w;
+            since = now;
+        } else if (now - since > TW_HANG_NS && !atomic_load(&tw_done)) {
+            struct mn_stats st;
+            int rc = mn_stats_read(&st);
+            fprintf(stderr,
+                    "timer wake-ups: none for %llu s after %lu (lost wake-up): stats rc %d, "
+                    "idle Ps %d of %d, global runq %lld, spinning Ms %d, idle Ms %d of %d\n",
+                    (unsigned long long)(TW_HANG_NS / 1000000000ull), w, rc, st.idle_ps,
+                    st.gomaxprocs, (long long)st.globrunq_len, st.spinning_ms, st.idle_ms, st.ms);
+            abort();
+        }
+    }
+    return NULL;
+}
+
+static void tw_run(int procs, int rounds)
+{
+    pthread_t wd;
+    atomic_store(&tw_woken, 0);
+    atomic_store(&tw_done, 0);
+    cr_assert_eq(pthread_create(&wd, NULL, tw_watchdog, NULL), 0);
+    struct mn_config c = cfg_procs(procs);
+    run_cfg(&c, tw_main, (void *)(intptr_t)rounds);
+    atomic_store(&tw_done, 1);
+    cr_assert_eq(pthread_join(wd, NULL), 0);
+    cr_assert_eq(atomic_load(&tw_woken), (unsigned long)rounds * TW_GS, "every sleeper woke");
+}
+
+Test(sched, timer_wakeups_while_ms_park, .timeout = 240)
+{
+    for (int p = 1; p <= 4; p++) {
+        mn_x_inject(MN_X_DELAY_SPINDOWN, 1 << 30, 200);
+        tw_run(p, 10);
+        mn_x_inject(MN_X_DELAY_SPINDOWN, 0, 0);
+        tw_run(p, 50);
+    }
+}
+
 static struct mn_mutex mu;
 static long counter;
 
