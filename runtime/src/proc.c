@@ -176,9 +176,11 @@
  *                      reads it with ld_sc (acquire) under sched.lock, so a 0 it sees
  *                      comes with the readied G's queue entry visible (no false deadlock).
  *   nmsys              xadd; ld_sc by checkdead and sysmon.
- *   timer_next         relaxed: a hint; the heap under timerlock is the truth.  A timer
- *                      added while sysmon is deciding its sleep can fire up to one sysmon
- *                      period late (sysmon_sleeping is a seq_cst flag, not a lock).
+ *   timer_next         a hint, read relaxed by Ms; the heap under timerlock is the truth.
+ *                      Dekker pair with sysmon's deep sleep: mn_sleep_ns st_sc(timer_next)
+ *                      then ld_sc(sysmon_sleeping) (wake it when earliest); sysmon
+ *                      st_sc(sysmon_sleeping) then ld_sc(timer_next) and shortens its
+ *                      sleep: a new earliest timer is never slept past.
  *   goidgen            xadd.  Per-P stats: owner_inc (relaxed, single writer); readers
  *                      relaxed (aligned 64-bit loads are single-copy atomic on both ISAs).
  *   G mutex state      cas_sc fast paths; the hand-off to a waiter stores the new state
@@ -1821,7 +1823,7 @@ void mn_sleep_ns(uint64_t ns)
         i = (i - 1) / 2;
     }
     bool earliest = s->timers[0].when == when;
-    st_relaxed(&s->timer_next, s->timers[0].when);
+    st_sc(&s->timer_next, s->timers[0].when); /* before the flag's load: sysmon pairs */
     xadd(&s->timers_pending, 1);
     /* sysmon sleeps until the next timer: wake it when this one is earlier */
     if (earliest && ld_sc(&s->sysmon_sleeping))
@@ -1932,9 +1934,19 @@ static void *sysmon(void *arg)
             wait = next_trace > now ? (next_trace - now < wait ? next_trace - now : wait) : 0;
         if (wait > 0) {
             bool deep = delay >= 1000000;
-            if (deep)
+            if (deep) {
                 st_sc(&s->sysmon_sleeping, 1);
-            if (mn_notetsleep(&s->sysmon_note, (int64_t)wait)) {
+                /* A timer added after tn was read saw sysmon_sleeping 0 and woke nobody:
+                 * read timer_next again after publishing the flag (mn_sleep_ns stores it
+                 * st_sc before it loads the flag), so the sleep ends at that timer, not a
+                 * whole period (up to 10 ms) later. */
+                uint64_t tn2 = ld_sc(&s->timer_next);
+                if (tn2 != tn) {
+                    uint64_t now2 = mn_nanotime();
+                    wait = tn2 <= now2 ? 0 : (tn2 - now2 < wait ? tn2 - now2 : wait);
+                }
+            }
+            if (wait > 0 && mn_notetsleep(&s->sysmon_note, (int64_t)wait)) {
                 mn_noteclear(&s->sysmon_note);
                 delay = 20000;
                 idle = 0;
