@@ -27,18 +27,10 @@ t0=$(date +%s)
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
     for t in "$B"/runtime/tests/test_*; do
-        # One rerun of a failed binary, reported loudly: sched::sleep_and_waitgroup hung once
-        # (Criterion's 30 s timeout) in ~10 fresh-clone runs under qemu-user while it passed
-        # 300 of 300 natively and 20 of 20 here alone; until that is understood a second
-        # failure still fails, and the first one is printed in full either way.
         out=$("$QEMU" "$t" --jobs=1 --filter="!($SKIP)" 2>&1) || {
             echo "$out" | grep -v '^\[----\] *$' | tail -25
-            echo "arm64: FLAKY? $(basename "$t") failed under qemu-aarch64 (round $r); rerunning once"
-            out=$("$QEMU" "$t" --jobs=1 --filter="!($SKIP)" 2>&1) || {
-                echo "$out" | grep -v '^\[----\] *$' | tail -25
-                echo "arm64: $(basename "$t") FAILED under qemu-aarch64 twice (round $r)"
-                exit 1
-            }
+            echo "arm64: $(basename "$t") FAILED under qemu-aarch64 (round $r)"
+            exit 1
         }
         [ "$ROUNDS" = 1 ] && echo "arm64: $(basename "$t"): $(echo "$out" | grep 'Synthesis' | sed 's/.*Synthesis: //')"
     done
