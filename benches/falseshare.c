@@ -106,14 +106,14 @@ static void fs_bench(struct bench_state *st, size_t partner_word)
         return;
     struct fs_counters *c = aligned_alloc(256, sizeof(*c));
     if (!c) {
-        fprintf(stderr, "falseshare: out of memory\n");
+        fprintf(stderr, "bench: falseshare: out of memory\n");
         abort();
     }
     memset(c, 0, sizeof(*c));
     struct fs_run r = {.mine = &c->words[0], .theirs = &c->words[partner_word]};
     pthread_t t;
     if (pthread_create(&t, NULL, fs_partner, &r) != 0) {
-        fprintf(stderr, "falseshare: pthread_create failed\n");
+        fprintf(stderr, "bench: falseshare: pthread_create failed\n");
         abort();
     }
     bench_gate_wait_ready(&r.gate, 1);

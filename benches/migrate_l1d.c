@@ -280,7 +280,7 @@ static void bm_migrate_hot(struct bench_state *st, int level)
     if (bench_run_runtime(st, &cfg, mig_main, &r) < 0)
         return;
     if (r.err < 0) {
-        fprintf(stderr, "migrate/hot: %s\n", strerror(-r.err));
+        fprintf(stderr, "bench: migrate/hot: %s\n", strerror(-r.err));
         abort();
     }
     int64_t it = bench_iterations(st);

@@ -222,7 +222,7 @@ static bool pin_run(struct bench_state *st, const char *row, bool bind, int (*ma
     if (bench_run_runtime(st, &cfg, main_fn, arg) < 0)
         return false;
     if (*err < 0) {
-        fprintf(stderr, "%s: %s\n", row, strerror(-*err));
+        fprintf(stderr, "bench: %s: %s\n", row, strerror(-*err));
         abort();
     }
     return true;

@@ -109,7 +109,7 @@ static void rq_layout_or_die(int pad, struct mn_x_layout *l)
 {
     int rc = mn_x_p_layout(pad, l);
     if (rc != 0) {
-        fprintf(stderr, "runq_padding: mn_x_p_layout(%d): %s\n", pad, strerror(-rc));
+        fprintf(stderr, "bench: runq/layout: mn_x_p_layout(%d): %s\n", pad, strerror(-rc));
         abort();
     }
 }
@@ -242,20 +242,20 @@ static void bm_runq_op(struct bench_state *st)
     struct mn_g *gs = mn_x_fake_gs(RQ_POOL);
     struct rq_thief *th = calloc((size_t)(nthieves ? nthieves : 1), sizeof(*th));
     if (!r.pp || !gs || !th) {
-        fprintf(stderr, "runq_padding: out of memory (pad %d)\n", pad);
+        fprintf(stderr, "bench: runq/op: out of memory (pad %d)\n", pad);
         abort();
     }
     size_t next = 0; /* next pool index */
     for (int i = 0; i < RQ_TARGET; i++)
         if (!mn_x_runqput(r.pp, mn_x_fake_g(gs, next++ % RQ_POOL), false)) {
-            fprintf(stderr, "runq_padding: prefill: queue full at %d\n", i);
+            fprintf(stderr, "bench: runq/op: prefill: queue full at %d\n", i);
             abort();
         }
 
     for (int k = 0; k < nthieves; k++) {
         th[k] = (struct rq_thief){.r = &r, .cpu = 1 + k, .mine = mn_x_p_new(pad)};
         if (!th[k].mine || pthread_create(&th[k].t, NULL, rq_thief_main, &th[k]) != 0) {
-            fprintf(stderr, "runq_padding: cannot start thief %d\n", k);
+            fprintf(stderr, "bench: runq/op: cannot start thief %d\n", k);
             abort();
         }
     }

@@ -108,7 +108,7 @@ static struct sl_run *sl_cur;
 
 static void sl_die(const char *what, int rc)
 {
-    fprintf(stderr, "sched_latency: %s: %s\n", what, strerror(-rc));
+    fprintf(stderr, "bench: sched: %s: %s\n", what, strerror(-rc));
     abort();
 }
 
@@ -172,7 +172,7 @@ static void sl_roundtrip(struct sl_run *r, uint64_t i)
     if ((rc = mn_chan_recv(r->pong, &v, &ok)) != 0)
         sl_die("mn_chan_recv", rc);
     if (!ok || v != i + 1) {
-        fprintf(stderr, "sched_latency: pingpong got %llu, want %llu\n", (unsigned long long)v,
+        fprintf(stderr, "bench: sched/pingpong: got %llu, want %llu\n", (unsigned long long)v,
                 (unsigned long long)(i + 1));
         abort();
     }
@@ -235,7 +235,7 @@ static int sl_main(void *arg)
         if ((rc = mn_chan_free(r->ping)) != 0 || (rc = mn_chan_free(r->pong)) != 0)
             sl_die("mn_chan_free", rc);
     } else if (atomic_load(&r->sum) != r->want) {
-        fprintf(stderr, "sched_latency: spawn checksum %llu, want %llu\n",
+        fprintf(stderr, "bench: sched/spawn: checksum %llu, want %llu\n",
                 (unsigned long long)atomic_load(&r->sum), (unsigned long long)r->want);
         abort();
     }

@@ -834,7 +834,7 @@ class Results:
         try:
             run = stats.load(path)
         except stats.StatsError as e:
-            raise InputError(str(e).removeprefix('stats: '))
+            raise InputError(e.detail)
         self.path, self.context, self.run = path, run.context, run
         self.groups = {name: Group(row) for name, row in run.rows.items()}
 
@@ -1237,18 +1237,18 @@ def run_benches(prof, bench, outdir, ctx):
         os.close(fd)
         cmd = [bench, '--preset=' + preset, '--benchmark_out=' + tmp,
                '--benchmark_out_format=json'] + (['--claims=' + cl] if cl else [])
-        print('check-tuning: running %s' % ' '.join(cmd), file=sys.stderr)
+        print('check_tuning.py: running %s' % ' '.join(cmd), file=sys.stderr)
         try:
             p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True, timeout=timeout)
             if p.returncode == 2 and cl and 'no bench matches --claims=' in p.stderr:
-                print('check-tuning: no bench for claim %s' % cl, file=sys.stderr)
+                print('check_tuning.py: no bench for claim %s' % cl, file=sys.stderr)
                 continue
             if p.returncode != 0:
                 tail = (p.stderr.strip().splitlines() or [''])[-1]
                 raise InputError('%s: exited %d: %s' % (' '.join(cmd), p.returncode, tail))
             if os.path.getsize(tmp) == 0:  # no bench matched the claim: no rows
-                print('check-tuning: no bench for claim %s' % cl, file=sys.stderr)
+                print('check_tuning.py: no bench for claim %s' % cl, file=sys.stderr)
                 continue
             with open(tmp) as f:
                 doc = json.load(f)
@@ -1417,7 +1417,7 @@ def find_results(args, prof, top, h):
         problems, facts = freshness(res, head, max_age)
         detail = 'named with --results: used as named; ' + ', '.join(facts)
         if problems:
-            print('check-tuning: warning: %s: %s' % (res.path, '; '.join(problems)),
+            print('check_tuning.py: warning: %s: %s' % (res.path, '; '.join(problems)),
                   file=sys.stderr)
             detail += '; warning: ' + '; '.join(problems)
         return res, Result('results', 'SKIP', os.path.basename(res.path), 'this commit, '
@@ -1448,13 +1448,13 @@ def find_results(args, prof, top, h):
     if problems and not args.allow_stale:
         why = ('%s: %s; run `make bench` for fresh results, or pass --allow-stale to gate on '
                'these' % (res.path, '; '.join(problems)))
-        print('check-tuning: warning: ' + why, file=sys.stderr)
+        print('check_tuning.py: warning: ' + why, file=sys.stderr)
         return res, Result('results', 'FAIL', os.path.basename(path), bound,
                            why + ' (' + ', '.join(facts) + ')', 'results'), ''
     detail = ', '.join(facts)
     if problems:
         detail += '; allowed by --allow-stale: ' + '; '.join(problems)
-        print('check-tuning: warning: %s: %s (--allow-stale)' % (res.path, '; '.join(problems)),
+        print('check_tuning.py: warning: %s: %s (--allow-stale)' % (res.path, '; '.join(problems)),
               file=sys.stderr)
     return res, Result('results', 'PASS', os.path.basename(path), bound, detail, 'results'), ''
 
@@ -1482,13 +1482,13 @@ def main(argv=None):
         res, res_row, why = find_results(args, prof, top, h)
         base = Results(args.baseline) if args.baseline else None
     except InputError as e:
-        msg = 'check-tuning: %s' % e
+        msg = 'check_tuning.py: %s' % e
         print(msg, file=sys.stderr)
         if jpath:
             try:
                 atomicfile.write(jpath, junit([], started, time.time() - started, error=msg))
             except OSError as e2:
-                print('check-tuning: %s: cannot write: %s' % (jpath, e2.strerror),
+                print('check_tuning.py: %s: cannot write: %s' % (jpath, e2.strerror),
                       file=sys.stderr)
         return 2
 
@@ -1524,14 +1524,14 @@ def main(argv=None):
     for r in results:
         print(line_for(r))
     n = {s: sum(r.status == s for r in results) for s in ('PASS', 'FAIL', 'SKIP')}
-    print('check-tuning: %d passed, %d failed, %d skipped' % (n['PASS'], n['FAIL'], n['SKIP']))
+    print('check_tuning.py: %d passed, %d failed, %d skipped' % (n['PASS'], n['FAIL'], n['SKIP']))
     try:
         if args.markdown:
             atomicfile.write(args.markdown, markdown(results, header))
         if args.junit:
             atomicfile.write(args.junit, junit(results, started, time.time() - started))
     except OSError as e:
-        print('check-tuning: %s: cannot write: %s' % (e.filename, e.strerror), file=sys.stderr)
+        print('check_tuning.py: %s: cannot write: %s' % (e.filename, e.strerror), file=sys.stderr)
         return 2
     return 1 if n['FAIL'] else 0
 

@@ -14,13 +14,13 @@ depends only on claims.toml (no dates), so regenerating gives the same bytes.
 `make claims-list`), as make test does.  Exit 2: claims.toml unreadable or malformed (one
 line naming the tool).
 """
-import argparse
 import os
 import subprocess
 import sys
 import tomllib
 
 import atomicfile  # scripts/atomicfile.py: results written whole or not at all
+import toolversion  # scripts/toolversion.py: one-line usage errors
 
 PROG = "claims_list.py"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -117,7 +117,7 @@ def render(data, source):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap = toolversion.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--version", action="version", version=version())
     ap.add_argument("--claims", default=os.path.join(HERE, "claims.toml"))
     ap.add_argument("--out", default=os.path.join(HERE, "CLAIMS.md"))
@@ -129,7 +129,10 @@ def main(argv=None):
             data = tomllib.load(f)
         text = render(data, "scripts/claims.toml" if os.path.samefile(
             a.claims, os.path.join(HERE, "claims.toml")) else a.claims)
-    except (OSError, tomllib.TOMLDecodeError, Malformed) as e:
+    except OSError as e:
+        print(f"{PROG}: {a.claims}: cannot read: {e.strerror}", file=sys.stderr)
+        return 2
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, Malformed) as e:
         print(f"{PROG}: {a.claims}: {e}", file=sys.stderr)
         return 2
     if a.check:
@@ -146,7 +149,7 @@ def main(argv=None):
     try:
         atomicfile.write(a.out, text)
     except OSError as e:
-        print(f"{PROG}: cannot write {a.out}: {e}", file=sys.stderr)
+        print(f"{PROG}: cannot write {a.out}: {e.strerror or e}", file=sys.stderr)
         return 2
     return 0
 

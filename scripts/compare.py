@@ -151,7 +151,7 @@ def load_side(stats, side):
         if side.go_path:
             side.go = stats.load(side.go_path)
     except stats.StatsError as e:
-        raise InputError(str(e))
+        raise InputError(e.detail)
     return side
 
 

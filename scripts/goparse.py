@@ -423,7 +423,7 @@ def _kv(items):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="goparse.py", description=__doc__.split("\n\n")[0],
+    ap = toolversion.ArgumentParser(prog="goparse.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="See the module docstring for the formats.")
     ap.add_argument("--version", action="version", version=toolversion.version("goparse.py"))
@@ -446,10 +446,12 @@ def main(argv=None):
                 text = sys.stdin.read()
             else:
                 try:
-                    with open(args.input) as fh:
+                    with open(args.input, encoding="utf-8") as fh:
                         text = fh.read()
                 except OSError as e:
                     raise GoParseError(f"cannot read {args.input}: {e.strerror}") from None
+                except UnicodeDecodeError as e:
+                    raise GoParseError(f"{args.input}: not UTF-8 text: {e}") from None
             extra = _kv(args.context)
             if args.goroot:
                 facts = source_facts(args.goroot)
@@ -457,7 +459,11 @@ def main(argv=None):
                 extra["go_version_source"] = facts["go_version"]
                 extra["go_runtime2"] = json.dumps(facts["runtime2"])
                 extra["go_numa_detect"] = json.dumps(facts["numa"])
-            atomicfile.write_json(args.output, to_gbench(parse_output(text), extra))
+            try:
+                doc = to_gbench(parse_output(text), extra)
+            except GoParseError as e:
+                raise GoParseError(f"{args.input}: {e}") from None
+            atomicfile.write_json(args.output, doc)
         elif args.cmd == "na":
             atomicfile.write_json(args.output, na_document(args.reason, _kv(args.context)))
         else:
@@ -467,7 +473,11 @@ def main(argv=None):
             json.dump(source_facts(goroot), sys.stdout, indent=2)
             print()
     except GoParseError as e:
-        print(f"goparse: {e}", file=sys.stderr)
+        print(f"goparse.py: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the output cannot be written (atomicfile leaves no temporary)
+        print(f"goparse.py: cannot write {getattr(args, 'output', 'stdout')}: {e.strerror or e}",
+              file=sys.stderr)
         return 2
     return 0
 

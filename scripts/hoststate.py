@@ -113,5 +113,5 @@ if __name__ == "__main__":
         import toolversion  # scripts/toolversion.py
         print(toolversion.version("hoststate.py"))
         sys.exit(0)
-    print("hoststate.py: usage: hoststate.py id | --version", file=sys.stderr)
+    print("hoststate.py: usage: hoststate.py id | --version (see --help)", file=sys.stderr)
     sys.exit(2)

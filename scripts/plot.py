@@ -23,7 +23,6 @@ cannot be written (one line).  A NaN or infinite median is drawn as n/a with one
 saying which row.
 """
 
-import argparse
 import csv
 import math
 import os
@@ -84,6 +83,10 @@ class Table:
         try:
             with open(path, newline="", encoding="utf-8") as f:
                 rd = csv.DictReader(f)
+                if rd.fieldnames is None:
+                    raise BadCSV(f"{path}: empty file (no header; run make tables)")
+                if not {"claim", "bench_row", "median"} <= set(rd.fieldnames):
+                    raise BadCSV(f"{path}: not a tables.py CSV (missing columns)")
                 for r in rd:
                     # DictReader pads a short row with None and files extra fields under
                     # None: a row cut off (e.g. a truncated last line) or run together.
@@ -671,7 +674,7 @@ PLOTTERS = {"T1": plot_t1, "T3": plot_t3, "T4": plot_t4, "T5": plot_t5, "T6": pl
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap = toolversion.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--version", action="version", version=toolversion.version(PROG))
     ap.add_argument("--results", default="results", help="where the tables' CSVs are")
     ap.add_argument("--out", default="plots", help="where figures go (default: plots)")

@@ -26,7 +26,6 @@ JSON or bad arguments (one line); 1 the output file cannot be written (one line)
 Markdown rendering: python3-markdown (Debian).
 """
 
-import argparse
 import base64
 import csv
 import html
@@ -347,7 +346,7 @@ def write_atomic(path, text):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap = toolversion.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--version", action="version", version=toolversion.version(PROG))
     ap.add_argument("--results", default="results", help="where the tables are (index.md)")
     ap.add_argument("--plots", default="plots", help="where the PNG plots are")

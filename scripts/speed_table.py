@@ -16,13 +16,13 @@ Usage: speed_table.py RUN.json [--instr FILE.instr.json] [--readme README.md]
             `<!-- speed-table:end -->` in that file (atomically) instead of printing.
 Exit status: 0 ok, 2 bad input (one line naming the tool and the file).
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stats  # noqa: E402
 import atomicfile  # noqa: E402  scripts/atomicfile.py: written whole or not at all
+import toolversion  # noqa: E402  scripts/toolversion.py: --version, one-line usage errors
 
 BEGIN, END = "<!-- speed-table:begin -->", "<!-- speed-table:end -->"
 
@@ -90,7 +90,7 @@ INSTR_PAIRS = [
 
 
 def die(msg):
-    print(f"speed_table: {msg}", file=sys.stderr)
+    print(f"speed_table.py: {msg}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -102,7 +102,7 @@ def load(path):
     try:
         return stats.load(path)
     except stats.StatsError as e:
-        die(str(e))
+        die(e.detail)
     except OSError as e:
         die(f"{path}: {e.strerror}")
 
@@ -190,11 +190,10 @@ def instr_rows(path):
 
 
 def main():
+    ap = toolversion.ArgumentParser(prog="speed_table.py", description=__doc__.split("\n\n")[0])
     if sys.argv[1:] == ["--version"]:
-        import toolversion  # scripts/toolversion.py: '<tool> <git describe>'
         print(toolversion.version("speed_table.py"))
         return
-    ap = argparse.ArgumentParser(prog="speed_table.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("run")
     ap.add_argument("--instr")
     ap.add_argument("--readme")
@@ -227,10 +226,12 @@ def main():
         sys.stdout.write(text)
         return
     try:
-        with open(a.readme) as f:
+        with open(a.readme, encoding="utf-8") as f:
             old = f.read()
     except OSError as e:
         die(f"{a.readme}: {e.strerror}")
+    except UnicodeDecodeError as e:
+        die(f"{a.readme}: not UTF-8 text: {e}")
     if BEGIN not in old or END not in old or old.index(BEGIN) > old.index(END):
         die(f"{a.readme}: no {BEGIN} ... {END} block")
     new = old[:old.index(BEGIN) + len(BEGIN)] + "\n" + text + old[old.index(END):]

@@ -59,7 +59,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
-from scipy import stats as sps
 
 CONFIRMED = "confirmed"
 REFUTED = "refuted"
@@ -109,7 +108,7 @@ class StatsError(Exception):
     .detail the same without the tool ("<path>: <why>") for callers naming themselves."""
 
     def __init__(self, detail):
-        super().__init__(f"stats: {detail}")
+        super().__init__(f"stats.py: {detail}")
         self.detail = detail
 
 
@@ -417,6 +416,9 @@ def compare(a: Iterable[Any], b: Iterable[Any]) -> Comparison:
         if np.all(xa == xa[0]) and np.all(xb == xa[0]):
             p = 1.0  # one constant on both sides: no difference at all
         else:
+            # imported here: scipy.stats takes ~0.5 s to import, which every tool reading
+            # results (and its --help and error paths) would pay without a U test
+            from scipy import stats as sps
             p = float(sps.mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
             p = p if math.isfinite(p) else None
     return Comparison(ratio, ci_lo, ci_hi, p, na, nb)
@@ -507,14 +509,14 @@ def spread_text(s: Summary) -> str:
 # ==== command line ==========================================================================
 
 def _main(argv):
+    usage = "usage: stats.py summary FILE [REGEX] | stats.py compare FILE ROW_A ROW_B [KEY]"
     if argv[:1] == ["--version"]:
         import toolversion
         print(toolversion.version("stats.py"))
         return 0
     if len(argv) < 2 or argv[0] not in ("summary", "compare") or \
             (argv[0] == "compare" and len(argv) not in (4, 5)):
-        print("usage: stats.py summary FILE [REGEX] | stats.py compare FILE ROW_A ROW_B [KEY]",
-              file=sys.stderr)
+        print(f"stats.py: {usage} (see --help)", file=sys.stderr)
         return 2
     try:
         run = load(argv[1])
@@ -522,14 +524,18 @@ def _main(argv):
         print(e, file=sys.stderr)
         return 2
     if argv[0] == "summary":
-        rows = run.match(argv[2]) if len(argv) > 2 else list(run.rows.values())
+        try:
+            rows = run.match(argv[2]) if len(argv) > 2 else list(run.rows.values())
+        except re.error as e:
+            print(f"stats.py: invalid REGEX {argv[2]!r}: {e}", file=sys.stderr)
+            return 2
         for r in rows:
             print(f"{r.name:60s} {r.na or spread_text(r.summary('real_time'))}")
         return 0
     key = argv[4] if len(argv) == 5 else "real_time"
     ra, rb = run.get(argv[2]), run.get(argv[3])
     if ra is None or rb is None:
-        print(f"stats: {argv[1]}: no row {argv[2] if ra is None else argv[3]}", file=sys.stderr)
+        print(f"stats.py: {argv[1]}: no row {argv[2] if ra is None else argv[3]}", file=sys.stderr)
         return 2
     c = compare(ra.values(key), rb.values(key))
     print(f"ratio {fmt(c.ratio)} CI {fmt(c.ci_lo)}-{fmt(c.ci_hi)} p {fmt(c.p, 2)} "

@@ -36,7 +36,6 @@ with status 2, leaving existing tables untouched.  Exit 1: no results found.  Ou
 on the inputs (no timestamps of its own), so regenerating gives identical files.
 """
 
-import argparse
 import csv
 import io
 import json
@@ -1202,9 +1201,12 @@ def load_claims(path):
             data = tomllib.load(f)
     except OSError as e:
         raise Malformed(f"{path}: cannot read: {e.strerror}")
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise Malformed(f"{path}: {e}")
-    tables = data.get("table", [])
+    for k in ("table", "claim"):
+        if not isinstance(data.get(k), list) or not data[k]:
+            raise Malformed(f"{path}: no [[{k}]] entries (not a claims file)")
+    tables = data["table"]
     tids = [t.get("id") for t in tables]
     seen = set()
     for c in data.get("claim", []):
@@ -1325,7 +1327,7 @@ def build(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+    ap = toolversion.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                  epilog="Exit status: 0 ok, 1 no results, 2 malformed input.")
     ap.add_argument("--version", action="version", version=toolversion.version(PROG))
     ap.add_argument("files", nargs="*", metavar="FILE.json",

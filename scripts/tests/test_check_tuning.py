@@ -683,7 +683,7 @@ class TestInputErrors(Base):
             rc, _, out, err = self.run_ct('--profile', DEFAULT, *args)
             self.assertEqual(rc, 2, (args, out, err))
             self.assertEqual(len(err.strip().splitlines()), 1, err)
-            self.assertTrue(err.startswith('check-tuning: '), err)
+            self.assertTrue(err.startswith('check_tuning.py: '), err)
 
     def test_missing_profile_and_results(self):
         rc, _, out, err = self.run_ct('--profile', os.path.join(self.tmp, 'nope.toml'))

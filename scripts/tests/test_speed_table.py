@@ -91,11 +91,11 @@ class SpeedTable(unittest.TestCase):
         r = self.table("--readme", readme)
         self.assertEqual(r.returncode, 2)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1)
-        self.assertTrue(r.stderr.startswith("speed_table: "))
+        self.assertTrue(r.stderr.startswith("speed_table.py: "))
         r = subprocess.run([sys.executable, TOOL, os.path.join(self.dir.name, "nope.json")],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
-        self.assertTrue(r.stderr.startswith("speed_table: "))
+        self.assertTrue(r.stderr.startswith("speed_table.py: "))
 
 
 if __name__ == "__main__":

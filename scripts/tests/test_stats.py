@@ -114,13 +114,13 @@ class TestLoad(unittest.TestCase):
                 with self.assertRaises(stats.StatsError) as cm:
                     stats.load(p)
                 msg = str(cm.exception)
-                self.assertTrue(msg.startswith("stats: ") and want in msg and "\n" not in msg,
+                self.assertTrue(msg.startswith("stats.py: ") and want in msg and "\n" not in msg,
                                 msg)
             r = subprocess.run([sys.executable, os.path.join(SCRIPTS, "stats.py"), "summary",
                                 os.path.join(d, "x.json")], capture_output=True, text=True)
             self.assertEqual(r.returncode, 2)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1)
-            self.assertTrue(r.stderr.startswith("stats: "))
+            self.assertTrue(r.stderr.startswith("stats.py: "))
 
 
 class TestStrict(unittest.TestCase):
