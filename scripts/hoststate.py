@@ -109,6 +109,11 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["id"]:
         print(host_id())
         sys.exit(0)
+    if sys.argv[1:] in (["--help"], ["-h"]):
+        print("usage: hoststate.py id | --version\n\n  id  print this host's id, the "
+              "results folder name: <hostname>-<first 8 hex of\n      sha256(/etc/machine-id)>"
+              " (scripts/hoststate.py host_id)")
+        sys.exit(0)
     if sys.argv[1:] == ["--version"]:
         import toolversion  # scripts/toolversion.py
         print(toolversion.version("hoststate.py"))

@@ -191,9 +191,7 @@ def instr_rows(path):
 
 def main():
     ap = toolversion.ArgumentParser(prog="speed_table.py", description=__doc__.split("\n\n")[0])
-    if sys.argv[1:] == ["--version"]:
-        print(toolversion.version("speed_table.py"))
-        return
+    ap.add_argument("--version", action="version", version=toolversion.version("speed_table.py"))
     ap.add_argument("run")
     ap.add_argument("--instr")
     ap.add_argument("--readme")

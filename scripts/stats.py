@@ -509,10 +509,19 @@ def spread_text(s: Summary) -> str:
 # ==== command line ==========================================================================
 
 def _main(argv):
-    usage = "usage: stats.py summary FILE [REGEX] | stats.py compare FILE ROW_A ROW_B [KEY]"
+    usage = ("usage: stats.py summary FILE [REGEX] | stats.py compare FILE ROW_A ROW_B [KEY] | "
+             "stats.py --help | --version")
     if argv[:1] == ["--version"]:
         import toolversion
         print(toolversion.version("stats.py"))
+        return 0
+    if argv[:1] in (["--help"], ["-h"]):
+        print(f"{usage}\n\n  summary  each row (REGEX: re.search over row names): n, median "
+              "[min-max] and the\n           bootstrap 95% CI of the median of real_time "
+              "(ns)\n  compare  ROW_B / ROW_A: ratio of medians of KEY (default real_time), "
+              "its 95% CI,\n           Mann-Whitney p, n of each\n\n"
+              "Exit 0 ok, 2 bad usage or input (one line).  The module doc of "
+              "scripts/stats.py\ndescribes the statistics.")
         return 0
     if len(argv) < 2 or argv[0] not in ("summary", "compare") or \
             (argv[0] == "compare" and len(argv) not in (4, 5)):

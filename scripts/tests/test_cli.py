@@ -65,6 +65,17 @@ class TestCommandLine(unittest.TestCase):
                        and os.access(os.path.join(SCRIPTS, n), os.X_OK))
         self.assertEqual(found, sorted(TOOLS))
 
+    def test_help_and_version(self):
+        res = self.many([(t, "--help") for t in TOOLS] + [(t, "--version") for t in TOOLS])
+        for t in TOOLS:
+            rc, out, err = res[t, "--help"]
+            self.assertEqual(rc, 0, (t, err))
+            self.assertIn(t, out, t)                      # the usage names the tool
+            self.assertIn("--version", out, t)            # and lists --version
+            rc, out, err = res[t, "--version"]
+            self.assertEqual(rc, 0, (t, err))
+            self.assertRegex(out, rf"^{t} \S+\n$")
+
     def one_line(self, case, result, rc_ok=(1, 2)):
         rc, out, err = result
         tool = case[0]
