@@ -52,6 +52,7 @@ mn_ctx_swap:
         mov     x10, sp
         str     x10, [x0]
         mov     sp, x1
+.Lswap_resume:
         ldr     x10, [sp, #160]
         cmp     x9, x10
         b.eq    1f
@@ -70,6 +71,35 @@ mn_ctx_swap:
         mov     x0, x2
         br      x30
         .size   mn_ctx_swap, .-mn_ctx_swap
+
+/* struct mn_m *mn_ctx_swap_unlock(void **save_sp, void *new_sp, struct mn_m *arg,
+ *                                 uint32_t *lock)
+ * mn_ctx_swap that stores 0 to *lock once the current context is saved and sp has left
+ * its stack (see ctx_x86_64.S); the STLR orders the frame and the saved sp before it.
+ * x9 still holds the outgoing FPCR for the compare at .Lswap_resume. */
+        .globl  mn_ctx_swap_unlock
+        .type   mn_ctx_swap_unlock, %function
+        .p2align 4
+mn_ctx_swap_unlock:
+        sub     sp, sp, #FRAME
+        stp     d8, d9, [sp, #0]
+        stp     d10, d11, [sp, #16]
+        stp     d12, d13, [sp, #32]
+        stp     d14, d15, [sp, #48]
+        stp     x19, x20, [sp, #64]
+        stp     x21, x22, [sp, #80]
+        stp     x23, x24, [sp, #96]
+        stp     x25, x26, [sp, #112]
+        stp     x27, x28, [sp, #128]
+        stp     x29, x30, [sp, #144]
+        mrs     x9, fpcr
+        str     x9, [sp, #160]
+        mov     x10, sp
+        str     x10, [x0]
+        mov     sp, x1
+        stlr    wzr, [x3]
+        b       .Lswap_resume
+        .size   mn_ctx_swap_unlock, .-mn_ctx_swap_unlock
 
 /* mn_ctx_entry: first code a new G runs.  x19 = start function, x20 = its G.  x29 = 0
  * ends frame-pointer unwinding here; sp is 16-byte aligned (the frame was). */

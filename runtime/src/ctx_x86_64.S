@@ -33,6 +33,7 @@ mn_ctx_swap:
         fnstcw  4(%rsp)
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
+.Lswap_resume:
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
         addq    $8, %rsp
@@ -46,6 +47,32 @@ mn_ctx_swap:
         movq    %rdx, %rax
         jmp     *%rcx
         .size   mn_ctx_swap, .-mn_ctx_swap
+
+/* struct mn_m *mn_ctx_swap_unlock(void **save_sp, void *new_sp, struct mn_m *arg,
+ *                                 uint32_t *lock)
+ * mn_ctx_swap that stores 0 to *lock once the current context is saved and the stack
+ * pointer has left its stack (mn_gopark_spin's direct switch: the parked G's wait lock is
+ * released as soon as a waker may resume it, and nothing touches its stack after that,
+ * not even a signal frame).  x86 keeps stores in order, so the saved frame and sp are
+ * visible before the lock is free. */
+        .globl  mn_ctx_swap_unlock
+        .type   mn_ctx_swap_unlock, @function
+        .p2align 4
+mn_ctx_swap_unlock:
+        pushq   %rbp
+        pushq   %rbx
+        pushq   %r12
+        pushq   %r13
+        pushq   %r14
+        pushq   %r15
+        subq    $8, %rsp
+        stmxcsr (%rsp)
+        fnstcw  4(%rsp)
+        movq    %rsp, (%rdi)
+        movq    %rsi, %rsp
+        movl    $0, (%rcx)
+        jmp     .Lswap_resume
+        .size   mn_ctx_swap_unlock, .-mn_ctx_swap_unlock
 
 /* mn_ctx_entry: first code a new G runs.  rbx = start function, r12 = its G. The stack
  * is 16-byte aligned here, so the call below gives start the alignment the ABI wants. */

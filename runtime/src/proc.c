@@ -244,7 +244,7 @@
 #include "trace.h"
 
 struct mn_sched *mn_sched;
-__thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec")));
+__thread struct mn_m *mn_tls_m __attribute__((tls_model("local-exec")));
 #define tls_m mn_tls_m
 
 /* ==== Forward declarations =============================================================== */
@@ -1290,8 +1290,6 @@ static inline void finish_switch(struct mn_m *mp)
     mp->dfr_op = MN_DFR_NONE;
     if (op == MN_DFR_RUNQPUT) {
         runqput(mp->p, prev, false);
-    } else if (op == MN_DFR_UNLOCK_SPIN) {
-        mn_spin_unlock(mp->unlockarg);
     } else if (op == MN_DFR_UNLOCK) {
         void (*f)(void *) = mp->unlockf;
         mp->unlockf = NULL;
@@ -1303,11 +1301,10 @@ static inline void finish_switch(struct mn_m *mp)
     }
 }
 
-/* switch_to - leave gp (already moved to its new status, with mp->dfr_op saying what is
- * left to do for it) and run next, taken from mp's P's runq, on this M: execute()'s work
- * without g0.  Returns when gp is resumed (maybe on another M). */
-static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, struct mn_g *gp,
-                                                            struct mn_g *next, bool inherit)
+/* switch_prep - execute()'s bookkeeping for next, taken from mp's P's runq, before a
+ * direct switch to it (switch_to, switch_to_unlock). */
+static inline __attribute__((always_inline)) void switch_prep(struct mn_m *mp, struct mn_g *next,
+                                                              bool inherit)
 {
     struct mn_p *pp = mp->p;
     /* next came off our own runq, so it is RUNNABLE by construction: the store needs no
@@ -1323,8 +1320,30 @@ static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, str
     st_relaxed(&pp->curgoid, next->goid);
     next->m = mp;
     mp->curg = next;
+}
+
+/* switch_to - leave gp (already moved to its new status, with mp->dfr_op saying what is
+ * left to do for it) and run next, taken from mp's P's runq, on this M: execute()'s work
+ * without g0.  Returns when gp is resumed (maybe on another M). */
+static inline __attribute__((always_inline)) void switch_to(struct mn_m *mp, struct mn_g *gp,
+                                                            struct mn_g *next, bool inherit)
+{
+    switch_prep(mp, next, inherit);
     finish_switch(san_swap(&gp->sp, next->sp, mp, gp, next, mp->dfr_op == MN_DFR_GFREE));
 }
+
+#ifndef MN_SAN
+/* switch_to_unlock - switch_to for a G parking on a spin lock: the swap itself releases
+ * the lock once gp is saved and off its stack (mn_ctx_swap_unlock), where switch_to would
+ * leave it to next through mp->dfr_op.  Not in the sanitizer builds, whose TSan would not
+ * see that release (they take the dfr_op path). */
+static inline __attribute__((always_inline)) void
+switch_to_unlock(struct mn_m *mp, struct mn_g *gp, struct mn_g *next, bool inherit, uint32_t *lock)
+{
+    switch_prep(mp, next, inherit);
+    finish_switch(mn_ctx_swap_unlock(&gp->sp, next->sp, mp, lock));
+}
+#endif
 
 static void goexit0(struct mn_m *mp, struct mn_g *gp);
 
@@ -1548,15 +1567,32 @@ int mn_go(void (*fn)(void *), void *arg)
     return 0;
 }
 
-/* mn_runqput_tail, mn_wakep - runqput(pp, gp, false) and wakep() for mn_goready_by. */
-void mn_runqput_tail(struct mn_p *pp, struct mn_g *gp)
+/* mn_goready_ret, mn_goready_kick, mn_wakep_ret, mn_goready_badstatus - the cold parts of
+ * mn_goready_by (runtime2.h). */
+int mn_goready_ret(struct mn_g *gp)
 {
-    runqput(pp, gp, false);
+    mn_goready(gp);
+    return 0;
 }
 
-void mn_wakep(void)
+int mn_goready_kick(struct mn_p *pp, struct mn_g *old)
+{
+    runqput(pp, old, false);
+    if (ld_sc(&mn_sched->npidle) != 0)
+        (void)wakep();
+    return 0;
+}
+
+int mn_wakep_ret(void)
 {
     (void)wakep();
+    return 0;
+}
+
+void mn_goready_badstatus(struct mn_g *gp)
+{
+    mn_casgstatus(gp, MN_GWAITING, MN_GRUNNABLE); /* throws: gp is not WAITING */
+    mn_throw("goready: G %lu is not waiting", (unsigned long)gp->goid);
 }
 
 static void unlock_spin_cb(void *w)
@@ -1564,41 +1600,29 @@ static void unlock_spin_cb(void *w)
     mn_spin_unlock(w);
 }
 
-void mn_gopark_spin(struct mn_g *gp, uint32_t *lock)
+/* gopark - mn_gopark's body, inlined into both entry points.  spin: unlockf(arg) is
+ * mn_spin_unlock(arg), which the direct switch does with one store in the swap. */
+static inline __attribute__((always_inline)) void gopark(struct mn_g *gp, void (*unlockf)(void *),
+                                                         void *arg, bool spin)
 {
     struct mn_m *mp = gp->m;
     struct mn_p *pp = mp->p;
     struct mn_g *next;
     bool inherit;
     if (!gp->canary_check && direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
-        /* as mn_gopark's direct path; next stores 0 to the lock after gp is saved */
-        owner_inc(&pp->st.parks, 1);
-        st_rel(&gp->status, MN_GWAITING);
-        mp->unlockarg = lock;
-        mp->dfr_op = MN_DFR_UNLOCK_SPIN;
-        mp->dfr_g = gp;
-        switch_to(mp, gp, next, inherit);
-        return;
-    }
-    mp->unlockf = unlock_spin_cb;
-    mp->unlockarg = lock;
-    mcall(gp, MN_OP_PARK);
-}
-
-/* mn_gopark - park gp (status WAITING) and run the scheduler; unlockf(arg) runs on g0 after
- * gp's context is saved, so a waker that takes the same lock sees a parked G.  Returns when
- * mn_goready(gp) has been called and gp is scheduled again.  Called on gp. */
-void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg)
-{
-    struct mn_m *mp = gp->m;
-    struct mn_p *pp = mp->p;
-    struct mn_g *next;
-    bool inherit;
-    if (!gp->canary_check && direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
-        /* park_m without g0: gp is WAITING now, but stays unreachable to wakers until
-         * next releases the wait lock (unlockf) after gp's context is saved */
+        /* park_m without g0: gp is WAITING now, but stays unreachable to wakers until its
+         * wait lock is released after gp's context is saved: by the swap (a spin lock) or
+         * by next (unlockf, finish_switch) */
         owner_inc(&pp->st.parks, 1);
         st_rel(&gp->status, MN_GWAITING); /* the running G: RUNNING by construction */
+#ifndef MN_SAN
+        if (spin) {
+            switch_to_unlock(mp, gp, next, inherit, arg);
+            return;
+        }
+#else
+        (void)spin;
+#endif
         mp->unlockf = unlockf;
         mp->unlockarg = arg;
         mp->dfr_op = MN_DFR_UNLOCK;
@@ -1609,6 +1633,19 @@ void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg)
     mp->unlockf = unlockf;
     mp->unlockarg = arg;
     mcall(gp, MN_OP_PARK);
+}
+
+void mn_gopark_spin(struct mn_g *gp, uint32_t *lock)
+{
+    gopark(gp, unlock_spin_cb, lock, true);
+}
+
+/* mn_gopark - park gp (status WAITING) and run the scheduler; unlockf(arg) runs on g0 after
+ * gp's context is saved, so a waker that takes the same lock sees a parked G.  Returns when
+ * mn_goready(gp) has been called and gp is scheduled again.  Called on gp. */
+void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg)
+{
+    gopark(gp, unlockf, arg, false);
 }
 
 /* mn_goready - make a WAITING gp runnable: into the caller's runnext when the caller runs

@@ -114,7 +114,6 @@ struct mn_sudog {
     struct mn_sudog *next;
     void *elem;   /* data to send or where to receive */
     bool success; /* true: the operation completed; false: woken by close */
-    uint64_t t0;
 };
 
 /* ==== M ============================================================================= */
@@ -123,7 +122,7 @@ struct mn_sudog {
 enum { MN_OP_NONE, MN_OP_PARK, MN_OP_GOSCHED, MN_OP_GOEXIT, MN_OP_EXITSYSCALL };
 /* What a G reached by a direct G-to-G switch does first for the G that left (proc.c,
  * "Direct switches"): put it on the runq, release its wait lock, or free it. */
-enum { MN_DFR_NONE, MN_DFR_RUNQPUT, MN_DFR_UNLOCK, MN_DFR_UNLOCK_SPIN, MN_DFR_GFREE };
+enum { MN_DFR_NONE, MN_DFR_RUNQPUT, MN_DFR_UNLOCK, MN_DFR_GFREE };
 
 struct mn_m {
     void *g0_sp;        /* the M's own (thread) stack context while a G runs */
@@ -365,7 +364,10 @@ enum {
 
 /* proc.c */
 extern int mn_x_fail_n[3], mn_x_fail_err[3]; /* mn_x_inject */
-extern __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec")));
+/* mn_tls_m - the M of this thread (NULL on a plain thread).  local-exec: libmn.a is linked
+ * into executables only (PIE included), where the thread pointer plus a link-time offset
+ * reaches it: one load (initial-exec costs a second instruction for the offset). */
+extern __thread struct mn_m *mn_tls_m __attribute__((tls_model("local-exec")));
 /* mn_getg_entry - the calling G, or NULL on a plain thread, inlined.  Only at the entry of
  * a call, before anything in that function can switch: the compiler may keep the thread
  * pointer in a register across a switch, after which the G may run on another M.  Code
@@ -383,29 +385,35 @@ void mn_gopark(struct mn_g *gp, void (*unlockf)(void *), void *arg);
 void mn_gopark_spin(struct mn_g *gp, uint32_t *lock);
 void mn_goready(struct mn_g *gp);
 void mn_casgstatus(struct mn_g *gp, uint32_t from, uint32_t to);
-void mn_runqput_tail(struct mn_p *pp, struct mn_g *gp);
-void mn_wakep(void);
+/* Cold parts of mn_goready_by, each returning 0 so that the callers' fast paths end in a
+ * tail call: mn_goready_ret (mn_goready), mn_goready_kick (the previous runnext to the
+ * runq's tail, then wakep if a P is idle), mn_wakep_ret (wakep), mn_goready_badstatus
+ * (throws). */
+int mn_goready_ret(struct mn_g *gp);
+int mn_goready_kick(struct mn_p *pp, struct mn_g *old);
+int mn_wakep_ret(void);
+__attribute__((noreturn)) void mn_goready_badstatus(struct mn_g *gp);
 
 /* mn_goready_by - mn_goready(gp) called by self, the running G (it knows its M without a
  * TLS read): gp goes into self's P's runnext, the previous runnext to the runq's tail, and
- * an idle P is woken if there is one (Go's ready).  Inline for the channel and mutex
- * fast paths; tracing and latency stamps take mn_goready. */
-static inline void mn_goready_by(struct mn_g *self, struct mn_g *gp)
+ * an idle P is woken if there is one (Go's ready).  Inline for the channel fast paths,
+ * which return its value (always 0): every call in it is a tail call, so they keep no
+ * callee-saved register.  Tracing and latency stamps take mn_goready. */
+static inline int mn_goready_by(struct mn_g *self, struct mn_g *gp)
 {
     struct mn_sched *s = mn_sched;
-    if (mn_unlikely(ld_relaxed(&s->nodirect))) { /* set atomically by mn_gomaxprocs */
-        mn_goready(gp);
-        return;
-    }
+    if (mn_unlikely(ld_relaxed(&s->nodirect))) /* set atomically by mn_gomaxprocs */
+        return mn_goready_ret(gp);
     struct mn_p *pp = self->m->p;
     if (mn_unlikely(ld_relaxed(&gp->status) != MN_GWAITING))
-        mn_casgstatus(gp, MN_GWAITING, MN_GRUNNABLE); /* throws */
+        mn_goready_badstatus(gp);
     st_rel(&gp->status, MN_GRUNNABLE);
     struct mn_g *old = xchg(pp->runnext, gp);
-    if (old)
-        mn_runqput_tail(pp, old);
+    if (mn_unlikely(old != NULL))
+        return mn_goready_kick(pp, old);
     if (mn_unlikely(ld_sc(&s->npidle) != 0))
-        mn_wakep();
+        return mn_wakep_ret();
+    return 0;
 }
 
 /* stack.c */
@@ -426,6 +434,9 @@ void mn_check_canary(struct mn_g *gp);
  * resumed context's own mn_ctx_swap call returns arg (the switcher's M), so code after a
  * switch needs no register kept across it (a new G's first frame ignores it). */
 struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg);
+/* mn_ctx_swap_unlock - mn_ctx_swap that also stores 0 (release) to *lock once the current
+ * context is saved and the stack pointer has left its stack (a parking G's wait lock). */
+struct mn_m *mn_ctx_swap_unlock(void **save_sp, void *new_sp, struct mn_m *arg, uint32_t *lock);
 void mn_ctx_entry(void);
 void *mn_ctx_make(char *stack_hi, void (*start)(struct mn_g *), struct mn_g *gp,
                   const uint32_t fpcw[2]);

@@ -6,6 +6,7 @@
  */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -153,6 +154,67 @@ Test(chan, errors)
     cr_assert_eq(mn_chan_send(c, &v), -EPERM, "not on a G");
     cr_assert_eq(mn_chan_recv(c, &v, NULL), -EPERM);
     cr_assert_eq(mn_chan_free(c), 0);
+}
+
+/* ---- element sizes: the inline fast paths (4, 8 bytes) and memcpy (others) ------------ */
+
+struct elem_case {
+    size_t size, cap;
+};
+static struct elem_case ecase;
+
+static void elem_sender(void *arg)
+{
+    (void)arg;
+    unsigned char buf[40];
+    for (int i = 0; i < 300; i++) {
+        memset(buf, i & 0xff, sizeof buf);
+        G_ASSERT(mn_chan_send(ch, buf) == 0);
+    }
+    G_ASSERT(mn_chan_close(ch) == 0);
+}
+
+static int elem_main(void *arg)
+{
+    (void)arg;
+    G_ASSERT(mn_chan_make(&ch, ecase.size, ecase.cap) == 0);
+    G_ASSERT(mn_go(elem_sender, NULL) == 0);
+    unsigned char buf[40];
+    bool ok;
+    for (int i = 0; i < 300; i++) {
+        if (i % 3 == 2) {
+            G_ASSERT(mn_chan_recv(ch, NULL, &ok) == 0); /* value dropped */
+        } else {
+            memset(buf, 0xee, sizeof buf);
+            G_ASSERT(mn_chan_recv(ch, buf, i % 3 ? NULL : &ok) == 0);
+            for (size_t k = 0; k < sizeof buf; k++)
+                G_ASSERT(buf[k] == (k < ecase.size ? (i & 0xff) : 0xee),
+                         "size %zu cap %zu: element %d byte %zu", ecase.size, ecase.cap, i, k);
+        }
+        G_ASSERT(i % 3 == 1 || ok);
+        if (i % 7 == 0)
+            mn_gosched();
+    }
+    memset(buf, 0xee, sizeof buf);
+    ok = true;
+    G_ASSERT(mn_chan_recv(ch, buf, &ok) == 0);
+    G_ASSERT(!ok && buf[0] == 0 && buf[ecase.size - 1] == 0 && buf[ecase.size] == 0xee,
+             "closed: zero value of elemsize bytes");
+    G_ASSERT(mn_chan_free(ch) == 0);
+    return 0;
+}
+
+Test(chan, element_sizes)
+{
+    size_t sizes[] = {1, 4, 8, 12, 24};
+    size_t caps[] = {0, 1, 5};
+    for (int p = 1; p <= 2; p++)
+        for (int i = 0; i < 5; i++)
+            for (int k = 0; k < 3; k++) {
+                struct mn_config c = cfg_procs(p);
+                ecase = (struct elem_case){sizes[i], caps[k]};
+                run_cfg(&c, elem_main, NULL);
+            }
 }
 
 /* ---- chain of 100k Gs ------------------------------------------------------------------ */
