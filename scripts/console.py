@@ -99,7 +99,7 @@ def headline(final, go_final):
                 b = []
             if b:
                 mb = statistics.median(b)
-                parts.append(f"{peer} {fmt_value(mb, counter)} ({ma / mb:.2f})")
+                parts.append(f"{peer} {fmt_value(mb, counter)} ({ma / mb:.2g})")
         lines.append(f"  {what:25} " + " | ".join(parts))
     if status.startswith("n/a"):
         lines.append(f"  Go: {status}")
@@ -154,9 +154,20 @@ def find_report(results, tables, since):
     return max(found)[1] if found else None
 
 
+def run_preset(final):
+    """The run's preset (context key `preset`), or None when the file does not say."""
+    try:
+        return stats.load(final).context.get("preset")
+    except (stats.StatsError, AttributeError):
+        return None
+
+
 def summary(out, final, go_final, tables, plots, results, since):
     w = out.write
     w("\n== make bench: summary ==\n")
+    if run_preset(final) == "smoke":
+        w("preset smoke: 1 repetition at tiny sizes, a test of the plumbing: its numbers and "
+          "verdicts mean nothing (make bench runs quick)\n")
     index = os.path.join(tables, "index.md")
     stem = os.path.basename(final)[:-len(".json")]
     try:

@@ -287,6 +287,22 @@ class ConsoleSummaryTest(unittest.TestCase):
             "make bench: 5 confirmed, 4 refuted, 2 inconclusive, 1 n/a, 1 not a measurement; "
             f"report: {report}\n"), text[-300:])
         self.assertNotIn("<br>", text)
+        self.assertNotIn("preset smoke", text)  # the run's context names no preset
+        # A peer 400x slower: the ratio keeps its digits (was "(0.00)"); a smoke run says
+        # its verdicts mean nothing.
+        with tempfile.TemporaryDirectory() as d2:
+            small = os.path.join(d2, "r.json")
+            with open(small, "w") as f:
+                json.dump({"context": {"preset": "smoke"}, "benchmarks": [
+                    row("switch/g_yield/procs:1/real_time", "ns_per_switch", 20),
+                    row("switch/fiber_yield/real_time", "ns_per_switch", 8000)]}, f)
+            self.assertIn("  yield switch, 1 P         ours 20 ns | Boost.Fiber 8 us (0.0025)",
+                          console.headline(small, os.path.join(d2, "none.go.json")))
+            out = io.StringIO()
+            console.summary(out, final=small, go_final="none.go.json", tables=d2, plots="p",
+                            results=d2, since=time.time() - 5)
+            self.assertIn("\npreset smoke: 1 repetition at tiny sizes, a test of the plumbing: "
+                          "its numbers and verdicts mean nothing", out.getvalue())
         # The Go file says Go did not run, or is no Google Benchmark JSON: no Go column,
         # the reason instead (read through scripts/stats.py like the rows).
         for go_doc, why in (({"context": {"go_status": "n/a: go not installed"},
