@@ -168,9 +168,9 @@ class RunBenchTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(os.listdir(self.hostdir)), ["partial"])
 
-    def _start_and_kill(self, sig):
+    def _start_and_kill(self, sig, preset="quick"):
         env = dict(self.env, FAKE_SLEEP="60")
-        p = subprocess.Popen(self.cmd(), env=env, stdout=subprocess.DEVNULL,
+        p = subprocess.Popen(self.cmd(preset=preset), env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 20
         while not os.path.exists(self.pids) and time.monotonic() < deadline:
@@ -191,8 +191,18 @@ class RunBenchTest(unittest.TestCase):
         rc, err = self._start_and_kill(signal.SIGTERM)
         self.assertEqual(rc, 128 + signal.SIGTERM, err)
         self.assertIn("run-bench: killed by signal 15", err)
-        self.assertEqual(os.listdir(self.hostdir), [])
+        # A fresh results/ tree: the killed run leaves not even an empty results/<host>/.
+        self.assertEqual(os.listdir(self.results), [])
         self.assertEqual(os.listdir(os.path.join(self.build, "run-bench")), [])
+
+    def test_killed_partial_run_leaves_no_empty_folder_and_keeps_earlier_runs(self):
+        r = self.run_bench()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = sorted(os.listdir(self.hostdir))
+        os.unlink(self.pids)
+        rc, err = self._start_and_kill(signal.SIGINT, preset="smoke")
+        self.assertEqual(rc, 128 + signal.SIGINT, err)
+        self.assertEqual(sorted(os.listdir(self.hostdir)), before)  # no empty partial/
 
     def test_sigkill_bench_dies_next_run_cleans_up(self):
         rc, _ = self._start_and_kill(signal.SIGKILL)
