@@ -299,13 +299,15 @@ def main():
     r = run([binary, "--version"])
     if r.returncode != 0 or not r.stdout.startswith("bench "):
         fail(f"--version: exit {r.returncode}, {r.stdout.strip()!r}")
-    for bad in (["--no_such_flag"], ["--preset=bogus"], ["--counters=a,,b"],
-                ["--warm_ms=x"]):
+    for bad in (["--no_such_flag"], ["--benchmark_repetitions=abc"], ["--preset=bogus"],
+                ["--counters=a,,b"], ["--warm_ms=x"]):
         r = run([binary, "--warm_ms=0"] + bad + ["--benchmark_filter=harness/empty"])
         if r.returncode == 0:
             fail(f"{bad} was accepted")
         elif not r.stderr.strip():
             fail(f"{bad}: no error message")
+        elif not r.stderr.strip().splitlines()[-1].startswith("bench: "):
+            fail(f"{bad}: the error does not start with 'bench: ': {r.stderr.strip()!r}")
 
     # an MN_* value in range but invalid (not a page multiple) is one usage error naming
     # the variable, exit 2, not G rows turned n/a with exit 0 (issue 17 item 7)
