@@ -20,7 +20,7 @@ REPORT_DEPS  = python3-markdown python3-scipy python3-matplotlib
 .PHONY: report test-report
 report:
 	@$(ENSURE) $(REPORT_DEPS)
-	@$(PYTHON) scripts/report.py $(REPORT_ARGS)
+	@$(PYTHON) scripts/report.py $(REPORT_ARGS) || { rc=$$?; echo "report: scripts/report.py exited $$rc (2 no tables or bad input, 1 cannot write the page)" >&2; exit $$rc; }
 
 test-report:
 	@$(ENSURE) $(REPORT_DEPS) chromium

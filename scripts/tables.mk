@@ -15,11 +15,11 @@ PLOTS_ARGS  ?=
 
 .PHONY: test-tables
 tables:
-	@$(PYTHON) scripts/tables.py $(TABLES_ARGS)
+	@$(PYTHON) scripts/tables.py $(TABLES_ARGS) || { rc=$$?; echo "tables: scripts/tables.py exited $$rc (1 no results yet: run make bench, 2 bad input or usage)" >&2; exit $$rc; }
 
 plots:
 	@$(ENSURE) python3-matplotlib
-	@$(PYTHON) scripts/plot.py $(PLOTS_ARGS)
+	@$(PYTHON) scripts/plot.py $(PLOTS_ARGS) || { rc=$$?; echo "plots: scripts/plot.py exited $$rc" >&2; exit $$rc; }
 
 test-tables:
 	@$(PYTHON) -m unittest discover -s scripts/tests -p 'test_stats.py' -t scripts/tests

@@ -159,6 +159,18 @@ class TestCommandLine(unittest.TestCase):
         self.assertIn("T1.csv: empty file", line)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "plots")))
 
+    def test_make_targets_name_the_script_that_failed(self):
+        # README: a make target that wraps a script adds one line naming both.
+        for target, var, tool in (("tables", "TABLES_ARGS=" + self.missing, "tables.py"),
+                                  ("plots", "PLOTS_ARGS=--bogus", "plot.py"),
+                                  ("report", "REPORT_ARGS=--run " + self.missing, "report.py")):
+            rc, _, err = run(["make", "--no-print-directory", "-s", target, var], ROOT)
+            lines = err.splitlines()
+            self.assertEqual(rc, 2, (target, err))
+            self.assertTrue(lines and lines[0].startswith(tool + ": "), (target, err))
+            self.assertIn(f"{target}: scripts/{tool} exited 2", err)
+            self.assertNotIn("Traceback", err)
+
 
 if __name__ == "__main__":
     unittest.main()
