@@ -366,7 +366,8 @@ bool claims_match(const bench_def *d, const char *glob)
         std::string id = c.substr(pos, end - pos);
         while (!id.empty() && id[0] == ' ')
             id.erase(0, 1);
-        if (fnmatch(glob, id.c_str(), 0) == 0)
+        // A bench with no claim (harness/empty) matches no glob: '--claims=' is not '*'.
+        if (!id.empty() && fnmatch(glob, id.c_str(), 0) == 0)
             return true;
         pos = end + 1;
     }
