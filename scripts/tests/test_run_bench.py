@@ -195,6 +195,17 @@ class RunBenchTest(unittest.TestCase):
         self.assertEqual(os.listdir(self.results), [])
         self.assertEqual(os.listdir(os.path.join(self.build, "run-bench")), [])
 
+    def test_bench_flag_before_the_separator_says_where_it_goes(self):
+        r = self.run_bench("--claims=T1.*")
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.stderr, "run-bench: --claims=T1.* is a flag of the bench binary: "
+                         "give it after -- (scripts/run-bench -- --claims=T1.*)\n")
+
+    def test_failed_run_leaves_no_empty_folder(self):
+        r = self.run_bench("--", "--benchmark_filter=^no-such-row$")
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.listdir(self.results), [], r.stderr)
+
     def test_killed_partial_run_leaves_no_empty_folder_and_keeps_earlier_runs(self):
         r = self.run_bench()
         self.assertEqual(r.returncode, 0, r.stderr)
