@@ -4,21 +4,24 @@
  *
  * What is measured (wall-clock time; one iteration = one lock + unlock)
  *   mutex/contend/gs:<n>/shards:{1,16}
- *       GOMAXPROCS = all CPUs of the mask.  The main G starts the timer, spawns n worker
- *       Gs that share the iterations between them, and waits for them.  Op i of worker k
- *       locks shard (7k + i) mod shards, increments that shard's counter, unlocks; every
- *       64 ops the worker calls mn_gosched so the n Gs interleave on the Ps (without it a
- *       G would run all its ops before the next one starts, since Gs are not preempted).
- *       All shards share one profile name, so the row's profile is their sum (as Go's
- *       mutex profile sums by call site).  Excluded: runtime start and stop.
+ *       GOMAXPROCS = all CPUs of the mask.  The main G spawns n worker Gs that share the
+ *       iterations between them; each marks itself ready and waits at a start gate (a
+ *       WaitGroup); the main G waits until all are ready, starts the timer, opens the gate
+ *       and waits for them.  Op i of a worker draws the next value of its xorshift (seed
+ *       from its index), locks shard x mod shards (also with one shard, so the per-op work
+ *       does not depend on the shard count), increments that shard's counter and unlocks.
+ *       No yields: a G runs until it parks on the mutex.  This is the Go twin's work
+ *       exactly (benches/go/mutex.go: the same gate, xorshift, ops and GOMAXPROCS), so the
+ *       ours/Go ratio compares the two mutexes.  All shards share one profile name, so the
+ *       row's profile is their sum (as Go's mutex profile sums by call site).  Excluded:
+ *       runtime start and stop, spawning the Gs.
  *
  * Claims: P4.2.mutex (the document: scheduler-lock contention shows in a mutex profile as
  * contentions, total delay and mean delay; its thresholds are partly missing).
  *
  * Counters
  *   ns_per_op          wall-clock ns per lock + unlock, all Gs together (includes the
- *                      1/64 share of a mn_gosched, spawning n Gs, and a final loop of one
- *                      decrement per iteration)
+ *                      xorshift step and opening the start gate, as Go's)
  *   contentions        share of lock calls that found the mutex held (profile delta /
  *                      iterations), 0..1
  *   wait_ns_mean       mean wait of a contended lock call (profile wait_ns / contentions)
@@ -39,9 +42,9 @@
  *   contended whenever two Ps run workers at once; 16 shards cut contentions roughly by
  *   the chance that two running workers pick the same shard.  A high wait_ns_mean with few
  *   contentions means waiters parked (slow path); a low one means the brief spin won.
- *   With one CPU in the mask only yields interleave the Gs, so contention needs a worker
- *   to be descheduled while holding a lock, which this workload never does: contentions
- *   near 0 there is the expected reading, not a defect.
+ *   With one CPU in the mask a worker runs all its ops before the next starts (no yields,
+ *   Gs are not preempted while they run), so contentions near 0 there is the expected
+ *   reading, not a defect.
  *
  * Host conditions: none.  Rows skip with the reason when the runtime cannot start.
  */
@@ -53,7 +56,6 @@
 #include <string.h>
 
 #define MC_MAX_SHARDS 16
-#define MC_YIELD_EVERY 64
 #define MC_NAME "bench.mutex_contend"
 
 struct shard {
@@ -72,7 +74,7 @@ struct mc_arg {
     int gs, shards;
     struct shard shard[MC_MAX_SHARDS];
     struct worker *w;
-    struct mn_wg done;
+    struct mn_wg ready, start, done; /* start: the gate, count 1 until the timer runs */
     struct mn_mutex_prof mu0, mu1, sl0, sl1;
     int err;
     const char *err_what;
@@ -102,17 +104,19 @@ static void mc_worker(void *p)
 {
     struct worker *w = p;
     struct mc_arg *a = w->a;
-    unsigned s = (unsigned)(7 * w->k) % (unsigned)a->shards;
+    uint64_t x = (uint64_t)w->k * 0x9e3779b97f4a7c15ull + 1; /* as benches/go/mutex.go */
+    uint64_t shards = (uint64_t)a->shards;
 
+    mn_wg_done(&a->ready);
+    bench_ignore(mn_wg_wait(&a->start));
     for (long i = 0; i < w->ops; i++) {
-        struct shard *sh = &a->shard[s];
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        struct shard *sh = &a->shard[x % shards];
         mn_mutex_lock(&sh->mu);
         sh->count++;
         mn_mutex_unlock(&sh->mu);
-        if (++s == (unsigned)a->shards)
-            s = 0;
-        if ((i + 1) % MC_YIELD_EVERY == 0)
-            mn_gosched();
     }
     mn_wg_done(&a->done);
 }
@@ -123,21 +127,30 @@ static int mc_main(void *p)
     int64_t n = bench_iterations(a->st);
     int rc;
 
-    prof_get(MC_NAME, &a->mu0);
-    prof_get("sched.lock", &a->sl0);
-    if (!bench_keep_running(a->st)) /* starts the timer; false only when skipped */
-        return 0;
+    mn_wg_add(&a->ready, a->gs);
+    mn_wg_add(&a->start, 1);
     mn_wg_add(&a->done, a->gs);
     for (int k = 0; k < a->gs; k++) {
         a->w[k] = (struct worker){.a = a, .k = k, .ops = n / a->gs + (k < n % a->gs)};
         if ((rc = mn_go(mc_worker, &a->w[k])) < 0) {
             a->err = rc, a->err_what = "mn_go";
+            mn_wg_done(&a->ready);
             mn_wg_done(&a->done);
         }
     }
+    bench_ignore(mn_wg_wait(&a->ready));
+    prof_get(MC_NAME, &a->mu0);
+    prof_get("sched.lock", &a->sl0);
+    if (!bench_keep_running(a->st)) { /* starts the timer; false only when skipped */
+        for (int k = 0; k < a->gs; k++)
+            a->w[k].ops = 0; /* the gate's release orders this before the workers read it */
+        mn_wg_done(&a->start);
+        bench_ignore(mn_wg_wait(&a->done));
+        return 0;
+    }
+    mn_wg_done(&a->start);
     bench_ignore(mn_wg_wait(&a->done));
-    while (bench_keep_running(a->st))
-        ; /* the remaining iterations were done by the workers */
+    bench_finish(a->st); /* the iterations were done by the workers */
     prof_get(MC_NAME, &a->mu1);
     prof_get("sched.lock", &a->sl1);
     return 0;
@@ -166,6 +179,8 @@ static void bm_mutex_contend(struct bench_state *st)
     }
     for (int i = 0; i < a->shards; i++)
         mn_mutex_init(&a->shard[i].mu, MC_NAME);
+    mn_wg_init(&a->ready);
+    mn_wg_init(&a->start);
     mn_wg_init(&a->done);
     rc = mn_config_init(&cfg);
     if (rc == 0) {

@@ -6,6 +6,8 @@ package main
 // go/mutex/contend/gs:G/shards:S: G goroutines (all Ps) share n ops; each op picks a shard
 // with a per-goroutine xorshift (also with S=1, so the per-op work is the same), locks its
 // sync.Mutex, increments the shard's counter and unlocks. Shards are 64-byte padded.
+// benches/mutex_contend.c does the same work on our runtime (the same start gate, seeds,
+// xorshift, no yields, GOMAXPROCS = all CPUs), so ours/Go compares the two mutexes.
 //
 // Reading: ns_per_op = wall time / ops (all goroutines together). From Go's mutex profile
 // (SetMutexProfileFraction(1) for the run, delta over the repetition):

@@ -184,6 +184,16 @@ static inline bool bench_keep_running(struct bench_state *st)
     return bench__next(st);
 }
 
+/* bench_finish - stop the timer now: the same as calling bench_keep_running until it
+ * returns false, for a bench whose Gs or threads did the iterations themselves, without a
+ * loop of one decrement per iteration inside the timed window.  Call it once, after the
+ * first bench_keep_running call, instead of that final loop. */
+static inline void bench_finish(struct bench_state *st)
+{
+    st->left = 0;
+    (void)bench__next(st);
+}
+
 /* bench_arg - value of the named argument for this instance (BENCH_ALL / BENCH_DEFAULT
  * as given).  Aborts with a message when the bench has no such argument (a bench bug). */
 long bench_arg(struct bench_state *st, const char *name);
