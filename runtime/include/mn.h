@@ -263,9 +263,9 @@ struct mn_mutex {
     uint32_t state;   /* private: locked, woken, starving bits; waiter count */
     uint32_t lock;    /* private: spin lock of the wait queue and sema */
     uint32_t sema;    /* private: wake-ups not yet taken by a waiter */
+    uint32_t row;     /* private: profile row + 1, 0 before the first lock */
     void *waiters;    /* private: FIFO head */
     void *wtail;      /* private: FIFO tail */
-    void *prof;       /* private: profile record */
     const char *name; /* private */
 };
 void mn_mutex_init(struct mn_mutex *mu, const char *name);

@@ -183,9 +183,10 @@
  *                      sleep: a new earliest timer is never slept past.
  *   goidgen            xadd.  Per-P stats: owner_inc (relaxed, single writer); readers
  *                      relaxed (aligned 64-bit loads are single-copy atomic on both ISAs).
- *   G mutex state      cas_sc fast paths; the hand-off to a waiter stores the new state
- *                      with st_sc under its spin lock, then goready publishes the G.
- *   mu->prof           pointer published with st_rel, read with ld_acq.
+ *   G mutex state      cas_sc / xadd (seq_cst); in starvation mode unlock readies the
+ *                      first waiter (goready publishes it), which takes the lock with xadd.
+ *   mu->row            profile row, published with st_rel, read with ld_acq; the per-P
+ *                      acquisition counts are owner_inc'd by the P's M (sync.c).
  *   direct switches    the leaving G is put on a runq, its wait lock released or its block
  *   (mp->dfr_op)       freed by the G switched to (finish_switch), on the same M after
  *                      mn_ctx_swap stored its sp: program order on one thread, then the
