@@ -55,12 +55,16 @@ FAKE_BENCH = textwrap.dedent(r'''
 FAKE_GO = textwrap.dedent(r'''
     #!/usr/bin/python3
     # Stand-in for scripts/run-go-bench OUT --preset P --filter RE: logs "go RE";
-    # --list: two rows a group names and one no group names.
-    import json, os, sys
+    # --list: two rows a group names and one no group names.  Prints gobench's progress
+    # line; the first Go step then sleeps $FAKE_GO_SLEEP seconds.
+    import json, os, sys, time
     if "--list" in sys.argv:
         print("go/spawn/procs:1\ngo/switch/gosched\ngo/new/thing"); sys.exit(0)
     out, flt = sys.argv[1], sys.argv[sys.argv.index("--filter") + 1]
-    with open(os.environ["FAKE_LOG"], "a") as f: f.write("go " + flt + "\n")
+    with open(os.environ["FAKE_LOG"], "a+") as f:
+        f.seek(0); first = "\ngo " not in "\n" + f.read(); f.write("go " + flt + "\n")
+    print(f"gobench: (1/1) go/{flt}  [0.0s]", flush=True)
+    if first: time.sleep(float(os.environ.get("FAKE_GO_SLEEP", "0")))
     row = {"name": "go/" + flt, "run_name": "go/" + flt, "run_type": "iteration",
            "iterations": 1, "real_time": 1.0, "cpu_time": 1.0, "time_unit": "ns"}
     with open(out, "w") as f:
@@ -194,6 +198,13 @@ class RunBenchTest(unittest.TestCase):
         # A fresh results/ tree: the killed run leaves not even an empty results/<host>/.
         self.assertEqual(os.listdir(self.results), [])
         self.assertEqual(os.listdir(os.path.join(self.build, "run-bench")), [])
+
+    def test_a_long_go_step_says_it_still_runs(self):
+        env = dict(self.env, FAKE_GO_SLEEP="2.5", RUN_BENCH_QUIET_S="1")
+        r = self.run_bench(env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"run-bench:   still running, \ds elapsed; now "
+                         r"gobench: \(1/1\) go/\S+  \[0.0s\]\n")
 
     def test_bench_flag_before_the_separator_says_where_it_goes(self):
         r = self.run_bench("--claims=T1.*")
