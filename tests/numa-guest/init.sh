@@ -1,13 +1,8 @@
 #!/bin/sh
-# /init of the NUMA test guest (tests/numa-guest/run.sh packs it): mount /dev, /proc and
-# /sys, run the checks with the expectations run.sh put on the kernel command line
-# (mnnodes= mndist= mncpus= mnsched=), print their exit status, power off.
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t tmpfs tmpfs /tmp
-mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+# The NUMA test guest's part of /init (tests/numa-guest/run.sh packs it as /init.guest,
+# run by tests/guest-init.sh once the file systems are mounted): run the checks with the
+# expectations run.sh put on the kernel command line (mnnodes= mndist= mncpus= mnsched=),
+# print their exit status, power off.
 for w in $(cat /proc/cmdline); do
     case $w in
     mnnodes=*) NODES=${w#mnnodes=} ;;

@@ -14,7 +14,8 @@
 #   bench         $BENCH_BIN (default $BUILD/benches/bench) with its shared libraries, only
 #                 when it lists numa/chase: its node x node matrix must have every pair
 #   vmlinuz       Debian's cloud kernel, fetched once with apt-get download (not installed)
-#   initramfs     busybox-static + the above + an /init that runs them and powers off
+#   initramfs     busybox-static + the above + tests/guest-init.sh as /init (mounts) and
+#                 init.sh as /init.guest (runs them and powers off)
 # Each guest runs under `timeout`; its console goes to $BUILD/numa-guest/<case>.log.
 # Exit: 0 all cases passed, 1 a check failed, 2 a prerequisite is missing.
 set -eu
@@ -96,7 +97,8 @@ if [ -x "$UNIT" ]; then
     HAVE_UNIT=1
     copy_with_libs "$UNIT" /bin/test_numa
 fi
-cp tests/numa-guest/init.sh "$R/init" && chmod +x "$R/init"
+cp tests/guest-init.sh "$R/init" && chmod +x "$R/init"
+cp tests/numa-guest/init.sh "$R/init.guest"
 (cd "$R" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null) | gzip -1 >"$OUT/initramfs.cpio.gz"
 
 # ---- guests ------------------------------------------------------------------------------

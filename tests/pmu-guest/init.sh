@@ -1,13 +1,8 @@
 #!/bin/sh
-# /init of the arm64 PMU test guest (tests/pmu-guest/run.sh packs it): mount the pseudo
-# file systems, report the PMU, run the unit tests qemu-user cannot run and the bench with
-# hardware counters, print everything between markers on the console, power off.
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t tmpfs tmpfs /tmp
-mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+# The arm64 PMU test guest's part of /init (tests/pmu-guest/run.sh packs it as /init.guest,
+# run by tests/guest-init.sh once the file systems are mounted): report the PMU, run the
+# unit tests qemu-user cannot run and the bench with hardware counters, print everything
+# between markers on the console, power off.
 export LD_LIBRARY_PATH=/lib/aarch64-linux-gnu
 # Debian's kernels default to perf_event_paranoid=3 (a Debian patch: no perf_event_open
 # for anyone but root), and PAPI disables its perf_event component at 3 even for root.

@@ -11,7 +11,8 @@
 # once with apt-get download, reduced to boot/vmlinuz-* (an uncompressed Image).
 # Userland: an initramfs with busybox-static:arm64, the bench ($ARM64_BUILD/benches/bench)
 # and test_sched/test_numa with their arm64 shared libraries (listed by the arm64 ld.so run
-# under qemu-aarch64), papi_avail, and tests/pmu-guest/init.sh as /init.
+# under qemu-aarch64), papi_avail, tests/guest-init.sh as /init and tests/pmu-guest/init.sh
+# as the /init.guest it runs.
 # Environment: ARM64_BUILD (default build/arm64), PMU_CPU (default cortex-a53: see
 # tests/pmu.mk), GUEST_TIMEOUT (default 420 s), PYTHON, PMU_UNIT=0 (skip the unit tests),
 # PMU_COUNTERS / PMU_MUX / PMU_FILTER (the two event lists and the bench rows),
@@ -68,7 +69,8 @@ mkdir -p "$R/usr/share/papi/7.0" && cp /usr/share/papi/7.0/papi_events.csv "$R/u
 for t in test_sched test_numa test_fair test_procs; do
     [ -x "$B/runtime/tests/$t" ] && copy_with_libs "$B/runtime/tests/$t" "/bin/$t"
 done
-cp tests/pmu-guest/init.sh "$R/init" && chmod +x "$R/init"
+cp tests/guest-init.sh "$R/init" && chmod +x "$R/init"
+cp tests/pmu-guest/init.sh "$R/init.guest"
 (cd "$R" && find . | qemu-aarch64 "$ROOT/$SR/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -1 >"$OUT/initramfs.cpio.gz"
 t1=$(date +%s)
 
