@@ -240,8 +240,10 @@ static int cb_main(void *p)
     return 0;
 }
 
-static void bm_chan(struct bench_state *st, bool latency)
+/* bm_chan - chan/throughput (capture 0) and chan/latency (capture 1). */
+static void bm_chan(struct bench_state *st, long capture)
 {
+    bool latency = capture != 0;
     struct cb_arg a = {.st = st, .latency = latency};
     int procs = (int)bench_arg(st, "procs");
     int64_t iters;
@@ -263,26 +265,16 @@ out:
     free(a.h);
 }
 
-static void bm_chan_throughput(struct bench_state *st)
-{
-    bm_chan(st, false);
-}
-
-static void bm_chan_latency(struct bench_state *st)
-{
-    bm_chan(st, true);
-}
-
 BENCH_REGISTER(.name = "chan/throughput",
                .summary = "one producer G, one consumer G: ns per message vs buffer capacity",
-               .claims = "T10.lat", .fn = bm_chan_throughput,
+               .claims = "T10.lat", .fn_capture = bm_chan, .capture = 0,
                .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024)),
                         BENCH_ARG("procs", BENCH_V(1, 2))},
                .real_time = true);
 
 BENCH_REGISTER(.name = "chan/latency",
                .summary = "send-to-receive latency per message (mean, p50, p99) vs capacity",
-               .claims = "T10.lat", .fn = bm_chan_latency,
+               .claims = "T10.lat", .fn_capture = bm_chan, .capture = 1,
                .args = {BENCH_ARG("cap", BENCH_V(0, 1, 16, 256, 1024)),
                         BENCH_ARG("procs", BENCH_V(1, 2))},
                .real_time = true);

@@ -253,8 +253,10 @@ static double mig_duration_ns(long rate)
  * labelled `rate not realised` (and its rate_realised counter is 0). */
 #define MIG_RATE_TOLERANCE 0.2
 
-static void bm_migrate_hot(struct bench_state *st, int level)
+/* bm_migrate_hot - migrate/hot/ws:l1 (capture WS_L1) and migrate/hot/ws:l2 (WS_L2). */
+static void bm_migrate_hot(struct bench_state *st, long capture)
 {
+    int level = (int)capture;
     struct mig_run r;
     memset(&r, 0, sizeof r);
     r.st = st;
@@ -319,25 +321,15 @@ static void bm_migrate_hot(struct bench_state *st, int level)
         bench_label_extra(st, r.why);
 }
 
-static void bm_migrate_hot_l1(struct bench_state *st)
-{
-    bm_migrate_hot(st, WS_L1);
-}
-
-static void bm_migrate_hot_l2(struct bench_state *st)
-{
-    bm_migrate_hot(st, WS_L2);
-}
-
 BENCH_REGISTER(.name = "migrate/hot/ws:l1",
                .summary = "L1-sized hot set, its G's M moved between 2 CPUs at rate/s",
-               .claims = "T6.l1d,T6.per", .fn = bm_migrate_hot_l1,
+               .claims = "T6.l1d,T6.per", .fn_capture = bm_migrate_hot, .capture = WS_L1,
                .args = {BENCH_ARG_QF("rate", BENCH_V(0, 5, 20), BENCH_V(0, 5, 20, 100, 1000))},
                .iterations = 1, .real_time = true);
 
 BENCH_REGISTER(.name = "migrate/hot/ws:l2",
                .summary = "L2-sized hot set, its G's M moved between 2 CPUs at rate/s",
-               .claims = "T6.l1d,T6.per", .fn = bm_migrate_hot_l2,
+               .claims = "T6.l1d,T6.per", .fn_capture = bm_migrate_hot, .capture = WS_L2,
                .args = {BENCH_ARG_QF("rate", BENCH_V(0, 5, 20), BENCH_V(0, 5, 20, 100, 1000))},
                .iterations = 1, .real_time = true);
 

@@ -242,8 +242,10 @@ static int sl_main(void *arg)
     return 0;
 }
 
-static void sl_bench(struct bench_state *st, enum sl_kind kind)
+/* sl_bench - sched/spawn, sched/steal and sched/pingpong (capture: their enum sl_kind). */
+static void sl_bench(struct bench_state *st, long capture)
 {
+    enum sl_kind kind = (enum sl_kind)capture;
     struct mn_config cfg;
     int rc = mn_config_init(&cfg);
     if (rc != 0) {
@@ -285,24 +287,9 @@ static void sl_bench(struct bench_state *st, enum sl_kind kind)
     bench_label_extra(st, "quantiles=interpolated in log2 bins");
 }
 
-static void bm_sched_spawn(struct bench_state *st)
-{
-    sl_bench(st, SL_SPAWN);
-}
-
-static void bm_sched_pingpong(struct bench_state *st)
-{
-    sl_bench(st, SL_PINGPONG);
-}
-
-static void bm_sched_steal(struct bench_state *st)
-{
-    sl_bench(st, SL_STEAL);
-}
-
 BENCH_REGISTER(.name = "sched/spawn",
                .summary = "spawn rounds of 64 Gs on all Ps; ready-to-run latency histogram",
-               .claims = "T3.latency,N3.3.sched", .fn = bm_sched_spawn,
+               .claims = "T3.latency,N3.3.sched", .fn_capture = sl_bench, .capture = SL_SPAWN,
                .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))},
                .real_time = true);
 
@@ -310,11 +297,11 @@ BENCH_REGISTER(
         .name = "sched/steal",
         .summary =
             "rounds of 16 Gs (~1 us each) readied on one P while the other Ps' Ms steal; latency",
-        .claims = "T3.latency", .fn = bm_sched_steal,
+        .claims = "T3.latency", .fn_capture = sl_bench, .capture = SL_STEAL,
         .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))}, .real_time = true);
 
 BENCH_REGISTER(.name = "sched/pingpong",
                .summary = "two Gs bounce over unbuffered channels on all Ps; latency histogram",
-               .claims = "T3.latency,N3.3.sched", .fn = bm_sched_pingpong,
+               .claims = "T3.latency,N3.3.sched", .fn_capture = sl_bench, .capture = SL_PINGPONG,
                .args = {BENCH_ARG_QF("pad", BENCH_V(0, 64), BENCH_V(0, 64, 128))},
                .real_time = true);

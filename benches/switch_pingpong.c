@@ -306,8 +306,10 @@ static long thread_switches(void)
     return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nvcsw + ru.ru_nivcsw : -1;
 }
 
-static void bm_thread_pingpong(struct bench_state *st, bool use_pipe)
+/* bm_thread_pingpong - switch/pthread_futex (capture 0) and switch/pipe (capture 1). */
+static void bm_thread_pingpong(struct bench_state *st, long capture)
 {
+    bool use_pipe = capture != 0;
     int cpus = (int)bench_arg(st, "cpus");
     if (cpus > bench_ncpus()) {
         bench_skip(st, "n/a: needs 2 CPUs");
@@ -371,24 +373,14 @@ out:
         }
 }
 
-static void bm_switch_pthread_futex(struct bench_state *st)
-{
-    bm_thread_pingpong(st, false);
-}
-
-static void bm_switch_pipe(struct bench_state *st)
-{
-    bm_thread_pingpong(st, true);
-}
-
 BENCH_REGISTER(.name = "switch/pthread_futex",
                .summary = "two pthreads passing a token through a futex, 1 CPU or 2 CPUs",
-               .claims = "T1.switch.pthread", .fn = bm_switch_pthread_futex,
+               .claims = "T1.switch.pthread", .fn_capture = bm_thread_pingpong, .capture = 0,
                .args = {BENCH_ARG("cpus", BENCH_V(1, 2))}, .real_time = true);
 
 BENCH_REGISTER(.name = "switch/pipe",
                .summary = "two pthreads ping-ponging one byte through two pipes, 1 or 2 CPUs",
-               .claims = "T1.switch.pthread", .fn = bm_switch_pipe,
+               .claims = "T1.switch.pthread", .fn_capture = bm_thread_pingpong, .capture = 1,
                .args = {BENCH_ARG("cpus", BENCH_V(1, 2))}, .real_time = true);
 
 /* ==== User-level peers: ucontext and Boost.Context fcontext ============================= */

@@ -131,6 +131,11 @@ struct bench_def {
     const char *summary; /* one line, shown by --list */
     const char *claims;  /* claim IDs, comma separated ("T1.switch.g"); the row label */
     void (*fn)(struct bench_state *st);
+    /* Instead of fn: fn_capture(st, capture), one body serving several benches, each
+     * registered with its own constant (Google Benchmark's BENCHMARK_CAPTURE), e.g.
+     * chan/throughput and chan/latency.  Set fn or fn_capture. */
+    void (*fn_capture)(struct bench_state *st, long capture);
+    long capture;
     struct bench_arg args[BENCH_MAX_ARGS];
     bool real_time;           /* time in wall-clock time: required when >1 OS thread works */
     bool manual_time;         /* the bench reports time itself with bench_set_iteration_time */

@@ -299,7 +299,10 @@ void run_instance(benchmark::State &gs, const instance *inst, bool counting)
     for (double &c : impl.ctr)
         c = -1;
     bench_state st{0, &impl};
-    inst->def->fn(&st);
+    if (inst->def->fn_capture)
+        inst->def->fn_capture(&st, inst->def->capture);
+    else
+        inst->def->fn(&st);
 
     if (!impl.started && !gs.error_occurred()) {
         gs.SkipWithError("bench bug: fn returned without running the loop");
@@ -777,7 +780,7 @@ int main(int argc, char **argv)
     // Names must be unique.
     std::set<std::string> seen;
     for (auto *d : registry()) {
-        if (!d->name || !d->fn || !seen.insert(d->name).second) {
+        if (!d->name || !(d->fn || d->fn_capture) || !seen.insert(d->name).second) {
             std::fprintf(stderr, "bench: fatal: bench '%s' registered twice or without fn\n",
                          d->name ? d->name : "(null)");
             return 3;
