@@ -173,6 +173,18 @@ static bool cb_pair(struct mn_chan **c, size_t elem, size_t cap, struct mn_wg *d
     return true;
 }
 
+/* cb_pair_end - the main G's end of every chan row: close the channel, wait for the
+ * consumer, free the channel; a failed send during the loop (err set) is named
+ * mn_chan_send in *err_what. */
+static void cb_pair_end(struct mn_chan *c, struct mn_wg *done, int err, const char **err_what)
+{
+    bench_ignore(mn_chan_close(c));
+    bench_ignore(mn_wg_wait(done));
+    bench_ignore(mn_chan_free(c));
+    if (err)
+        *err_what = "mn_chan_send";
+}
+
 /* ==== chan/throughput and chan/latency ===================================================== */
 
 struct cb_arg {
@@ -232,11 +244,7 @@ static int cb_main(void *p)
     }
     bench_ignore(mn_stats_read(&s1));
     a->steals = s1.steals - s0.steals;
-    bench_ignore(mn_chan_close(a->c));
-    bench_ignore(mn_wg_wait(&a->done));
-    bench_ignore(mn_chan_free(a->c));
-    if (a->err)
-        a->err_what = "mn_chan_send";
+    cb_pair_end(a->c, &a->done, a->err, &a->err_what);
     return 0;
 }
 
@@ -357,11 +365,7 @@ static int ol_main(void *p)
             a->err = -EPIPE;
         a->sent++;
     }
-    bench_ignore(mn_chan_close(a->c));
-    bench_ignore(mn_wg_wait(&a->done));
-    bench_ignore(mn_chan_free(a->c));
-    if (a->err)
-        a->err_what = "mn_chan_send";
+    cb_pair_end(a->c, &a->done, a->err, &a->err_what);
     return 0;
 }
 
