@@ -305,13 +305,14 @@ Test(sched, config_env_overrides)
 /* ---- syscall hand-off ------------------------------------------------------------------------ */
 
 static int pfd[2];
-static atomic_int other_ran;
+static atomic_int other_ran, in_syscall;
 
 static void blocker(void *arg)
 {
     (void)arg;
     char b;
     mn_syscall_enter();
+    atomic_store(&in_syscall, 1);
     /* blocks until the other G writes: possible on GOMAXPROCS=1 only if our P was
      * handed off to another M while we sit in read() */
     G_ASSERT(read(pfd[0], &b, 1) == 1);
@@ -322,6 +323,14 @@ static void blocker(void *arg)
 static void unblocker(void *arg)
 {
     (void)arg;
+    /* Write only once the blocker sits in its syscall: had the unblocker run first (the
+     * schedule order after mn_gosched is not promised: a slice end or a timer can put
+     * another G first), the blocker's read would find the byte and no hand-off would be
+     * needed.  On GOMAXPROCS=1 this G runs again only after sysmon hands the P off. */
+    for (int i = 0; !atomic_load(&in_syscall); i++) {
+        G_ASSERT(i < 20000, "the blocker never entered its syscall (20000 x 1 ms)");
+        mn_sleep_ns(1000000);
+    }
     atomic_store(&other_ran, 1);
     G_ASSERT(write(pfd[1], "x", 1) == 1);
     mn_wg_done(&swg);
@@ -331,6 +340,7 @@ static int syscall_main(void *arg)
 {
     (void)arg;
     G_ASSERT(pipe(pfd) == 0);
+    atomic_store(&in_syscall, 0);
     mn_wg_init(&swg);
     mn_wg_add(&swg, 2);
     G_ASSERT(mn_go(blocker, NULL) == 0);
