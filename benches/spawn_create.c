@@ -11,6 +11,11 @@
  *                               dead Gs and their stacks go to per-P free lists (gfput/
  *                               gfget), reuse:0 = every spawn maps a fresh stack and every
  *                               exit unmaps it.
+ *   spawn/g_live/batch:{1000,1000000}  procs:1, reuse:1, one iteration = a batch of 1000 or
+ *                               1e6 Gs spawned before any runs (all live at once), then run
+ *                               and waited for: the cost per G as the number of live Gs
+ *                               grows (issue 18: within 2x of the 1000 row).  Both rows run
+ *                               in one process, so their ratio is a same-run ratio.
  *   spawn/pthread               one iteration = pthread_create of a thread that returns at
  *                               once + pthread_join; default attributes, unpinned.
  *   Excluded: runtime start-up and shutdown (outside the timer).
@@ -43,6 +48,7 @@
 struct spawn_arg {
     struct bench_state *st;
     struct mn_wg wg;
+    int batch; /* Gs per iteration */
 };
 
 static void spawn_child(void *p)
@@ -55,7 +61,7 @@ static int spawn_main(void *p)
     struct spawn_arg *a = p;
     mn_wg_init(&a->wg);
     /* one untimed batch: fills the free lists when reuse is on, starts the Ms */
-    for (int i = 0; i < SPAWN_BATCH; i++) {
+    for (int i = 0; i < a->batch; i++) {
         mn_wg_add(&a->wg, 1);
         int rc = mn_go(spawn_child, &a->wg);
         if (rc < 0) {
@@ -69,8 +75,8 @@ static int spawn_main(void *p)
     if (mn_wg_wait(&a->wg) < 0)
         abort();
     while (bench_keep_running(a->st)) {
-        mn_wg_add(&a->wg, SPAWN_BATCH);
-        for (int i = 0; i < SPAWN_BATCH; i++)
+        mn_wg_add(&a->wg, a->batch);
+        for (int i = 0; i < a->batch; i++)
             if (mn_go(spawn_child, &a->wg) < 0)
                 abort(); /* succeeded in the warm-up batch: out of memory now */
         if (mn_wg_wait(&a->wg) < 0)
@@ -92,7 +98,7 @@ static void bm_spawn_g(struct bench_state *st)
         bench_skip_errno(st, "mn_config_init", rc);
         return;
     }
-    struct spawn_arg a = {.st = st};
+    struct spawn_arg a = {.st = st, .batch = SPAWN_BATCH};
     (void)bench_run_runtime(st, &cfg, spawn_main, &a);
     bench_set_per_op_ns(st, "ns_per_spawn", SPAWN_BATCH);
     bench_set_counter(st, "batch", SPAWN_BATCH, BENCH_C_PLAIN);
@@ -103,6 +109,29 @@ BENCH_REGISTER(.name = "spawn/g",
                .claims = "T1.create.g,P4.1.pool", .fn = bm_spawn_g,
                .args = {BENCH_ARG("procs", BENCH_V(1, BENCH_ALL)),
                         BENCH_ARG("reuse", BENCH_V(1, 0))},
+               .real_time = true);
+
+/* spawn/g_live: as spawn/g/procs:1/reuse:1 with batch Gs live at once. */
+static void bm_spawn_g_live(struct bench_state *st)
+{
+    struct mn_config cfg;
+    int rc = mn_config_init(&cfg);
+    if (rc < 0) {
+        bench_skip_errno(st, "mn_config_init", rc);
+        return;
+    }
+    cfg.gomaxprocs = 1;
+    struct spawn_arg a = {.st = st, .batch = (int)bench_arg(st, "batch")};
+    (void)bench_run_runtime(st, &cfg, spawn_main, &a);
+    bench_set_per_op_ns(st, "ns_per_spawn", a.batch);
+    bench_set_counter(st, "batch", a.batch, BENCH_C_PLAIN);
+}
+
+BENCH_REGISTER(.name = "spawn/g_live",
+               .summary = "G create+run+exit, 1 P, batches of 1000 vs 1e6 live Gs (same run)",
+               .claims = "T1.create.g", .fn = bm_spawn_g_live,
+               .args = {BENCH_ARG_QFS("batch", BENCH_V(1000, 1000000), BENCH_V(1000, 1000000),
+                                      BENCH_V(1000, 10000))},
                .real_time = true);
 
 /* ==== spawn/pthread ========================================================================== */

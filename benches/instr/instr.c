@@ -368,6 +368,8 @@ static const struct op ops[] = {
      "ours: mn_go + run + mn_wg_done + exit, batches of 1000, 1 P"},
     {"spawn/g/procs:1/batch:100000", "spawn", spawn_main, NULL, 100000,
      "ours: the same with 100000 live Gs per batch"},
+    {"spawn/g/procs:1/batch:1000000", "spawn", spawn_main, NULL, 1000000,
+     "ours: the same with 1e6 live Gs per batch"},
     {"mutex/uncontended/procs:1", "lock+unlock", mutex_main, NULL, 0,
      "ours: mn_mutex_lock + unlock, no other G"},
     {"mutex/handoff/procs:1", "lock+unlock", mutex_contend_main, NULL, 0,

@@ -83,8 +83,9 @@ struct mn_config {
                                (claims T4.flush, T4.mmap, T4.local, T4.tlbmiss, T4.walk).
                                MN_BIND_P */
     bool reuse_g;           /* dead Gs and their stacks go to per-P free lists (Go's
-                               gfput/gfget); off: every spawn maps a fresh stack and every
-                               exit unmaps it (claim P4.1.pool). Default on. MN_REUSE_G */
+                               gfput/gfget), and a G takes a stack only when it first
+                               runs; off: every spawn maps a fresh stack and every exit
+                               unmaps it (claim P4.1.pool). Default on. MN_REUSE_G */
     size_t stack_bytes;     /* reserved bytes per G stack, guard page included; committed
                                lazily by the kernel.  Default 64 KiB. MN_STACK_BYTES.
                                Stacks do not grow: an overflow prints "fatal: G <id> stack
@@ -288,8 +289,8 @@ int mn_mutex_profile(struct mn_mutex_prof *out, int n);
 /* struct mn_stats - counters since mn_init (monotonic) and gauges (now). */
 struct mn_stats {
     uint64_t spawns;                 /* Gs created by mn_go */
-    uint64_t g_allocs;               /* Gs whose G and stack were freshly allocated */
-    uint64_t g_reuses;               /* Gs taken from a free list (gfget) */
+    uint64_t g_allocs;               /* Gs freshly allocated (reuse_g off: G and stack) */
+    uint64_t g_reuses;               /* Gs taken from a free list (gfget): spawns - g_allocs */
     uint64_t steals;                 /* successful runqsteal calls */
     uint64_t stolen_gs;              /* Gs moved by them */
     uint64_t globrunq_takes;         /* Gs taken from the global run queue */

@@ -141,6 +141,55 @@ mn_ctx_make:
         ret
         .size   mn_ctx_make, .-mn_ctx_make
 
+/* void *mn_ctx_make_boot(char *top, const uint32_t fpcw[2])
+ * Build below top the boot frame (proc.c "Stacks bound at first run"): a frame that
+ * mn_ctx_swap resumes into mn_ctx_boot with the FPCR fpcw[0].  Every G that has not run
+ * yet has its sp there; the switch only reads the frame, so Ms share it. */
+        .globl  mn_ctx_make_boot
+        .type   mn_ctx_make_boot, %function
+        .p2align 4
+mn_ctx_make_boot:
+        stp     x29, x30, [sp, #-16]!
+        mov     x3, x1
+        mov     x2, xzr
+        mov     x1, xzr
+        bl      mn_ctx_make
+        adrp    x9, mn_ctx_boot
+        add     x9, x9, :lo12:mn_ctx_boot
+        str     x9, [x0, #152]
+        ldp     x29, x30, [sp], #16
+        ret
+        .size   mn_ctx_make_boot, .-mn_ctx_make_boot
+
+/* mn_ctx_boot: where a switch to a G that has not run yet lands, with x0 = the M (what
+ * mn_ctx_swap returns) and sp in the shared boot frame, which must not be written.  Moves
+ * to the M's g0 stack below its saved context (free while a G runs, as for systemstack)
+ * and calls mn_gboot(mp), which gives the G (mp->curg) a stack and starts it there. */
+        .globl  mn_ctx_boot
+        .type   mn_ctx_boot, %function
+        .p2align 4
+mn_ctx_boot:
+        ldr     x9, [x0]                /* mp->g0_sp: offset 0 (runtime2.h asserts it) */
+        sub     x9, x9, #256
+        and     sp, x9, #-16
+        mov     x29, xzr
+        bl      mn_gboot
+        brk     #0x3e8
+        .size   mn_ctx_boot, .-mn_ctx_boot
+
+/* void mn_ctx_start(char *stack_hi, struct mn_g *gp, void (*start)(struct mn_g *))
+ * Call start(gp) on the stack that ends at stack_hi; never returns. */
+        .globl  mn_ctx_start
+        .type   mn_ctx_start, %function
+        .p2align 4
+mn_ctx_start:
+        and     sp, x0, #-16
+        mov     x0, x1
+        mov     x29, xzr
+        blr     x2
+        brk     #0x3e8
+        .size   mn_ctx_start, .-mn_ctx_start
+
 /* void mn_systemstack_call(void (*fn)(void *), void *arg, void *sp)
  * Call fn(arg) with the stack pointer at sp (16-byte aligned, below anything live on that
  * stack), then return on the caller's stack (Go's systemstack).  x29 (callee-saved) keeps

@@ -112,6 +112,54 @@ mn_ctx_make:
         ret
         .size   mn_ctx_make, .-mn_ctx_make
 
+/* void *mn_ctx_make_boot(char *top, const uint32_t fpcw[2])
+ * Build below top the boot frame (proc.c "Stacks bound at first run"): a frame that
+ * mn_ctx_swap resumes into mn_ctx_boot with the FP control words fpcw.  Every G that has
+ * not run yet has its sp there; the switch only reads the frame, so Ms share it. */
+        .globl  mn_ctx_make_boot
+        .type   mn_ctx_make_boot, @function
+        .p2align 4
+mn_ctx_make_boot:
+        movq    %rsi, %rcx
+        leaq    mn_ctx_boot(%rip), %rsi
+        xorl    %edx, %edx
+        call    mn_ctx_make
+        leaq    mn_ctx_boot(%rip), %r8
+        movq    %r8, 56(%rax)
+        ret
+        .size   mn_ctx_make_boot, .-mn_ctx_make_boot
+
+/* mn_ctx_boot: where a switch to a G that has not run yet lands, with rax = the M (what
+ * mn_ctx_swap returns) and rsp in the shared boot frame, which must not be written.  Moves
+ * to the M's g0 stack below its saved context (free while a G runs, as for systemstack)
+ * and calls mn_gboot(mp), which gives the G (mp->curg) a stack and starts it there. */
+        .globl  mn_ctx_boot
+        .type   mn_ctx_boot, @function
+        .p2align 4
+mn_ctx_boot:
+        movq    (%rax), %rsp            /* mp->g0_sp: offset 0 (runtime2.h asserts it) */
+        subq    $256, %rsp
+        andq    $-16, %rsp
+        movq    %rax, %rdi
+        xorl    %ebp, %ebp
+        callq   mn_gboot
+        ud2
+        .size   mn_ctx_boot, .-mn_ctx_boot
+
+/* void mn_ctx_start(char *stack_hi, struct mn_g *gp, void (*start)(struct mn_g *))
+ * Call start(gp) on the stack that ends at stack_hi; never returns. */
+        .globl  mn_ctx_start
+        .type   mn_ctx_start, @function
+        .p2align 4
+mn_ctx_start:
+        movq    %rdi, %rsp
+        andq    $-16, %rsp
+        movq    %rsi, %rdi
+        xorl    %ebp, %ebp
+        callq   *%rdx
+        ud2
+        .size   mn_ctx_start, .-mn_ctx_start
+
 /* void mn_systemstack_call(void (*fn)(void *), void *arg, void *sp)
  * Call fn(arg) with the stack pointer at sp (16-byte aligned, below anything live on that
  * stack), then return on the caller's stack (Go's systemstack).  rbp keeps the caller's

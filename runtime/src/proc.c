@@ -92,6 +92,23 @@
  * 2.46 -> 1.94 (CPU-time medians, same process, 4 runs each; the host was loaded, see the
  * commit).  Go has no such case; its runnext is always CASed.
  *
+ * ==== Stacks bound at first run (reuse_g; issue 18) ======================================
+ * Go gives a G its stack in newproc.  With our 64 KiB stacks that made one touched page
+ * per live G (the G sat at the top of its stack block): spawning 1e6 Gs before any ran
+ * cost 3-6x more per G than 1e3 (a cold page, TLB miss and cache miss per G at spawn,
+ * another at run, 4 GB of RSS).  Now a G is 128 bytes in a dense slab with no stack; the
+ * spawned G's sp points at one shared, read-only boot frame (built at mn_init by
+ * mn_ctx_make_boot with the initial FP control words), so the switch paths need no test:
+ * the first switch to the G lands in mn_ctx_boot, which moves to the M's g0 stack below
+ * its saved context (free, as for systemstack) and calls mn_gboot: the G takes its P's
+ * most recently freed stack (stackbind) and gostart is called on it (mn_ctx_start).
+ * mn_gfree returns the stack with the G.  A batch of Gs that each run to completion reuses
+ * two hot stacks, and no frame is built at spawn.  A stack mmap failure at first run is
+ * fatal ("out of memory", as Go's stack allocation), while mn_go's -ENOMEM covers the G.
+ * Under ASan/TSan, which must be told a G's stack before switching to it, execute and
+ * switch_to bind the stack and build the start frame before the switch instead.
+ * Free Gs move between a P and the global list in O(1) batches (runtime2.h, mn_gfget).
+ *
  * ==== G mutex (sync.c), Go's sync.Mutex ==================================================
  * The first mutex handed the lock FIFO to the first waiter on every contended unlock and
  * spun 120 PAUSEs even on one P: a convoy in which the lock stayed held across a context
@@ -258,6 +275,8 @@
 #include "trace.h"
 
 struct mn_sched *mn_sched;
+/* the boot frame (stackbind): read-only once built, shared by all Ms */
+static char boot_area[512] __attribute__((aligned(64)));
 __thread struct mn_m *mn_tls_m __attribute__((tls_model("local-exec")));
 #define tls_m mn_tls_m
 
@@ -1197,6 +1216,37 @@ static inline void san_gdestroy(struct mn_g *gp)
 #endif
 }
 
+static void gostart(struct mn_g *gp);
+
+/* stackbind - give gp, about to run for the first time, a stack (reuse_g: Gs are spawned
+ * without one).  Called by the M that runs gp, on its g0 stack (mn_gboot); under the
+ * sanitizers, which must be told the stack before the switch, by execute and switch_to,
+ * with the start frame built here.  Out of memory for a stack is fatal, as in Go. */
+static MN_NOINLINE void stackbind(struct mn_p *pp, struct mn_g *gp)
+{
+    struct mn_stack *sd = mn_stackalloc(pp);
+    if (!sd)
+        mn_fatal("out of memory: no stack for G %lu", (unsigned long)gp->goid);
+    gp->stk = sd;
+    gp->block = sd->block;
+    gp->stack_lo = sd->lo;
+    gp->stack_hi = sd->hi;
+    gp->canary_check = sd->canary_check;
+#ifdef MN_SAN
+    gp->sp = mn_ctx_make(sd->hi, gostart, gp, mn_sched->mxcsr_fpucw);
+#endif
+}
+
+/* mn_gboot - the first code of a pooled G's first run, on its M's g0 stack (mn_ctx_boot;
+ * the switch to gp found gp->sp at the shared boot frame): bind a stack and start gostart
+ * there.  Does not return. */
+void mn_gboot(struct mn_m *mp)
+{
+    struct mn_g *gp = mp->curg;
+    stackbind(mp->p, gp);
+    mn_ctx_start(gp->stack_hi, gp, gostart);
+}
+
 /* execute - run gp on mp until it switches back to g0.  Called on g0 with a P. */
 static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
 {
@@ -1221,6 +1271,10 @@ static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
     }
     gp->m = mp;
     mp->curg = gp;
+#ifdef MN_SAN
+    if (gp->sp == mn_sched->boot_sp)
+        stackbind(pp, gp);
+#endif
     MN_TRACE(MN_EV_G_START, pp->id, gp->goid, 0);
     (void)san_swap(&mp->g0_sp, gp->sp, mp, NULL, gp, false);
 }
@@ -1303,7 +1357,8 @@ static inline bool direct_ok(struct mn_sched *s, struct mn_p *pp)
     if (ld_relaxed(&s->timer_next) != UINT64_MAX)
         return false;
     /* the slice has expired (schedule()'s fairness bound): schedule() ends it */
-    if (mn_unlikely(pp->inherits >= MN_SLICE_PICKS || ld_relaxed(&pp->preempt)))
+    MN_STATIC_ASSERT(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "slice_word: inherits low");
+    if (mn_unlikely(ld_relaxed(&pp->slice_word) > MN_SLICE_PICKS - 1)) /* inherits, preempt */
         return false;
     return ld_relaxed(&s->runqsize) == 0 || pp->schedtick % 61 != 0;
 }
@@ -1311,7 +1366,20 @@ static inline bool direct_ok(struct mn_sched *s, struct mn_p *pp)
 /* finish_switch - first thing a G does when resumed or started: what the G that switched
  * to it directly left for after its context was saved (mp->dfr_op).  A no-op when g0 ran
  * the G (execute), which finishes everything before it switches. */
-static inline void finish_switch(struct mn_m *mp)
+static MN_NOINLINE void finish_switch_slow(struct mn_m *mp, int op, struct mn_g *prev)
+{
+    if (op == MN_DFR_UNLOCK) {
+        void (*f)(void *) = mp->unlockf;
+        mp->unlockf = NULL;
+        if (f)
+            f(mp->unlockarg);
+    } else {
+        san_gdestroy(prev); /* its last switch is done: drop its TSan fiber */
+        mn_gfree(mp->p, prev);
+    }
+}
+
+static inline __attribute__((always_inline)) void finish_switch(struct mn_m *mp)
 {
     int op = mp->dfr_op;
     if (mn_likely(op == MN_DFR_NONE))
@@ -1320,14 +1388,8 @@ static inline void finish_switch(struct mn_m *mp)
     mp->dfr_op = MN_DFR_NONE;
     if (op == MN_DFR_RUNQPUT) {
         runqput(mp->p, prev, false);
-    } else if (op == MN_DFR_UNLOCK) {
-        void (*f)(void *) = mp->unlockf;
-        mp->unlockf = NULL;
-        if (f)
-            f(mp->unlockarg);
-    } else {
-        san_gdestroy(prev); /* its last switch is done: drop its TSan fiber */
-        mn_gfree(mp->p, prev);
+    } else { /* MN_DFR_UNLOCK, MN_DFR_GFREE */
+        finish_switch_slow(mp, op, prev);
     }
 }
 
@@ -1350,6 +1412,10 @@ static inline __attribute__((always_inline)) void switch_prep(struct mn_m *mp, s
     st_relaxed(&pp->curgoid, next->goid);
     next->m = mp;
     mp->curg = next;
+#ifdef MN_SAN
+    if (next->sp == mn_sched->boot_sp) /* the sanitizers must see the stack before the swap */
+        stackbind(pp, next);
+#endif
 }
 
 /* switch_to - leave gp (already moved to its new status, with mp->dfr_op saying what is
@@ -1477,8 +1543,9 @@ void mn_goexit(void)
     struct mn_p *pp = mp->p;
     struct mn_g *next;
     bool inherit;
-    if (!gp->is_main && gp->stack_kind != MN_STK_PRIVATE && !gp->canary_check &&
-        direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
+    /* the main G is MN_STK_PRIVATE too; goexit0 tells the world it ended */
+    if (gp->stack_kind != MN_STK_PRIVATE && !gp->canary_check && direct_ok(mn_sched, pp) &&
+        (next = runqget(pp, &inherit)) != NULL) {
         /* goexit0 without g0: the next G frees gp once gp's stack is left.  gp is the
          * running G: RUNNING by construction. */
         st_rel(&gp->status, MN_GDEAD);
@@ -1539,10 +1606,7 @@ static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **ou
     struct mn_g *gp = NULL;
     if (s->cfg.reuse_g && pp)
         gp = mn_gfget(pp);
-    if (gp) {
-        if (pp)
-            owner_inc(&pp->st.g_reuses, 1);
-    } else {
+    if (!gp) { /* reused Gs are counted as spawns - g_allocs (mn_stats_read) */
         struct galloc_args a = {pp, NULL, 0};
         systemstack(galloc1, &a); /* may map a new arena: deep for a small stack */
         if (a.rc)
@@ -1553,7 +1617,12 @@ static int newg(struct mn_p *pp, void (*fn)(void *), void *arg, struct mn_g **ou
     }
     gp->fn = fn;
     gp->arg = arg;
-    gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
+    /* a private G has its stack already; a pooled one gets it when it first runs: its
+     * first switch lands in the boot frame (mn_gboot) */
+    if (gp->stack_kind == MN_STK_PRIVATE)
+        gp->sp = mn_ctx_make(gp->stack_hi, gostart, gp, s->mxcsr_fpucw);
+    else
+        gp->sp = s->boot_sp;
     san_gcreate(gp);
     if (pp) {
         if (pp->goidcache == pp->goidcacheend) {
@@ -1579,7 +1648,8 @@ int mn_go(void (*fn)(void *), void *arg)
         return rc;
     owner_inc(&pp->st.spawns, 1);
     MN_TRACE(MN_EV_G_CREATE, pp->id, gp->goid, (int64_t)cur->goid);
-    gp->ready_ns = lat_stamp();
+    if (mn_unlikely(mn_sched->cfg.sched_latency)) /* else 0: execute zeroes it after use */
+        gp->ready_ns = mn_nanotime();
     runqput(pp, gp, true);
     rc = wakep();
     if (mn_unlikely(rc < 0)) {
@@ -2409,6 +2479,7 @@ int mn_init(const struct mn_config *cfg_in)
     s->mnext = 0;
     mn_mutex_init(&s->worldsema, "worldsema");
     mn_fpcw_save(s->mxcsr_fpucw);
+    s->boot_sp = mn_ctx_make_boot(boot_area + sizeof boot_area, s->mxcsr_fpucw);
     mn_sched = s;
     prebind();
     mn_prof_reset();
@@ -2572,7 +2643,6 @@ int mn_stats_read(struct mn_stats *out)
         struct mn_pstats *st = &pp->st;
         out->spawns += ld_relaxed(&st->spawns);
         out->g_allocs += ld_relaxed(&st->g_allocs);
-        out->g_reuses += ld_relaxed(&st->g_reuses);
         out->steals += ld_relaxed(&st->steals);
         out->stolen_gs += ld_relaxed(&st->stolen_gs);
         out->globrunq_takes += ld_relaxed(&st->globrunq_takes);
@@ -2580,6 +2650,9 @@ int mn_stats_read(struct mn_stats *out)
         out->schedticks += ld_relaxed(&st->schedticks);
         out->slice_ends += ld_relaxed(&st->slice_ends);
         out->idle_ns += ld_relaxed(&st->idle_ns);
+        /* every spawn either allocated a G or reused one: no counter on the spawn path */
+        uint64_t sp = ld_relaxed(&st->spawns), al = ld_relaxed(&st->g_allocs);
+        out->g_reuses += sp > al ? sp - al : 0;
         uint64_t since = ld_relaxed(&pp->idle_since);
         uint64_t now = mn_nanotime();
         if (since && now > since && i < s->gomaxprocs)

@@ -2,13 +2,17 @@
  * runtime2.h - the runtime's core types: G, M, P, the scheduler and the sudog
  * (after Go's runtime/runtime2.go, Go 1.19).  See the design essay in proc.c.
  *
- * A G's stack block (libmill-style diagram).  One block per G; the struct mn_g lives at
- * the top of its own stack block, so a G and its stack are allocated, reused and freed
- * together:
+ * A G's stack block (libmill-style diagram).  With reuse_g on (default), Gs (128 bytes)
+ * and stack descriptors (struct mn_stack) come densely from slabs, apart from the blocks,
+ * and a G is given a block only when it first runs (proc.c stackbind: the most recently
+ * freed block of its P, hot in cache and TLB) and gives it back at exit; so 1e6 spawned
+ * Gs that have not run yet take 128 MB of Gs and no stack page (issue 18: one page per
+ * live G made spawning 1e6 Gs 3-6x dearer per G than 1e3).  With reuse_g off (private
+ * blocks, one mmap per G) and for the main G, the G sits at the top of its block:
  *
  *   block                                                     block + block_bytes
  *   |<- guard ->|<------------------- usable stack ----------->|<- struct mn_g ->|
- *   | 4 KiB     |                          grows down <-- sp   |  (64-aligned)   |
+ *   | 4 KiB     |                          grows down <-- sp   | (private only)  |
  *   ^ guard: MADV_GUARD_INSTALL or PROT_NONE (64 KiB mode),     ^ stack_hi
  *     or an 8-byte canary at stack_lo (small-stack mode)
  *
@@ -19,7 +23,7 @@
  * splits the arena into two VMAs per stack, so guards are given only while the map
  * count budget lasts (half of vm.max_map_count) and later stacks fall back to canaries.
  * Small-stack mode: block = 2 KiB of stack, packed in slabs with no guard between them,
- * and the Gs in slabs of their own, so an overflow runs into the stack below, never into
+ * and the Gs in the dense slab, so an overflow runs into the stack below, never into
  * a G (issue 17: it used to corrupt the neighbour's G and abort with a casgstatus
  * message).  What is caught there: the 8-byte canary at stack_lo is checked at every
  * switch and exit of the G, and the SIGSEGV handler reports a fault taken while the G's
@@ -94,18 +98,45 @@ struct mn_g {
     uint64_t goid;          /* G id, 1 = main */
     void (*fn)(void *);     /* entry */
     void *arg;
-    char *stack_lo;       /* lowest usable byte (above the guard / at the canary) */
-    char *stack_hi;       /* top of stack (this struct starts here) */
-    char *block;          /* start of the block (guard included) */
-    size_t block_bytes;   /* bytes of the block */
-    uint64_t ready_ns;    /* when made runnable (cfg.sched_latency) */
-    uintptr_t param;      /* value passed by the waker (sudog success) */
-    struct mn_g *allnext; /* MN_STK_PRIVATE Gs: list of live private blocks */
-    struct mn_g *allprev;
+    char *stack_lo;     /* lowest usable byte (above the guard / at the canary) */
+    char *stack_hi;     /* top of stack (a private G starts here) */
+    char *block;        /* start of the block (guard included) */
+    size_t block_bytes; /* bytes of the block */
+    uint64_t ready_ns;  /* when made runnable (cfg.sched_latency) */
+    uintptr_t param;    /* value passed by the waker (sudog success) */
+    union {
+        struct {                  /* MN_STK_PRIVATE Gs: */
+            struct mn_g *allnext; /* list of live private blocks */
+            struct mn_g *allprev;
+        };
+        struct {                 /* reuse_g Gs on the global free list (stack.c): */
+            struct mn_g *gflink; /* next batch (head G of a batch only) */
+            int32_t gfn;         /* Gs in this batch (head G only) */
+        };
+    };
+    struct mn_stack *stk; /* reuse_g: the stack bound at first run (proc.c stackbind),
+                             NULL before and after; MN_STK_PRIVATE: NULL (G in its block) */
 #ifdef MN_SAN
     void *san_fake;  /* ASan: this G's fake stack while switched out */
     void *san_fiber; /* TSan: this G's fiber */
 #endif
+};
+
+#ifndef MN_SAN
+MN_STATIC_ASSERT(sizeof(struct mn_g) == 128, "a G is two cache lines (dense slab)");
+#endif
+
+/* mn_stack - one stack block of the reuse_g pool (arena or small slab stack), described
+ * apart from the block (descriptors are dense, like the Gs): a G takes one when it first
+ * runs (proc.c stackbind) and gives it back when it exits (mn_gfree), so a G that was
+ * spawned but has not run holds no stack and touches no stack page. */
+struct mn_stack {
+    struct mn_stack *next; /* P's or the global free-stack list */
+    char *block;           /* start of the block (guard included) */
+    char *lo;              /* lowest usable byte (above the guard / at the canary) */
+    char *hi;              /* top of the stack (block + bytes) */
+    uint8_t canary_check;  /* 1: no guard page, an 8-byte canary at lo */
+    uint8_t kind;          /* MN_STK_ARENA or MN_STK_SMALL */
 };
 
 /* sudog - a G waiting on a channel (Go's sudog).  Lives on the waiting G's stack. */
@@ -151,6 +182,8 @@ struct mn_m {
     void *san_fiber; /* TSan: the thread's own fiber (g0) */
 #endif
 };
+
+MN_STATIC_ASSERT(offsetof(struct mn_m, g0_sp) == 0, "mn_ctx_boot reads g0_sp at offset 0");
 
 /* ==== P ============================================================================= */
 
@@ -221,7 +254,7 @@ MN_STATIC_ASSERT(sizeof(((struct mn_runq_packed *)0)->runq) == 2048,
 
 /* Per-P counters: written by the P's owner only (owner_inc), read by anyone. */
 struct mn_pstats {
-    uint64_t spawns, g_allocs, g_reuses, g_exits;
+    uint64_t spawns, g_allocs, g_exits; /* reuses: spawns - g_allocs (mn_stats_read) */
     uint64_t steals, stolen_gs, globrunq_takes, parks, schedticks;
     uint64_t slice_ends; /* inherited slices ended by the bound (schedule) */
     uint64_t idle_ns;
@@ -245,11 +278,17 @@ struct mn_p {
     int32_t cpu;           /* CPU for bind_p */
     int32_t node;          /* NUMA node of cpu */
     /* owner-written */
-    uint32_t status;                  /* MN_P*; atomic */
-    uint32_t schedtick;               /* time slices started: incremented on every pick that
-                                         does not inherit the slice (Go's schedtick) */
-    uint32_t inherits;                /* picks that inherited the current slice (runnext) */
-    uint32_t preempt;                 /* atomic: sysmon ended this slice (Go's preempt) */
+    uint32_t status;    /* MN_P*; atomic */
+    uint32_t schedtick; /* time slices started: incremented on every pick that
+                           does not inherit the slice (Go's schedtick) */
+    union {
+        struct {
+            uint32_t inherits; /* picks that inherited the current slice (runnext) */
+            uint32_t preempt;  /* atomic: sysmon ended this slice (Go's preempt) */
+        };
+        uint64_t slice_word; /* both, for one test: > MN_SLICE_PICKS - 1 iff inherits >=
+                                MN_SLICE_PICKS or preempt != 0 (little-endian) */
+    };
     uint64_t curgoid;                 /* id of the G running now, 0 none (for sysmon's warning) */
     uint32_t syscalltick;             /* incremented on every mn_syscall_enter */
     uint32_t sysmontick;              /* sysmon's last seen syscalltick */
@@ -263,8 +302,11 @@ struct mn_p {
     struct mn_m *m;                   /* M holding it */
     uint64_t goidcache, goidcacheend; /* batch of G ids (Go: 16 at a time) */
     uint64_t idle_since;              /* nanotime when put on the idle list */
-    struct mn_g *gfree;               /* dead Gs with stacks (gfput/gfget) */
-    int32_t gfree_n;
+    struct mn_g *gfree;               /* dead Gs (gfput/gfget): the loaded batch */
+    int32_t gfree_n;                  /* Gs in gfree */
+    struct mn_g *gfree2;              /* a full spare batch (MN_GF_BATCH Gs) or NULL */
+    struct mn_stack *stkfree;         /* free stacks of this P (mn_stackalloc/free) */
+    int32_t stkfree_n;
     union {
         struct mn_runq_packed packed;
         struct mn_runq_pad64 pad64;
@@ -303,15 +345,17 @@ struct mn_sched {
     struct mn_g *runqtail;
     int64_t runqsize; /* atomic read */
 
-    struct mn_lock gflock; /* global G free list */
+    struct mn_lock gflock; /* global G free list: full batches linked by gflink */
     struct mn_g *gfree;
-    int32_t ngfree;
+    int32_t ngfree;           /* Gs in it (read unlocked as a hint) */
+    struct mn_stack *stkfree; /* global free-stack list (gflock) */
+    int32_t nstkfree;         /* stacks in it (read unlocked as a hint) */
 
     struct mn_lock stklock; /* stack arenas */
     void *arenas;           /* list of arena mappings (first word links) */
     char *arena_cur[64];    /* per node: next free block */
     char *arena_end[64];
-    char *gslab_cur, *gslab_end; /* small stacks: slab of their Gs (kept apart) */
+    char *gslab_cur, *gslab_end; /* reuse_g: slab of Gs and stack descriptors (dense) */
     bool small_guard;            /* private small stacks get a MADV_GUARD_INSTALL page */
     long guard_budget;           /* mprotect guards still allowed */
     int guard_mode;              /* 0 madv_guard, 1 mprotect, 2 canary only */
@@ -349,6 +393,7 @@ struct mn_sched {
     uint64_t preempt_reqs;               /* atomic: slices sysmon ended (> MN_SLICE_NS) */
     uint64_t stack_mmaps, stack_munmaps; /* atomic */
     uint32_t mxcsr_fpucw[2];             /* FP control words new Gs start with (mn_fpcw_save) */
+    void *boot_sp; /* sp of every pooled G that has not run yet: the boot frame (proc.c) */
 };
 
 extern struct mn_sched *mn_sched; /* NULL when no runtime exists */
@@ -426,10 +471,72 @@ static inline int mn_goready_by(struct mn_g *self, struct mn_g *gp)
 /* stack.c */
 int mn_stack_init(void);
 void mn_stack_fini(void);
-struct mn_g *mn_gfget(struct mn_p *pp);
 int mn_galloc(struct mn_p *pp, struct mn_g **out);
 int mn_galloc_main(struct mn_g **out);
-void mn_gfree(struct mn_p *pp, struct mn_g *gp);
+struct mn_g *mn_gfget_slow(struct mn_p *pp);
+void mn_gfput_full(struct mn_p *pp);
+void mn_gfree_private(struct mn_g *gp);
+struct mn_stack *mn_stackalloc_slow(struct mn_p *pp);
+void mn_stackfree_spill(struct mn_p *pp);
+
+/* Free Gs move between a P and the global list in whole batches (a magazine: Bonwick and
+ * Adams, "Magazines and Vmem", USENIX 2001): a P keeps a loaded batch (gfree, gfree_n Gs)
+ * and one full spare (gfree2, MN_GF_BATCH Gs); a put that fills the loaded batch makes it
+ * the spare and sends the old spare, if any, to the global list (mn_gfput_full); a get
+ * from an empty loaded batch takes the spare, else a whole batch from the global list
+ * (mn_gfget_slow).  Each transfer is O(1) under gflock, where Go's gfput/gfget move Gs one
+ * at a time (64 kept per P, half moved at once); a P keeps 0 to 2 x MN_GF_BATCH free Gs.
+ * Free stacks (reuse_g) stay per P up to MN_STKFREE_LOCAL_MAX, beyond which half go to the
+ * global list (mn_stackfree_spill).  The fast paths are inline: they run once per spawn. */
+#define MN_GF_BATCH 32
+#define MN_STKFREE_LOCAL_MAX 16
+
+/* mn_gfget - a dead G from pp's free list (Go's gfget); NULL when pp's and the global
+ * lists are empty.  The G holds no stack (reuse_g only).  pp's owner. */
+static inline struct mn_g *mn_gfget(struct mn_p *pp)
+{
+    struct mn_g *gp = pp->gfree;
+    if (mn_unlikely(gp == NULL))
+        return mn_gfget_slow(pp);
+    pp->gfree = gp->schedlink;
+    pp->gfree_n--;
+    return gp;
+}
+
+/* mn_stackalloc - a stack for a G about to run for the first time: the most recently freed
+ * one of pp (hot in cache and TLB), else mn_stackalloc_slow.  NULL when out of memory.
+ * pp's owner. */
+static inline struct mn_stack *mn_stackalloc(struct mn_p *pp)
+{
+    struct mn_stack *sd = pp->stkfree;
+    if (mn_unlikely(sd == NULL))
+        return mn_stackalloc_slow(pp);
+    pp->stkfree = sd->next;
+    pp->stkfree_n--;
+    return sd;
+}
+
+/* mn_gfree - a dead G (its last switch done): its stack back to pp's free stacks and the G
+ * to pp's free list (Go's gfput), or both unmapped when reuse_g is off.  pp's owner. */
+static inline void mn_gfree(struct mn_p *pp, struct mn_g *gp)
+{
+    if (mn_unlikely(gp->stack_kind == MN_STK_PRIVATE)) {
+        mn_gfree_private(gp);
+        return;
+    }
+    struct mn_stack *sd = gp->stk;
+    if (sd) {
+        sd->next = pp->stkfree;
+        pp->stkfree = sd;
+        gp->stk = NULL;
+        if (mn_unlikely(++pp->stkfree_n > MN_STKFREE_LOCAL_MAX))
+            mn_stackfree_spill(pp);
+    }
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    if (mn_unlikely(++pp->gfree_n == MN_GF_BATCH))
+        mn_gfput_full(pp);
+}
 void mn_gfpurge(struct mn_p *pp);
 int mn_signals_init(void);
 void mn_signals_fini(void);
@@ -448,6 +555,11 @@ void mn_ctx_entry(void);
 void *mn_ctx_make(char *stack_hi, void (*start)(struct mn_g *), struct mn_g *gp,
                   const uint32_t fpcw[2]);
 void mn_systemstack_call(void (*fn)(void *), void *arg, void *sp);
+/* the boot frame every G that has not run yet resumes into (proc.c stackbind) */
+void *mn_ctx_make_boot(char *top, const uint32_t fpcw[2]);
+void mn_ctx_start(char *stack_hi, struct mn_g *gp, void (*start)(struct mn_g *))
+    __attribute__((noreturn));
+void mn_gboot(struct mn_m *mp) __attribute__((noreturn)); /* proc.c, from mn_ctx_boot */
 
 /* sync.c */
 void mn_prof_reset(void);

@@ -2,14 +2,18 @@
  * stack.c - G stacks and the G free lists (Go's stackalloc and gfget/gfput), and the
  * SIGSEGV handler that turns a guard-page hit into "fatal: G <id> stack overflow".
  *
- * See the stack block diagram in runtime2.h.  Three sources of blocks:
+ * See the stack block diagram in runtime2.h.  With reuse_g on (the default), Gs and
+ * stacks are two pools: Gs (128 bytes) and stack descriptors come densely from slabs, and
+ * a G gets a stack only when it first runs (proc.c stackbind: the most recently freed
+ * stack of its P, hot in cache and TLB) and gives it back when it exits.  Blocks:
  *   arena   (default): blocks of cfg.stack_bytes cut from 64-block mmaps (one arena per
  *           NUMA node when numa_local is on), guard page per block.
- *   private (reuse_g off): one mmap per G, munmap at exit; P4.1.pool measures its cost.
- *   small   (small_stacks): 2 KiB stack + G per block, slab-allocated, canary-checked.
- * Blocks are never returned to an arena: with reuse_g on they go to the per-P free list
- * (up to 64, then half to the global list, as Go's gfput), and all arenas are unmapped
- * by mn_fini.
+ *   small   (small_stacks): 2 KiB blocks cut from 1024-block slabs, canary-checked.
+ *   private (reuse_g off): one mmap per G with the G at its top and the stack bound at
+ *           spawn, munmap at exit; P4.1.pool measures its cost.
+ * Blocks are never returned to an arena: with reuse_g on, free Gs go to the per-P free
+ * list in batches (mn_gfree) and free stacks to a per-P list of up to 16, and all arenas
+ * are unmapped by mn_fini.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,7 +34,6 @@
 
 enum { GUARD_MADV = 0, GUARD_MPROTECT = 1, GUARD_NONE = 2 };
 #define ARENA_BLOCKS 64
-#define GFREE_LOCAL_MAX 64 /* Go: move half to the global list at 64 */
 #define SIGSTACK_BYTES (64 * 1024 * MN_SAN_STACK_MULT)
 
 static size_t pagesz;
@@ -41,9 +44,9 @@ static size_t gsize(void)
     return (sizeof(struct mn_g) + 63) & ~(size_t)63;
 }
 
-/* block_bytes - bytes of one arena block: the stack and, in default mode, the G on top.
- * Small stacks keep their Gs in separate slabs (gslab_alloc), so that an overflow, which
- * runs down into the block below, meets that block's stack, never a G. */
+/* block_bytes - bytes of one arena stack block (the G and the block's descriptor live in
+ * the dense slab, so an overflow, which runs down into the block below, meets that
+ * block's stack, never a G). */
 static size_t block_bytes(void)
 {
     if (mn_sched->cfg.small_stacks)
@@ -125,21 +128,16 @@ static void *map_stack(size_t bytes, int node)
     return p;
 }
 
-/* ginit - lay out a G: at the top of its block (gp NULL), or in gp (small slab stacks,
- * whose Gs live apart) with the stack reaching the block's top. */
-static struct mn_g *ginit(char *block, size_t bytes, int kind, bool guarded, int node,
-                          struct mn_g *gp)
+/* ginit - lay out a private G at the top of its block (reuse_g off, and the main G): the
+ * stack reaches up to the G. */
+static struct mn_g *ginit(char *block, size_t bytes, bool guarded, int node)
 {
-    char *hi = block + bytes;
-    if (!gp) {
-        gp = (struct mn_g *)(block + bytes - gsize());
-        hi = (char *)gp;
-    }
+    struct mn_g *gp = (struct mn_g *)(block + bytes - gsize());
     memset(gp, 0, sizeof *gp);
     gp->block = block;
     gp->block_bytes = bytes;
-    gp->stack_kind = (uint8_t)kind;
-    gp->stack_hi = hi;
+    gp->stack_kind = MN_STK_PRIVATE;
+    gp->stack_hi = (char *)gp;
     gp->node = (uint8_t)(node < 0 ? 0 : node);
     if (guarded) {
         gp->stack_lo = block + pagesz;
@@ -166,32 +164,39 @@ static char *new_arena(size_t bytes, int node)
     return a + pagesz;
 }
 
-/* gslab_alloc - room for one G of a small-stack block (sched.stklock held). */
-static struct mn_g *gslab_alloc(int node)
+#define GSLAB_BYTES (4096 * 128) /* per slab mapping: 4096 Gs of 128 bytes */
+
+/* slab_alloc - bytes (a multiple of 64) for a G or a stack descriptor from the dense slab
+ * (sched.stklock held), or NULL.  Slabs are arenas: unmapped by mn_stack_fini only. */
+static void *slab_alloc(size_t bytes, int node)
 {
     struct mn_sched *s = mn_sched;
-    if (s->gslab_cur == NULL || s->gslab_cur + gsize() > s->gslab_end) {
-        size_t bytes = pagesz + 1024 * gsize();
-        char *a = new_arena(bytes, s->cfg.numa_local ? node : -1);
+    if (s->gslab_cur == NULL || s->gslab_cur + bytes > s->gslab_end) {
+        size_t sz = pagesz + GSLAB_BYTES * MN_SAN_STACK_MULT;
+        char *a = new_arena(sz, s->cfg.numa_local ? node : -1);
         if (!a)
             return NULL;
         s->gslab_cur = a;
-        s->gslab_end = a - pagesz + bytes;
+        s->gslab_end = a - pagesz + sz;
     }
-    struct mn_g *gp = (struct mn_g *)s->gslab_cur;
-    s->gslab_cur += gsize();
-    return gp;
+    void *p = s->gslab_cur;
+    s->gslab_cur += bytes;
+    return p;
 }
 
-/* arena_alloc - one block from the arena of node (sched.stklock). */
-static struct mn_g *arena_alloc(int node)
+#define STK_DESC_BYTES ((sizeof(struct mn_stack) + 63) & ~(size_t)63)
+
+/* arena_alloc - a fresh stack block from the arena of node, with its descriptor, or NULL
+ * when mmap fails.  Default mode: a guard page at the bottom (or a canary when no guard
+ * can be had); small stacks: a canary. */
+static struct mn_stack *arena_alloc(int node)
 {
     struct mn_sched *s = mn_sched;
     size_t bb = block_bytes();
     int slot = node < 0 ? 0 : node % 64;
     mn_lock(&s->stklock);
-    struct mn_g *sg = NULL;
-    if (s->cfg.small_stacks && (sg = gslab_alloc(node)) == NULL) {
+    struct mn_stack *sd = slab_alloc(STK_DESC_BYTES, node);
+    if (!sd) {
         mn_unlock(&s->stklock);
         return NULL;
     }
@@ -200,7 +205,7 @@ static struct mn_g *arena_alloc(int node)
         size_t bytes = pagesz + nblk * bb;
         char *a = new_arena(bytes, s->cfg.numa_local ? node : -1);
         if (!a) {
-            s->gslab_cur -= sg ? gsize() : 0; /* give the G room back */
+            s->gslab_cur -= STK_DESC_BYTES; /* give the descriptor's room back */
             mn_unlock(&s->stklock);
             return NULL;
         }
@@ -211,7 +216,63 @@ static struct mn_g *arena_alloc(int node)
     s->arena_cur[slot] += bb;
     mn_unlock(&s->stklock);
     bool g = !s->cfg.small_stacks && guard(block);
-    return ginit(block, bb, s->cfg.small_stacks ? MN_STK_SMALL : MN_STK_ARENA, g, node, sg);
+    sd->next = NULL;
+    sd->block = block;
+    sd->hi = block + bb;
+    sd->kind = s->cfg.small_stacks ? MN_STK_SMALL : MN_STK_ARENA;
+    if (g) {
+        sd->lo = block + pagesz;
+        sd->canary_check = 0;
+    } else {
+        sd->lo = block;
+        sd->canary_check = 1;
+        *(uint64_t *)block = MN_CANARY;
+    }
+    return sd;
+}
+
+/* mn_stackalloc_slow - mn_stackalloc (runtime2.h) when pp has no free stack: a batch from
+ * the global list, else a fresh block (may mmap: call it on g0 or a default-size G stack).
+ * NULL when mmap fails.  pp's owner. */
+struct mn_stack *mn_stackalloc_slow(struct mn_p *pp)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_stack *sd;
+    if (ld_relaxed(&s->nstkfree) > 0) {
+        mn_lock(&s->gflock);
+        while (pp->stkfree_n < MN_STKFREE_LOCAL_MAX / 2 && s->stkfree) {
+            sd = s->stkfree;
+            s->stkfree = sd->next;
+            st_relaxed(&s->nstkfree, s->nstkfree - 1);
+            sd->next = pp->stkfree;
+            pp->stkfree = sd;
+            pp->stkfree_n++;
+        }
+        mn_unlock(&s->gflock);
+        if ((sd = pp->stkfree) != NULL) {
+            pp->stkfree = sd->next;
+            pp->stkfree_n--;
+            return sd;
+        }
+    }
+    return arena_alloc(s->cfg.numa_local ? pp->node : -1);
+}
+
+/* mn_stackfree_spill - pp holds more than MN_STKFREE_LOCAL_MAX free stacks: half of them
+ * to the global list. */
+void mn_stackfree_spill(struct mn_p *pp)
+{
+    struct mn_sched *s = mn_sched;
+    mn_lock(&s->gflock);
+    while (pp->stkfree_n > MN_STKFREE_LOCAL_MAX / 2) {
+        struct mn_stack *sd = pp->stkfree;
+        pp->stkfree = sd->next;
+        pp->stkfree_n--;
+        sd->next = s->stkfree;
+        s->stkfree = sd;
+        st_relaxed(&s->nstkfree, s->nstkfree + 1);
+    }
+    mn_unlock(&s->gflock);
 }
 
 /* private_add - put a G with a private block on the list mn_fini unmaps. */
@@ -226,14 +287,24 @@ static void private_add(struct mn_g *gp)
     mn_unlock(&s->privlock);
 }
 
-/* mn_galloc - a fresh G and stack.  0, or -ENOMEM when mmap fails. */
+/* mn_galloc - a fresh G: with reuse_g, a G of the dense slab, without a stack (it gets one
+ * when it first runs: proc.c stackbind); else a G at the top of its own mapping (one mmap
+ * per spawn, one munmap per exit: P4.1.pool's "off").  0, or -ENOMEM when mmap fails. */
 int mn_galloc(struct mn_p *pp, struct mn_g **out)
 {
     struct mn_sched *s = mn_sched;
     int node = (pp && s->cfg.numa_local) ? pp->node : -1;
     struct mn_g *gp;
     if (s->cfg.reuse_g) {
-        gp = arena_alloc(node);
+        mn_lock(&s->stklock);
+        gp = slab_alloc(gsize(), node);
+        mn_unlock(&s->stklock);
+        if (gp) {
+            memset(gp, 0, sizeof *gp);
+            gp->stack_kind = s->cfg.small_stacks ? MN_STK_SMALL : MN_STK_ARENA;
+            gp->node = (uint8_t)(node < 0 ? 0 : node);
+            st_rel(&gp->status, MN_GIDLE);
+        }
     } else {
         /* small: one page for the stack and the G, plus a guard page below it when
          * MADV_GUARD_INSTALL makes that free (no VMA split, nothing committed) */
@@ -244,7 +315,7 @@ int mn_galloc(struct mn_p *pp, struct mn_g **out)
             return -ENOMEM;
         bool g = sg ? madvise(block, pagesz, MADV_GUARD_INSTALL) == 0
                     : !s->cfg.small_stacks && guard(block);
-        gp = ginit(block, bb, MN_STK_PRIVATE, g, node, NULL);
+        gp = ginit(block, bb, g, node);
         private_add(gp);
     }
     if (!gp)
@@ -265,7 +336,7 @@ int mn_galloc_main(struct mn_g **out)
     /* guarded even in small-stack mode: one block, one mapping */
     bool g =
         madvise(block, pagesz, MADV_GUARD_INSTALL) == 0 || mprotect(block, pagesz, PROT_NONE) == 0;
-    struct mn_g *gp = ginit(block, bb, MN_STK_PRIVATE, g, -1, NULL);
+    struct mn_g *gp = ginit(block, bb, g, -1);
     private_add(gp);
     *out = gp;
     return 0;
@@ -286,77 +357,90 @@ static void unmap_private(struct mn_g *gp)
     xadd(&s->stack_munmaps, 1);
 }
 
-/* mn_gfree - a dead G: to pp's free list (gfput), or unmapped when reuse_g is off.
- * Called on g0 after the G switched away for the last time. */
-void mn_gfree(struct mn_p *pp, struct mn_g *gp)
+/* Free-G batches and free stacks: runtime2.h, above mn_gfget. */
+
+/* gfbatch_push - put a batch of n Gs (linked by schedlink from head) on the global list.
+ * gflock held. */
+static void gfbatch_push(struct mn_g *head, int32_t n)
 {
     struct mn_sched *s = mn_sched;
-    if (gp->stack_kind == MN_STK_PRIVATE) {
-        unmap_private(gp);
-        return;
-    }
-    gp->schedlink = pp->gfree;
-    pp->gfree = gp;
-    if (++pp->gfree_n >= GFREE_LOCAL_MAX) {
-        /* move half to the global list */
-        struct mn_g *head = NULL, *tail = NULL;
-        int n = 0;
-        while (pp->gfree_n > GFREE_LOCAL_MAX / 2) {
-            struct mn_g *g = pp->gfree;
-            pp->gfree = g->schedlink;
-            pp->gfree_n--;
-            g->schedlink = head;
-            head = g;
-            if (!tail)
-                tail = g;
-            n++;
-        }
+    head->gflink = s->gfree;
+    head->gfn = n;
+    s->gfree = head;
+    st_relaxed(&s->ngfree, s->ngfree + n); /* read unlocked by mn_gfget */
+}
+
+/* mn_gfput_full - pp's loaded batch is full: it becomes the spare, the old spare goes to the
+ * global list. */
+void mn_gfput_full(struct mn_p *pp)
+{
+    struct mn_sched *s = mn_sched;
+    struct mn_g *full = pp->gfree2;
+    pp->gfree2 = pp->gfree;
+    pp->gfree = NULL;
+    pp->gfree_n = 0;
+    if (full) {
         mn_lock(&s->gflock);
-        tail->schedlink = s->gfree;
-        s->gfree = head;
-        st_relaxed(&s->ngfree, s->ngfree + n); /* read unlocked by mn_gfget */
+        gfbatch_push(full, MN_GF_BATCH);
         mn_unlock(&s->gflock);
     }
 }
 
-/* mn_gfget - a dead G with its stack from pp's free list, refilled from the global list
- * (up to 32, Go's gfget); NULL when both are empty. */
-struct mn_g *mn_gfget(struct mn_p *pp)
+/* mn_gfree_private - a dead G of its own mapping (reuse_g off): unmap it. */
+void mn_gfree_private(struct mn_g *gp)
+{
+    unmap_private(gp);
+}
+
+/* mn_gfget_slow - mn_gfget (runtime2.h) when pp's loaded batch is empty: load the spare, else a
+ * global batch; then take one G.  NULL when all are empty. */
+struct mn_g *mn_gfget_slow(struct mn_p *pp)
 {
     struct mn_sched *s = mn_sched;
-    if (pp->gfree == NULL && ld_relaxed(&s->ngfree) > 0) {
+    struct mn_g *gp;
+    if (pp->gfree2) {
+        gp = pp->gfree2;
+        pp->gfree2 = NULL;
+        pp->gfree_n = MN_GF_BATCH;
+    } else {
+        if (ld_relaxed(&s->ngfree) == 0)
+            return NULL;
         mn_lock(&s->gflock);
-        while (pp->gfree_n < GFREE_LOCAL_MAX / 2 && s->gfree) {
-            struct mn_g *g = s->gfree;
-            s->gfree = g->schedlink;
-            st_relaxed(&s->ngfree, s->ngfree - 1);
-            g->schedlink = pp->gfree;
-            pp->gfree = g;
-            pp->gfree_n++;
+        gp = s->gfree;
+        if (gp) {
+            s->gfree = gp->gflink;
+            pp->gfree_n = gp->gfn;
+            st_relaxed(&s->ngfree, s->ngfree - gp->gfn);
         }
         mn_unlock(&s->gflock);
+        if (!gp)
+            return NULL;
     }
-    struct mn_g *gp = pp->gfree;
-    if (gp) {
-        pp->gfree = gp->schedlink;
-        pp->gfree_n--;
-    }
+    pp->gfree = gp->schedlink;
+    pp->gfree_n--;
     return gp;
 }
 
-/* mn_gfpurge - move all of pp's free Gs to the global list (P destroyed by procresize). */
+/* mn_gfpurge - move all of pp's free Gs and free stacks to the global lists (P destroyed
+ * by procresize). */
 void mn_gfpurge(struct mn_p *pp)
 {
     struct mn_sched *s = mn_sched;
     mn_lock(&s->gflock);
-    while (pp->gfree) {
-        struct mn_g *g = pp->gfree;
-        pp->gfree = g->schedlink;
-        g->schedlink = s->gfree;
-        s->gfree = g;
-        st_relaxed(&s->ngfree, s->ngfree + 1);
-    }
+    if (pp->gfree2)
+        gfbatch_push(pp->gfree2, MN_GF_BATCH);
+    if (pp->gfree)
+        gfbatch_push(pp->gfree, pp->gfree_n);
+    pp->gfree2 = pp->gfree = NULL;
     pp->gfree_n = 0;
+    while (pp->stkfree) {
+        struct mn_stack *sd = pp->stkfree;
+        pp->stkfree = sd->next;
+        sd->next = s->stkfree;
+        s->stkfree = sd;
+        st_relaxed(&s->nstkfree, s->nstkfree + 1);
+    }
+    pp->stkfree_n = 0;
     mn_unlock(&s->gflock);
 }
 
