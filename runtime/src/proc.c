@@ -159,6 +159,8 @@
  *                      head moves, and the owner's ld_acq(runqhead) in runqput orders the
  *                      slot reuse after them (Go: LoadAcq/StoreRel/CasRel, same pairs).
  *   runqhead           cas_rel by owner (runqget, runqputslow) and thieves; ld_acq by all.
+ *                      The owner of the only P (pp->solo, GOMAXPROCS 1) takes with st_rel:
+ *                      no thief exists, and solo changes only with the world stopped.
  *   runqtail           written by the owner only (st_rel / st_sc after runqsteal filled its
  *                      own slots); ld_acq by thieves; the owner reads it plainly.
  *   runnext            xchg (seq_cst) to put, cas_sc to take, ld_sc in runqempty: the G's
@@ -453,6 +455,13 @@ static inline __attribute__((always_inline)) struct mn_g *runqget(struct mn_p *p
         if (t == h)
             return NULL;
         struct mn_g *gp = ld_relaxed(&pp->runq[h % MN_RUNQ_SLOTS]);
+        /* Go CASes because a thief may move the head too; the only P has no thief (the
+         * world is stopped while GOMAXPROCS changes), so a release store does: no locked
+         * instruction on the switch path of a 1-P program */
+        if (pp->solo) {
+            st_rel(pp->runqhead, h + 1);
+            return gp;
+        }
         if (cas_rel(pp->runqhead, h, h + 1))
             return gp;
     }
@@ -2261,6 +2270,8 @@ static struct mn_p *procresize(struct mn_m *mp, int n)
         pp->m = NULL;
     }
     st_sc(&s->gomaxprocs, n);
+    for (int i = 0; i < n; i++)
+        s->allp[i]->solo = n == 1; /* runqget: no thieves */
     if (mp->p && mp->p->id >= n) {
         mp->p->m = NULL;
         mp->p = NULL;
@@ -2497,6 +2508,7 @@ int mn_init(const struct mn_config *cfg_in)
         s->nallp = i + 1;
     }
     s->gomaxprocs = cfg.gomaxprocs;
+    s->allp[0]->solo = cfg.gomaxprocs == 1; /* runqget: no thieves */
     s->nodirect = cfg.trace_path != NULL || cfg.sched_latency ? MN_NODIRECT_STATIC : 0;
     for (int i = cfg.gomaxprocs - 1; i >= 0; i--)
         pidleput(s->allp[i]);

@@ -277,6 +277,9 @@ struct mn_p {
                               to zero, only the owner P can CAS it to a valid G." */
     int32_t cpu;           /* CPU for bind_p */
     int32_t node;          /* NUMA node of cpu */
+    uint32_t solo;         /* 1: the only P (GOMAXPROCS 1): no thief can take from its runq,
+                              so runqget moves runqhead with a store, not a CAS; written by
+                              mn_init and procresize with the world stopped */
     /* owner-written */
     uint32_t status;    /* MN_P*; atomic */
     uint32_t schedtick; /* time slices started: incremented on every pick that
