@@ -80,7 +80,17 @@
  * instructions, fcontext's bare swap 32.5; unbuffered channel round trip on 1 P 715 -> 435
  * (State Threads' single-threaded hand-off: 266); spawn+run+exit 446 -> 343.  Channel wakes use
  * mn_goready_by (inline: the waker's runnext, no TLS read), and 4/8-byte elements are copied
- * inline.
+ * inline.  Then (chan.c "Fast paths") 435 -> 387.5: channel fast paths that push no
+ * callee-saved register, a local-exec TLS getg, and a G parking on a spin lock has the swap
+ * itself release the lock once its context is saved (mn_ctx_swap_unlock) instead of a
+ * deferred op for the next G; owner_inc as one `add` to memory on x86-64: 379.5.
+ * One P (GOMAXPROCS 1): no other P exists, so nobody but the owner can touch runnext;
+ * mn_goready_by and gopark then put and take it with plain loads and stores (runqget_solo),
+ * not xchg / lock cmpxchg: two of the four locked instructions per direction of a channel
+ * round trip (the other two are the channel lock).  That costs ~12 instructions per round
+ * trip (the GOMAXPROCS tests) and saves time: ours/State Threads hand-off on this host
+ * 2.46 -> 1.94 (CPU-time medians, same process, 4 runs each; the host was loaded, see the
+ * commit).  Go has no such case; its runnext is always CASed.
  *
  * ==== Stacks bound at first run (reuse_g; issue 18) ======================================
  * Go gives a G its stack in newproc.  With our 64 KiB stacks that made one touched page
@@ -155,6 +165,9 @@
  *                      own slots); ld_acq by thieves; the owner reads it plainly.
  *   runnext            xchg (seq_cst) to put, cas_sc to take, ld_sc in runqempty: the G's
  *                      fields written before the put are visible to whoever takes it.
+ *                      GOMAXPROCS 1 (read by the owner while it runs on its P, so fixed
+ *                      until the P stops for a stop-the-world): relaxed load and store by
+ *                      the owner, the only thread that can take it (runqget_solo).
  *   G.status, G.sp     written by the G's current owner (mn_casgstatus: st_rel; sp by
  *                      mn_ctx_swap with a plain store) before the G is published through a
  *                      queue (the release above) or a wait object's lock; the next owner
@@ -452,6 +465,22 @@ static inline __attribute__((always_inline)) struct mn_g *runqget(struct mn_p *p
         if (cas_rel(pp->runqhead, h, h + 1))
             return gp;
     }
+}
+
+/* runqget_solo - runqget for the owner of the only P (GOMAXPROCS 1, read by the caller
+ * while it runs on pp): no other P exists, so no thief can touch runnext, and it is taken
+ * with a plain load and store instead of a CAS (a locked instruction, ~20 cycles here).
+ * GOMAXPROCS cannot change before pp stops: mn_gomaxprocs stops the world first. */
+static inline __attribute__((always_inline)) struct mn_g *runqget_solo(struct mn_p *pp,
+                                                                       bool *inherit)
+{
+    struct mn_g *next = ld_relaxed(pp->runnext);
+    if (next) {
+        st_relaxed(pp->runnext, NULL);
+        *inherit = true;
+        return next;
+    }
+    return runqget(pp, inherit);
 }
 
 /* RUNNEXT_WAIT_ROUNDS - how long a thief waits for a running P to take its own runnext G
@@ -1689,7 +1718,10 @@ static inline __attribute__((always_inline)) void gopark(struct mn_g *gp, void (
     struct mn_p *pp = mp->p;
     struct mn_g *next;
     bool inherit;
-    if (!gp->canary_check && direct_ok(mn_sched, pp) && (next = runqget(pp, &inherit)) != NULL) {
+    struct mn_sched *s = mn_sched;
+    if (!gp->canary_check && direct_ok(s, pp) &&
+        (next = ld_relaxed(&s->gomaxprocs) == 1 ? runqget_solo(pp, &inherit)
+                                                : runqget(pp, &inherit)) != NULL) {
         /* park_m without g0: gp is WAITING now, but stays unreachable to wakers until its
          * wait lock is released after gp's context is saved: by the swap (a spin lock) or
          * by next (unlockf, finish_switch) */

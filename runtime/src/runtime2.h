@@ -456,7 +456,14 @@ static inline int mn_goready_by(struct mn_g *self, struct mn_g *gp)
     if (mn_unlikely(ld_relaxed(&gp->status) != MN_GWAITING))
         mn_goready_badstatus(gp);
     st_rel(&gp->status, MN_GRUNNABLE);
-    struct mn_g *old = xchg(pp->runnext, gp);
+    struct mn_g *old;
+    if (ld_relaxed(&s->gomaxprocs) == 1) {
+        /* the only P: no thief exists, a plain exchange will do (proc.c runqget_solo) */
+        old = ld_relaxed(pp->runnext);
+        st_relaxed(pp->runnext, gp);
+    } else {
+        old = xchg(pp->runnext, gp);
+    }
     if (mn_unlikely(old != NULL))
         return mn_goready_kick(pp, old);
     if (mn_unlikely(ld_sc(&s->npidle) != 0))
