@@ -21,7 +21,7 @@ CSTD      = -std=c11 -D_GNU_SOURCE
 WARN      = -Wall -Wextra -Werror
 CFLAGS   ?= $(OPT) -g
 # Code that runs on G stacks probes every page of a frame larger than a page, so an
-# overflow always lands in the stack's guard page instead of jumping it (issue 17).
+# overflow always lands in the stack's guard page instead of jumping it.
 HARDEN    = -fstack-clash-protection
 ALL_CFLAGS = $(CSTD) $(WARN) $(HARDEN) $(CFLAGS) -pthread -Iruntime/include
 LDLIBS_RT  = -pthread -lnuma -Wl,-z,now

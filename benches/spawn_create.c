@@ -14,7 +14,7 @@
  *   spawn/g_live/batch:{1000,1000000}  procs:1, reuse:1, one iteration = a batch of 1000 or
  *                               1e6 Gs spawned before any runs (all live at once), then run
  *                               and waited for: the cost per G as the number of live Gs
- *                               grows (issue 18: within 2x of the 1000 row).  Both rows run
+ *                               grows (within 2x of the 1000 row).  Both rows run
  *                               in one process, so their ratio is a same-run ratio.
  *   spawn/pthread               one iteration = pthread_create of a thread that returns at
  *                               once + pthread_join; default attributes, unpinned.
@@ -25,7 +25,7 @@
  * Counters: ns_per_spawn = real time / (iterations * batch); batch = Gs per iteration.
  *
  * How to read: spawn/pthread / spawn/g/procs:1/reuse:1 is the G-vs-thread creation ratio
- * (issue 3 target: >= 300x).  reuse:0 vs reuse:1 is P4.1.pool's gain from pooling Gs and
+ * (target: >= 300x).  reuse:0 vs reuse:1 is P4.1.pool's gain from pooling Gs and
  * stacks; with reuse:0 expect mmap/munmap and page faults per spawn (perf::PAGE-FAULTS).
  * procs:all can be slower than procs:1: waking idle Ps costs futex wake-ups that a
  * single P never pays (Go shows the same).

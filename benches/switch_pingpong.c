@@ -42,7 +42,7 @@
  *
  * How to read
  *   fcontext is the floor for a user-level switch; a G yield pays the scheduler
- *   (runq put/get, status CAS) on top; the target in issue 3 is g_yield <= 5x fcontext.
+ *   (runq put/get, status CAS) on top; the design target is g_yield <= 5x fcontext.
  *   ucontext costs a sigprocmask syscall per switch.  pthread_futex cpus:1 is two kernel
  *   context switches per round trip; ns_per_switch_net is the switch with the futex or
  *   pipe syscalls taken out, which is what "a thread switch costs 1-10 us" is about.

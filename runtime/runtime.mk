@@ -51,7 +51,7 @@ test-runtime: $(RT_TESTS) $(SQUARES)
 	@echo "squares: MN_STACK_BYTES=20000 is one line naming the variable, exit 1"
 TEST_TARGETS += test-runtime
 
-# ==== stress: the runtime tests in a loop beside a CPU hog (issue 17 item 5) ============
+# ==== stress: the runtime tests in a loop beside a CPU hog ============
 # `make stress` is the full loop (50 iterations at GOMAXPROCS 1-4, run by hand: see the
 # README for its duration); CI runs `test-stress`, one iteration at each GOMAXPROCS.
 STRESS_N     ?= 50
@@ -65,7 +65,7 @@ test-stress: $(RT_TESTS) $(SQUARES)
 	  runtime/tests/stress.sh 1 "$(STRESS_PROCS)" $(RT_TESTS)
 TEST_TARGETS += test-stress
 
-# ==== sanitizers: ASan+UBSan and TSan, with gcc and clang (issue 17 item 3) =============
+# ==== sanitizers: ASan+UBSan and TSan, with gcc and clang =============
 # Each builds the runtime, its tests and squares under build/<san>-<cc>/ and runs them all;
 # the switch path tells the sanitizer about G stacks (runtime/src/san.h).  Suppressions:
 # none.  Durations on this 2-CPU host are in the README.

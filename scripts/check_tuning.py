@@ -1116,7 +1116,7 @@ def hostname():
 def host_id():
     """host_id - (this machine's results folder name, the context key that names it):
     scripts/hoststate.py's host_id() (host name + hash of /etc/machine-id, unique per
-    machine) when that module is there, else the host name (runs before issue 13)."""
+    machine) when that module is there, else the host name (older runs)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     try:
         import hoststate

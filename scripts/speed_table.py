@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """speed_table.py - the README's speed table: every operation our runtime and a peer both
-measure, from one run, losses included (issue 18).
+measure, from one run, losses included.
 
 Reads a `make bench` results file (ours and the C peers: Boost.Context fcontext,
 Boost.Fiber, State Threads), its sibling `<stem>.go.json` (Go, run interleaved with ours by

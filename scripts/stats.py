@@ -14,7 +14,7 @@ Reading (benches/FORMAT.md):
                            .na (None or "n/a: <reason>"), .counted (True when the event
                            values come from counted repetitions apart from the timing),
                            .timed_with_counters (True when the times were measured with
-                           counters on: files before issue 13, or --count_while_timing),
+                           counters on: older files, or --count_while_timing),
                            .claims, .label_fields, .counters_na, .values(key), .n
 Statistics:
   summarize(xs) -> Summary(n, median, lo, hi, q1, q3, ci_lo, ci_hi, cv)
@@ -173,7 +173,7 @@ class Row:
     @property
     def counted(self) -> bool:
         """True when the harness events' values come from counted repetitions that were
-        not timed (issue 13: time with counters off, count in separate repetitions)."""
+        not timed (time with counters off, count in separate repetitions)."""
         return bool(self.counted_reps) and not self.timed_with_counters
 
     @property

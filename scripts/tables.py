@@ -1086,7 +1086,7 @@ def render_table(tdef, results, claims_by_id, run, go_run, go_reason, layout=Non
 
 def render_ipo(run, patterns):
     """Instructions per operation beside the time, for the rows whose counted events
-    include PAPI_TOT_INS (issue 16): instructions per iteration x (time per operation /
+    include PAPI_TOT_INS: instructions per iteration x (time per operation /
     time per iteration).  Exact under QEMU's -icount; on hardware it is the figure a
     noisy host does not move.  Empty when no row counted instructions (no PMU)."""
     lines = []

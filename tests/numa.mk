@@ -1,4 +1,4 @@
-# ==== tests/numa.mk: NUMA on multi-node QEMU guests (issue 8, claims N3.*, T10.remote) ====
+# ==== tests/numa.mk: NUMA on multi-node QEMU guests (claims N3.*, T10.remote) ====
 #
 #   make test-numa                      boot a 2-node and a 4-node guest (TCG), run the NUMA
 #                                       checks and the NUMA bench rows inside, check results

@@ -1,4 +1,4 @@
-# ==== tests/pmu.mk: the hardware-counter path on an emulated arm64 PMU (issue 16) ===========
+# ==== tests/pmu.mk: the hardware-counter path on an emulated arm64 PMU ===========
 #
 #   make test-pmu     cross-build the bench for arm64, boot qemu-system-aarch64 -M virt
 #                     -cpu cortex-a53,pmu=on -icount shift=0 -smp 2 with two NUMA nodes
@@ -29,7 +29,7 @@ arm64-bench: arm64-bin
 	  $(ARM64_BUILD)/benches/bench
 
 # The x86-64 figures for the instructions-per-operation band: callgrind over the three
-# operations (benches/instr, issue 18), run on the host while the guest boots.
+# operations (benches/instr), run on the host while the guest boots.
 test-pmu: arm64-bench $(INSTR_BIN)
 	@$(ENSURE) valgrind
 	@ARM64_BUILD=$(ARM64_BUILD) GUEST_TIMEOUT=$(PMU_GUEST_TIMEOUT) PYTHON=$(PYTHON) \

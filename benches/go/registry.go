@@ -110,7 +110,7 @@ func registry(pr preset) []*bench {
 		}
 	}
 
-	// Skynet, 100k and 1M leaves, 1 P and all Ps (skynet.go; issue 18's peer table).
+	// Skynet, 100k and 1M leaves, 1 P and all Ps (skynet.go; the README's speed table).
 	for _, l := range []int64{100000, 1000000} {
 		for _, p := range []struct {
 			tag   string

@@ -24,7 +24,7 @@
 //
 // Timing and counting apart.  Attaching counters changes what they sit beside: inherited
 // per-thread perf events add work to every context switch (the same-CPU futex round trip
-// read 6.7-7.0 us with the default counters, 3.5-3.8 us without; issue 13).  So each
+// read 6.7-7.0 us with the default counters, 3.5-3.8 us without).  So each
 // instance is registered twice: `<name>`, the timed repetitions, with no counter open,
 // and `<name>/counted`, a separate counted pass (preset.counted_reps repetitions, random
 // interleaving mixes them with the rest) whose event values the tables use and whose
@@ -327,7 +327,7 @@ void run_instance(benchmark::State &gs, const instance *inst, bool counting)
                 gs.counters[bench_ctr_name(i)] =
                     benchmark::Counter(impl.ctr[i], benchmark::Counter::kAvgIterations);
     // The events were multiplexed (more than the PMU's counters): the share each ran, so
-    // a reader can tell scaled values from exact ones (issue 16, PMU path).
+    // a reader can tell scaled values from exact ones (PMU path).
     if (impl.started && impl.counting && !gs.error_occurred() && bench_ctr_running_share() < 1)
         gs.counters["counters_running_share"] = bench_ctr_running_share();
 }

@@ -1,6 +1,6 @@
 /*
  * benches/instr/instr.c - the headline operations, one per invocation, for counting
- * instructions per operation under callgrind (issue 18; `make bench-instructions`).
+ * instructions per operation under callgrind (`make bench-instructions`).
  *
  * Usage: instr OP N    run N operations of OP with callgrind's instrumentation switched on
  *                      around the loop only (CALLGRIND_START/STOP_INSTRUMENTATION; run

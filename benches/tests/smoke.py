@@ -109,8 +109,7 @@ def futex_json(binary, env=None, prefix=(), flags=()):
 
 
 def check_counter_honesty(binary):
-    """Counters are read from every thread or withheld with a reason (issue 13 item 6,
-    issue 17 item 8)."""
+    """Counters are read from every thread or withheld with a reason."""
     ctx, b = futex_json(binary, {"BENCH_CTR_MAX_THREADS": "1"})
     if ctx is None:
         fail(f"futex row with BENCH_CTR_MAX_THREADS=1: {b}")
@@ -311,7 +310,7 @@ def main():
             fail(f"{bad}: the error does not start with 'bench: ': {r.stderr.strip()!r}")
 
     # an MN_* value in range but invalid (not a page multiple) is one usage error naming
-    # the variable, exit 2, not G rows turned n/a with exit 0 (issue 17 item 7)
+    # the variable, exit 2, not G rows turned n/a with exit 0
     if "stub" not in os.path.basename(binary):
         env = dict(os.environ, MN_STACK_BYTES="20000")
         r = run([binary, "--warm_ms=0", "--benchmark_filter=harness/empty"], env=env)

@@ -11,7 +11,7 @@
  * Wakers copy, set sudog.success and take sg->g under the lock, and call mn_goready only
  * after dropping it: from then on the sudog (on the woken G's stack) is not touched.
  *
- * Fast paths (issue 18): mn_chan_send and mn_chan_recv handle an uncontended lock on an
+ * Fast paths: mn_chan_send and mn_chan_recv handle an uncontended lock on an
  * open channel of 4- or 8-byte elements (c->slow clear) themselves - hand-off, buffer, or
  * park - and pass everything else to send_locked / recv_locked by a tail call.  No call
  * but the last one is made on them, so they push no callee-saved register and, but for

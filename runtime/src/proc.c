@@ -62,7 +62,7 @@
  * Gs queued: sched::timer_wakeups_while_ms_park).  Spinning is also capped: a new M
  * spins only while 2*nmspinning < GOMAXPROCS - npidle.
  *
- * ==== Direct switches (the switch fast path, issue 18) ===================================
+ * ==== Direct switches (the switch fast path) ===================================
  * Go switches G -> g0 (mcall) -> G: two register swaps per switch, and g0 re-runs all of
  * schedule()'s checks.  Here, when schedule() would have nothing to do first (direct_ok: no
  * stop-the-world, exit, armed timer, trace or latency stamps - one word, sched.nodirect,
@@ -92,7 +92,7 @@
  * 2.46 -> 1.94 (CPU-time medians, same process, 4 runs each; the host was loaded, see the
  * commit).  Go has no such case; its runnext is always CASed.
  *
- * ==== Stacks bound at first run (reuse_g; issue 18) ======================================
+ * ==== Stacks bound at first run (reuse_g) ======================================
  * Go gives a G its stack in newproc.  With our 64 KiB stacks that made one touched page
  * per live G (the G sat at the top of its stack block): spawning 1e6 Gs before any ran
  * cost 3-6x more per G than 1e3 (a cold page, TLB miss and cache miss per G at spawn,

@@ -6,7 +6,7 @@
  * and stack descriptors (struct mn_stack) come densely from slabs, apart from the blocks,
  * and a G is given a block only when it first runs (proc.c stackbind: the most recently
  * freed block of its P, hot in cache and TLB) and gives it back at exit; so 1e6 spawned
- * Gs that have not run yet take 128 MB of Gs and no stack page (issue 18: one page per
+ * Gs that have not run yet take 128 MB of Gs and no stack page (one page per
  * live G made spawning 1e6 Gs 3-6x dearer per G than 1e3).  With reuse_g off (private
  * blocks, one mmap per G) and for the main G, the G sits at the top of its block:
  *
@@ -24,7 +24,7 @@
  * count budget lasts (half of vm.max_map_count) and later stacks fall back to canaries.
  * Small-stack mode: block = 2 KiB of stack, packed in slabs with no guard between them,
  * and the Gs in the dense slab, so an overflow runs into the stack below, never into
- * a G (issue 17: it used to corrupt the neighbour's G and abort with a casgstatus
+ * a G (it used to corrupt the neighbour's G and abort with a casgstatus
  * message).  What is caught there: the 8-byte canary at stack_lo is checked at every
  * switch and exit of the G, and the SIGSEGV handler reports a fault taken while the G's
  * stack pointer is below stack_lo; a frame that steps over the canary without writing it

@@ -1,5 +1,5 @@
 /*
- * san.h - what the sanitizers need to know about G stack switches (issue 17 item 3).
+ * san.h - what the sanitizers need to know about G stack switches.
  *
  * ASan and TSan assume one stack per thread; mn_ctx_swap moves a thread between its g0
  * stack and G stacks, so without help ASan reports false stack-buffer/use-after-return

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # stress.sh - run the runtime's test binaries and squares N times at each GOMAXPROCS in a
-# list, beside a background CPU hog, and report every failure (issue 17 item 5: a test that
+# list, beside a background CPU hog, and report every failure (a test that
 # waited on a yield budget failed 24/300 runs beside two hogs).
 #
 #   runtime/tests/stress.sh N "1 2 3 4" TEST_BINARY...

@@ -1,6 +1,6 @@
 /*
  * test_procs.c - the default GOMAXPROCS (mn.h mn_default_gomaxprocs): the affinity mask,
- * lowered to the cgroup CPU limit rounded up (issue 17 item 8: under a 0.5 CPU quota the
+ * lowered to the cgroup CPU limit rounded up (under a 0.5 CPU quota the
  * runtime picked 2 Ps).  The cgroup reader runs on fake v1/v2 trees (mn_x_cpu_quota's
  * prefix), and, where this process may create a cgroup (root, cgroup v1 cpu or v2 with
  * the cpu controller), on a real 0.5 CPU quota in a child.

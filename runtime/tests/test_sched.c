@@ -396,7 +396,7 @@ Test(sched, sleep_and_waitgroup, .timeout = 30)
     }
 }
 
-/* A lost wake-up (issue 17): sysmon fires a timer onto the global queue just after the last
+/* A lost wake-up: sysmon fires a timer onto the global queue just after the last
  * spinning M checked it (under sched.lock) and gave up its P, but before that M stopped
  * counting as spinning; wakep sees a spinner and wakes nobody, the M parks, and the woken G
  * waits forever (sched::sleep_and_waitgroup hung once under qemu-aarch64).  Rounds of short
@@ -702,7 +702,7 @@ Test(fatal, no_false_deadlock_while_a_plain_thread_can_close, .timeout = 120)
     }
 }
 
-/* ---- stack overflows that used to go unseen or be misreported (issue 17 item 2) -------- */
+/* ---- stack overflows that used to go unseen or be misreported -------- */
 
 static struct mn_chan *ov_c;
 static struct mn_wg ov_wg;

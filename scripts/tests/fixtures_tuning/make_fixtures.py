@@ -121,7 +121,7 @@ write("current_fewreps.json", rows("sched/spawn/pad:0", "T3.latency", "ns_per_op
 write("current_busy.json", rows("sched/spawn/pad:0", "T3.latency", "ns_per_op",
                                 around9(130, 0.02)),
       dict(CONTEXT, load_avg=[6.0, 4.0, 2.0]))
-# a counter improving from 10 to 0 (issue 13: was a FAIL with bound nan%)
+# a counter improving from 10 to 0 (was a FAIL with bound nan%)
 write("baseline_to_zero.json", rows("sched/spawn/pad:0", "T3.latency", "ns_per_op",
                                     around9(10, 0.02)))
 write("current_zero.json", rows("sched/spawn/pad:0", "T3.latency", "ns_per_op", [0.0] * 9))
