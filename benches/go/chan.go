@@ -23,7 +23,6 @@ import (
 	"math/rand"
 	"runtime"
 	"sort"
-	"sync"
 	"time"
 )
 
@@ -31,32 +30,17 @@ const maxLatSamples = 1 << 20
 
 func runChanThroughput(n int64, capacity int) result {
 	c := make(chan int64, capacity)
-	start := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(2)
-	done.Add(1)
-	go func() {
-		ready.Done()
-		<-start
+	var got int64
+	el := gated(func() {
 		for i := int64(0); i < n; i++ {
 			c <- i
 		}
 		close(c)
-	}()
-	var got int64
-	go func() {
-		ready.Done()
-		<-start
+	}, func() {
 		for range c {
 			got++
 		}
-		done.Done()
-	}()
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
-	done.Wait()
-	el := time.Since(t0)
+	})
 	if got != n {
 		fail("chan throughput: received %d of %d messages", got, n)
 	}
@@ -70,21 +54,12 @@ func runChanLatency(n int64, capacity int) result {
 	base := time.Now()
 	stride := (n + maxLatSamples - 1) / maxLatSamples
 	lat := make([]int64, 0, n/stride+1)
-	start := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(2)
-	done.Add(1)
-	go func() {
-		ready.Done()
-		<-start
+	el := gated(func() {
 		for i := int64(0); i < n; i++ {
 			c <- int64(time.Since(base))
 		}
 		close(c)
-	}()
-	go func() {
-		ready.Done()
-		<-start
+	}, func() {
 		var i int64
 		for stamp := range c {
 			now := int64(time.Since(base))
@@ -93,13 +68,7 @@ func runChanLatency(n int64, capacity int) result {
 			}
 			i++
 		}
-		done.Done()
-	}()
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
-	done.Wait()
-	el := time.Since(t0)
+	})
 	mean, p50, p99 := latStats(lat)
 	return result{iters: n, elapsed: el, counters: map[string]float64{
 		"lat_mean_ns": mean, "lat_p50_ns": p50, "lat_p99_ns": p99,
@@ -147,15 +116,9 @@ func runChanOpenLoop(n int64, capacity int, rate float64) result {
 	lat := make([]int64, 0, n/stride+1)
 	var arrivalSum, lagSum float64
 	var resets int64
-	start := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(2)
-	done.Add(1)
 	meanGap := 1e9 / rate
-	go func() {
-		rng := rand.New(rand.NewSource(int64(capacity) + 1))
-		ready.Done()
-		<-start
+	rng := rand.New(rand.NewSource(int64(capacity) + 1))
+	el := gated(func() {
 		due := float64(time.Since(base))
 		for i := int64(0); i < n; i++ {
 			due += rng.ExpFloat64() * meanGap
@@ -172,10 +135,7 @@ func runChanOpenLoop(n int64, capacity int, rate float64) result {
 			c <- msg{due: int64(due), sent: t}
 		}
 		close(c)
-	}()
-	go func() {
-		ready.Done()
-		<-start
+	}, func() {
 		var i int64
 		for m := range c {
 			now := int64(time.Since(base))
@@ -185,13 +145,7 @@ func runChanOpenLoop(n int64, capacity int, rate float64) result {
 			arrivalSum += float64(now - m.due)
 			i++
 		}
-		done.Done()
-	}()
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
-	done.Wait()
-	el := time.Since(t0)
+	})
 	mean, p50, p99 := latStats(lat)
 	return result{iters: n, elapsed: el, counters: map[string]float64{
 		"lat_mean_ns": mean, "lat_p50_ns": p50, "lat_p99_ns": p99,

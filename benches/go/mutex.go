@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 type shard struct {
@@ -38,19 +37,15 @@ func runMutex(n int64, gs, shards int) result {
 	defer runtime.SetMutexProfileFraction(prev)
 	c0, d0 := mutexProfileTotals()
 	sh := make([]shard, shards)
-	start := make(chan struct{})
-	var ready, done sync.WaitGroup
-	ready.Add(gs)
-	done.Add(gs)
 	per := n / int64(gs)
 	n = per * int64(gs)
 	if n == 0 {
 		per, n = 1, int64(gs)
 	}
-	for g := 0; g < gs; g++ {
-		go func(x uint64) {
-			ready.Done()
-			<-start
+	workers := make([]func(), gs)
+	for g := range workers {
+		x := uint64(g)*0x9e3779b97f4a7c15 + 1
+		workers[g] = func() {
 			for i := int64(0); i < per; i++ {
 				x ^= x << 13
 				x ^= x >> 7
@@ -60,14 +55,9 @@ func runMutex(n int64, gs, shards int) result {
 				s.n++
 				s.mu.Unlock()
 			}
-			done.Done()
-		}(uint64(g)*0x9e3779b97f4a7c15 + 1)
+		}
 	}
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
-	done.Wait()
-	el := time.Since(t0)
+	el := gated(nil, workers...)
 	var total int64
 	for i := range sh {
 		total += sh[i].n

@@ -46,25 +46,12 @@ func runSpawn(n int64, batch int64) result {
 }
 
 func runGosched(n int64) result {
-	var ready, wg sync.WaitGroup
-	start := make(chan struct{})
-	ready.Add(2)
-	wg.Add(2)
-	for i := 0; i < 2; i++ {
-		go func() {
-			ready.Done()
-			<-start
-			for j := int64(0); j < n; j++ {
-				runtime.Gosched()
-			}
-			wg.Done()
-		}()
+	yield := func() {
+		for j := int64(0); j < n; j++ {
+			runtime.Gosched()
+		}
 	}
-	ready.Wait()
-	t0 := time.Now()
-	close(start)
-	wg.Wait()
-	el := time.Since(t0)
+	el := gated(nil, yield, yield)
 	return result{iters: 2 * n, elapsed: el, counters: map[string]float64{
 		"ns_per_switch": perUnit(el, 2*n)}}
 }
@@ -91,6 +78,41 @@ func runChanPingPong(n int64) result {
 	wg.Wait()
 	return result{iters: n, elapsed: el, counters: map[string]float64{
 		"ns_per_roundtrip": perUnit(el, n), "ns_per_switch": perUnit(el, 2*n)}}
+}
+
+// gated runs bg (if not nil) and each of fg in goroutines of their own, held at a start gate
+// until all have started, and returns the time from opening the gate until every fg has
+// returned (bg is not waited for: a producer whose end its consumer sees). The same window
+// as the C side's ready/go gate: goroutine start-up is outside it.
+func gated(bg func(), fg ...func()) time.Duration {
+	start := make(chan struct{})
+	var ready, done sync.WaitGroup
+	n := len(fg)
+	if bg != nil {
+		n++
+	}
+	ready.Add(n)
+	done.Add(len(fg))
+	if bg != nil {
+		go func() {
+			ready.Done()
+			<-start
+			bg()
+		}()
+	}
+	for _, f := range fg {
+		go func(f func()) {
+			ready.Done()
+			<-start
+			f()
+			done.Done()
+		}(f)
+	}
+	ready.Wait()
+	t0 := time.Now()
+	close(start)
+	done.Wait()
+	return time.Since(t0)
 }
 
 func perUnit(d time.Duration, n int64) float64 {
