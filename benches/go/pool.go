@@ -58,17 +58,7 @@ func runPool(n int64, usePool bool) result {
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	t0 := time.Now()
-	for left := n; left > 0; left -= spawnBatch {
-		k := int64(spawnBatch)
-		if left < k {
-			k = left
-		}
-		wg.Add(int(k))
-		for i := int64(0); i < k; i++ {
-			go task()
-		}
-		wg.Wait()
-	}
+	spawnBatches(n, spawnBatch, &wg, task)
 	el := time.Since(t0)
 	runtime.ReadMemStats(&ms1)
 	poolSink += sum

@@ -54,14 +54,17 @@ func registry(pr preset) []*bench {
 	}
 
 	// T10.lat: channel capacity sweep (chan.go).
-	for _, c := range pr.chanCaps {
-		for _, p := range pr.chanProcs {
-			c, p := c, p
-			add(&bench{name: fmt.Sprintf("go/chan/throughput/cap:%d/procs:%d", c, p), procs: p,
-				claims: "T10.lat", summary: "one producer, one consumer: ns per message",
-				run: func(n int64) result { return runChanThroughput(n, c) }})
+	chanRows := func(kind, summary string, run func(n int64, capacity int) result) {
+		for _, c := range pr.chanCaps {
+			for _, p := range pr.chanProcs {
+				c, p := c, p
+				add(&bench{name: fmt.Sprintf("go/chan/%s/cap:%d/procs:%d", kind, c, p), procs: p,
+					claims: "T10.lat", summary: summary,
+					run: func(n int64) result { return run(n, c) }})
+			}
 		}
 	}
+	chanRows("throughput", "one producer, one consumer: ns per message", runChanThroughput)
 	for _, c := range []int{1, 256, 1024} {
 		for _, p := range pr.chanProcs {
 			for _, r := range pr.openRates {
@@ -73,14 +76,7 @@ func registry(pr preset) []*bench {
 			}
 		}
 	}
-	for _, c := range pr.chanCaps {
-		for _, p := range pr.chanProcs {
-			c, p := c, p
-			add(&bench{name: fmt.Sprintf("go/chan/latency/cap:%d/procs:%d", c, p), procs: p,
-				claims: "T10.lat", summary: "saturated producer: send-to-receive latency p50/p99",
-				run: func(n int64) result { return runChanLatency(n, c) }})
-		}
-	}
+	chanRows("latency", "saturated producer: send-to-receive latency p50/p99", runChanLatency)
 
 	// T5: GOMAXPROCS sweep with schedtrace sampling (sweep.go).
 	max := pr.sweepMax

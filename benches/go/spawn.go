@@ -29,17 +29,7 @@ func runSpawn(n int64, batch int64) result {
 	var wg sync.WaitGroup
 	done := func() { wg.Done() }
 	t0 := time.Now()
-	for left := n; left > 0; left -= batch {
-		k := batch
-		if left < k {
-			k = left
-		}
-		wg.Add(int(k))
-		for i := int64(0); i < k; i++ {
-			go done()
-		}
-		wg.Wait()
-	}
+	spawnBatches(n, batch, &wg, done)
 	el := time.Since(t0)
 	return result{iters: n, elapsed: el, counters: map[string]float64{
 		"ns_per_spawn": perUnit(el, n), "batch": float64(batch)}}
@@ -78,6 +68,23 @@ func runChanPingPong(n int64) result {
 	wg.Wait()
 	return result{iters: n, elapsed: el, counters: map[string]float64{
 		"ns_per_roundtrip": perUnit(el, n), "ns_per_switch": perUnit(el, 2*n)}}
+}
+
+// spawnBatches starts n goroutines running task, batch at a time, and waits on wg for each
+// batch before starting the next (task must call wg.Done). The batch bounds how many
+// goroutines are alive at once, as the C side's batches do.
+func spawnBatches(n, batch int64, wg *sync.WaitGroup, task func()) {
+	for left := n; left > 0; left -= batch {
+		k := batch
+		if left < k {
+			k = left
+		}
+		wg.Add(int(k))
+		for i := int64(0); i < k; i++ {
+			go task()
+		}
+		wg.Wait()
+	}
 }
 
 // gated runs bg (if not nil) and each of fg in goroutines of their own, held at a start gate
