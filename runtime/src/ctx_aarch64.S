@@ -29,13 +29,10 @@
 
         .text
 
-/* struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg)
- * Save the current context, store its sp in *save_sp, resume the context at new_sp, whose
- * own mn_ctx_swap call returns arg (x0). */
-        .globl  mn_ctx_swap
-        .type   mn_ctx_swap, %function
-        .p2align 4
-mn_ctx_swap:
+/* SWAP_OUT: the first half of both swaps.  Save the callee-saved registers and FPCR (the
+ * frame above; x9 keeps the outgoing FPCR for .Lswap_resume), store sp in *x0 (save_sp),
+ * take x1 (new_sp). */
+        .macro  SWAP_OUT
         sub     sp, sp, #FRAME
         stp     d8, d9, [sp, #0]
         stp     d10, d11, [sp, #16]
@@ -52,6 +49,16 @@ mn_ctx_swap:
         mov     x10, sp
         str     x10, [x0]
         mov     sp, x1
+        .endm
+
+/* struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg)
+ * Save the current context, store its sp in *save_sp, resume the context at new_sp, whose
+ * own mn_ctx_swap call returns arg (x0). */
+        .globl  mn_ctx_swap
+        .type   mn_ctx_swap, %function
+        .p2align 4
+mn_ctx_swap:
+        SWAP_OUT
 .Lswap_resume:
         ldr     x10, [sp, #160]
         cmp     x9, x10
@@ -81,22 +88,7 @@ mn_ctx_swap:
         .type   mn_ctx_swap_unlock, %function
         .p2align 4
 mn_ctx_swap_unlock:
-        sub     sp, sp, #FRAME
-        stp     d8, d9, [sp, #0]
-        stp     d10, d11, [sp, #16]
-        stp     d12, d13, [sp, #32]
-        stp     d14, d15, [sp, #48]
-        stp     x19, x20, [sp, #64]
-        stp     x21, x22, [sp, #80]
-        stp     x23, x24, [sp, #96]
-        stp     x25, x26, [sp, #112]
-        stp     x27, x28, [sp, #128]
-        stp     x29, x30, [sp, #144]
-        mrs     x9, fpcr
-        str     x9, [sp, #160]
-        mov     x10, sp
-        str     x10, [x0]
-        mov     sp, x1
+        SWAP_OUT
         stlr    wzr, [x3]
         b       .Lswap_resume
         .size   mn_ctx_swap_unlock, .-mn_ctx_swap_unlock

@@ -15,13 +15,9 @@
  */
         .text
 
-/* struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg)
- * Save the current context, store its sp in *save_sp, resume the context at new_sp, whose
- * own mn_ctx_swap call returns arg (rax). */
-        .globl  mn_ctx_swap
-        .type   mn_ctx_swap, @function
-        .p2align 4
-mn_ctx_swap:
+/* SWAP_OUT: the first half of both swaps.  Push the callee-saved registers and the FP
+ * control words (the saved frame above), store sp in *rdi (save_sp), take rsi (new_sp). */
+        .macro  SWAP_OUT
         pushq   %rbp
         pushq   %rbx
         pushq   %r12
@@ -33,6 +29,16 @@ mn_ctx_swap:
         fnstcw  4(%rsp)
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
+        .endm
+
+/* struct mn_m *mn_ctx_swap(void **save_sp, void *new_sp, struct mn_m *arg)
+ * Save the current context, store its sp in *save_sp, resume the context at new_sp, whose
+ * own mn_ctx_swap call returns arg (rax). */
+        .globl  mn_ctx_swap
+        .type   mn_ctx_swap, @function
+        .p2align 4
+mn_ctx_swap:
+        SWAP_OUT
 .Lswap_resume:
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
@@ -59,17 +65,7 @@ mn_ctx_swap:
         .type   mn_ctx_swap_unlock, @function
         .p2align 4
 mn_ctx_swap_unlock:
-        pushq   %rbp
-        pushq   %rbx
-        pushq   %r12
-        pushq   %r13
-        pushq   %r14
-        pushq   %r15
-        subq    $8, %rsp
-        stmxcsr (%rsp)
-        fnstcw  4(%rsp)
-        movq    %rsp, (%rdi)
-        movq    %rsi, %rsp
+        SWAP_OUT
         movl    $0, (%rcx)
         jmp     .Lswap_resume
         .size   mn_ctx_swap_unlock, .-mn_ctx_swap_unlock
