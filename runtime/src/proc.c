@@ -1256,11 +1256,12 @@ void mn_gboot(struct mn_m *mp)
     mn_ctx_start(gp->stack_hi, gp, gostart);
 }
 
-/* execute - run gp on mp until it switches back to g0.  Called on g0 with a P. */
-static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
+/* slice_account - the time-slice bookkeeping of a G about to run on pp (execute and
+ * switch_prep): a G that inherits the slice (runnext) extends it, any other starts a new one
+ * (Go's execute and inheritTime); pp's owner. */
+static inline __attribute__((always_inline)) void slice_account(struct mn_p *pp, struct mn_g *gp,
+                                                                bool inherit)
 {
-    struct mn_p *pp = mp->p;
-    mn_casgstatus(gp, MN_GRUNNABLE, MN_GRUNNING);
     if (inherit) {
         pp->inherits++;
     } else {
@@ -1269,6 +1270,14 @@ static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
     }
     owner_inc(&pp->st.schedticks, 1);
     st_relaxed(&pp->curgoid, gp->goid);
+}
+
+/* execute - run gp on mp until it switches back to g0.  Called on g0 with a P. */
+static void execute(struct mn_m *mp, struct mn_g *gp, bool inherit)
+{
+    struct mn_p *pp = mp->p;
+    mn_casgstatus(gp, MN_GRUNNABLE, MN_GRUNNING);
+    slice_account(pp, gp, inherit);
     if (mn_unlikely(gp->ready_ns)) {
         uint64_t d = mn_nanotime() - gp->ready_ns;
         gp->ready_ns = 0;
@@ -1411,14 +1420,7 @@ static inline __attribute__((always_inline)) void switch_prep(struct mn_m *mp, s
     /* next came off our own runq, so it is RUNNABLE by construction: the store needs no
      * check (the slow path keeps mn_casgstatus's) */
     st_rel(&next->status, MN_GRUNNING);
-    if (inherit) {
-        pp->inherits++;
-    } else {
-        st_relaxed(&pp->schedtick, pp->schedtick + 1); /* sysmon reads it */
-        pp->inherits = 0;
-    }
-    owner_inc(&pp->st.schedticks, 1);
-    st_relaxed(&pp->curgoid, next->goid);
+    slice_account(pp, next, inherit);
     next->m = mp;
     mp->curg = next;
 #ifdef MN_SAN
