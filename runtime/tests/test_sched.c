@@ -517,7 +517,12 @@ static int mutex_main(void *arg)
         if (strcmp(rows[i].name, "test.mu") == 0) {
             found = true;
             G_ASSERT(rows[i].acquisitions == 4000, "one acquisition per lock call");
-            G_ASSERT(rows[i].contentions > 0);
+            /* Forced on 1 P only: the holder yields and the next G of the same runq tries
+             * the lock.  On 2 Ps the lockers can run one at a time (each stolen alone by
+             * the other P while the holder's M keeps its own runq empty): seen in 14 of
+             * 1200 runs beside a CPU hog, 8 steals each, mutual exclusion intact. */
+            if (mn_gomaxprocs(0) == 1)
+                G_ASSERT(rows[i].contentions > 0);
             G_ASSERT(rows[i].contentions <= 4000);
         }
         if (strcmp(rows[i].name, "sched.lock") == 0)
