@@ -243,12 +243,14 @@ Test(sched, init_run_fini_100_no_leaks, .timeout = 120)
     }
     /* pthread_join returns when the kernel clears the thread's tid, before the thread has
      * left /proc/self/task: wait for the count (seen on the arm64 guest's round-robin
-     * vCPUs), with a bound, so a thread never joined still fails */
+     * vCPUs), with a bound, so a thread never joined still fails.  The same lag can leave
+     * one of the warm-up run's Ms in the count taken before the loop (make stress: 3 before,
+     * 2 after), so the check is "no more than before": a leak over 100 runs adds many */
     int tnow = count_dir("/proc/self/task");
-    for (uint64_t t0 = test_now_ns(); tnow != threads && test_now_ns() - t0 < 5000000000ull;
+    for (uint64_t t0 = test_now_ns(); tnow > threads && test_now_ns() - t0 < 5000000000ull;
          tnow = count_dir("/proc/self/task"))
         usleep(1000);
-    cr_assert_eq(tnow, threads, "threads: %d after 100 runs, %d before", tnow, threads);
+    cr_assert_leq(tnow, threads, "threads: %d after 100 runs, %d before", tnow, threads);
     cr_assert_eq(count_dir("/proc/self/fd"), fds, "fds");
 #ifndef MN_SAN /* the sanitizers' own allocators map and keep memory of their own */
     cr_assert_eq(count_lines("/proc/self/maps"), maps, "mappings");
